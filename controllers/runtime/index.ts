@@ -1,0 +1,11 @@
+export * from './types';
+export { WorkQueue } from './workqueue';
+export type { RateLimiterOptions } from './workqueue';
+export { Informer } from './informer';
+export type { InformerOptions, EventHandlers } from './informer';
+export { Controller } from './controller';
+export type { ControllerOptions } from './controller';
+export { LeaderElector } from './leader';
+export type { LeaderElectionOptions, LeaseLock, LeaseRecord } from './leader';
+export { setCondition, findCondition, isConditionTrue } from './conditions';
+export type { Condition, ConditionStatus } from './conditions';
