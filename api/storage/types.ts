@@ -87,7 +87,12 @@ export interface Watcher {
 export interface WatchOptions {
   /** Deliver every event with revision > fromRevision. 0 = start from now (no replay). Gone if compacted. */
   readonly fromRevision: number;
-  readonly onEvent: (event: WatchEvent) => void;
+  /**
+   * Receives events in revision order, each once. Objects are shared between watchers: treat them as read-only.
+   * Returning a promise pauses delivery to this watcher until it settles (backpressure); a watcher that falls too far
+   * behind (a backend-specific bound) is ended with `onError` code Unavailable rather than buffered without limit.
+   */
+  readonly onEvent: (event: WatchEvent) => void | Promise<void>;
   /** Called once if the watch can no longer continue (backend lost, watcher too slow); no events follow. */
   readonly onError?: (err: StorageError) => void;
 }

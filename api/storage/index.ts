@@ -1,0 +1,4 @@
+/** The storage layer's public entry: the contract, the backends and the factory the API server opens them with. */
+export * from './types';
+export { SqliteStorage } from './sqlite';
+export type { SqliteStorageOptions, AutoCompaction } from './sqlite';

@@ -1,0 +1,313 @@
+/**
+ * The embedded backend: a kine-style revision log in one SQLite file (better-sqlite3, WAL).
+ *
+ * Every write appends a row to `log`; its `rev` (AUTOINCREMENT, never reused) is the global revision and the
+ * object's resourceVersion. A key's state at revision R is its newest row with rev <= R (absent if that row is a
+ * deletion tombstone), so lists at a past revision — continue pages — read the same log. Compaction deletes rows
+ * no read at or above the compacted revision can need.
+ *
+ * better-sqlite3 is synchronous and this process is the file's only writer (locking_mode=EXCLUSIVE), so every
+ * transaction runs to completion inside one JS turn; the revision counter is kept in memory. WAL with
+ * synchronous=NORMAL makes a commit durable against a killed process (not against power loss), which is the
+ * contract: every acknowledged write survives kill -9.
+ */
+import Database from 'better-sqlite3';
+import {
+  checkPreconditions,
+  decodeContinue,
+  decodeObject,
+  encodeContinue,
+  encodeObject,
+  isPrefix,
+  isSameEncoding,
+  prefixEnd,
+} from './codec';
+import {
+  ListOptions,
+  ListResult,
+  Preconditions,
+  Storage,
+  StorageError,
+  StoredObject,
+  TryUpdate,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+} from './types';
+import { WatchChannel } from './watch-channel';
+import { WatcherIndex } from './watcher-index';
+
+export interface AutoCompaction {
+  /** How often to compact. */
+  readonly intervalMs: number;
+  /** Keep this many most recent revisions of history (watch replay / continue window). */
+  readonly keepRevisions: number;
+}
+
+export interface SqliteStorageOptions {
+  /** Compact periodically; off when absent. */
+  readonly compaction?: AutoCompaction;
+  /** Pending events per watcher before it is ended with Unavailable. Default 10,000. */
+  readonly watchCapacity?: number;
+}
+
+interface LogRow {
+  rev: number;
+  key: string;
+  created: number;
+  deleted: number;
+  value: string;
+  prev_rev: number | null;
+  prev_value: string | null;
+}
+
+interface LatestRow {
+  rev: number;
+  deleted: number;
+  value: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS log (
+  rev      INTEGER PRIMARY KEY AUTOINCREMENT,
+  key      TEXT    NOT NULL,
+  created  INTEGER NOT NULL,  -- 1: this row made the key exist
+  deleted  INTEGER NOT NULL,  -- 1: tombstone; value holds the last state
+  prev_rev INTEGER NOT NULL,  -- the key's previous row, 0 if none
+  value    TEXT    NOT NULL   -- the object as JSON, without resourceVersion
+);
+CREATE UNIQUE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+/** The newest row of a key at or below a revision (the key's state there), for range scans in key order. */
+const STATE_AT = `l.rev <= @rev AND l.deleted = 0
+  AND NOT EXISTS (SELECT 1 FROM log n WHERE n.key = l.key AND n.rev > l.rev AND n.rev <= @rev)`;
+
+const REPLAY_COLUMNS = `SELECT l.rev, l.key, l.created, l.deleted, l.value, p.rev AS prev_rev, p.value AS prev_value
+  FROM log l LEFT JOIN log p ON p.rev = l.prev_rev`;
+
+export class SqliteStorage implements Storage {
+  private readonly db: Database.Database;
+  private readonly watchers = new WatcherIndex();
+  private readonly watchCapacity: number;
+  private revision: number;
+  private compactedRevision: number;
+  private compactionTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  private readonly stmt: {
+    latest: Database.Statement<[string], LatestRow>;
+    insert: Database.Statement<[string, number, number, number, string]>;
+    listFrom: Database.Statement<{ start: string; end: string; rev: number }, { key: string; rev: number; value: string }>;
+    listAfter: Database.Statement<{ start: string; end: string; rev: number }, { key: string; rev: number; value: string }>;
+    replayPrefix: Database.Statement<[string, string, number], LogRow>;
+    replayKey: Database.Statement<[string, number], LogRow>;
+    compact: Database.Statement<{ rev: number }>;
+    setMeta: Database.Statement<[string, number]>;
+  };
+
+  constructor(readonly path: string, options: SqliteStorageOptions = {}) {
+    this.watchCapacity = options.watchCapacity ?? 10_000;
+    try {
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      // One writer process: the in-memory revision counter and watch fan-out are only right if nobody else writes.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.exec(SCHEMA);
+    } catch (err) {
+      throw new StorageError('Unavailable', path, `cannot open SQLite store ${path}: ${(err as Error).message}`, undefined, {
+        cause: err,
+      });
+    }
+    const listSql = (op: string) =>
+      `SELECT l.key, l.rev, l.value FROM log l WHERE l.key ${op} @start AND l.key < @end AND ${STATE_AT} ORDER BY l.key`;
+    this.stmt = {
+      latest: this.db.prepare('SELECT rev, deleted, value FROM log WHERE key = ? ORDER BY rev DESC LIMIT 1'),
+      insert: this.db.prepare('INSERT INTO log (key, created, deleted, prev_rev, value) VALUES (?, ?, ?, ?, ?)'),
+      listFrom: this.db.prepare(listSql('>=')),
+      listAfter: this.db.prepare(listSql('>')),
+      replayPrefix: this.db.prepare(`${REPLAY_COLUMNS} WHERE l.key >= ? AND l.key < ? AND l.rev > ? ORDER BY l.rev`),
+      replayKey: this.db.prepare(`${REPLAY_COLUMNS} WHERE l.key = ? AND l.rev > ? ORDER BY l.rev`),
+      // Rows at or below the compacted revision that no read at >= it can see: tombstones, and rows superseded
+      // by a newer row that is itself at or below it.
+      compact: this.db.prepare(`DELETE FROM log WHERE rev <= @rev AND (deleted = 1
+        OR EXISTS (SELECT 1 FROM log n WHERE n.key = log.key AND n.rev > log.rev AND n.rev <= @rev))`),
+      setMeta: this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    };
+    const seq = this.db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'log'").get();
+    this.revision = seq?.seq ?? 0;
+    const compacted = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'compacted'").get();
+    this.compactedRevision = compacted?.value ?? 0;
+    if (options.compaction) this.startAutoCompaction(options.compaction);
+  }
+
+  async create(key: string, obj: StoredObject): Promise<StoredObject> {
+    this.assertOpen(key);
+    const text = encodeObject(key, obj);
+    const prev = this.stmt.latest.get(key);
+    if (prev && !prev.deleted) {
+      throw new StorageError('AlreadyExists', key, `${key} already exists`, prev.rev);
+    }
+    const rev = this.append(key, 1, 0, prev?.rev ?? 0, text);
+    const created = decodeObject(key, text, rev);
+    this.publish(key, { type: 'ADDED', object: created, revision: rev });
+    return decodeObject(key, text, rev);
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    this.assertOpen(key);
+    const row = this.stmt.latest.get(key);
+    if (!row || row.deleted) throw new StorageError('NotFound', key, `${key} not found`, this.revision);
+    return decodeObject(key, row.value, row.rev);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    this.assertOpen(prefix);
+    const token = opts.continue ? decodeContinue(prefix, opts.continue) : undefined;
+    const rev = token?.revision ?? this.revision;
+    if (token && rev < this.compactedRevision) {
+      throw new StorageError('Gone', prefix, `continue token at revision ${rev} is older than the compacted revision ${this.compactedRevision}`, rev);
+    }
+    if (rev > this.revision) {
+      throw new StorageError('TooLargeResourceVersion', prefix, `continue token names revision ${rev}, newest is ${this.revision}`, rev);
+    }
+    const stmt = token ? this.stmt.listAfter : this.stmt.listFrom;
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const items: StoredObject[] = [];
+    let lastKey = '';
+    for (const row of stmt.iterate({ start: token?.lastKey ?? prefix, end: prefixEnd(prefix), rev })) {
+      const obj = decodeObject(row.key, row.value, row.rev);
+      if (opts.predicate && !opts.predicate(obj)) continue;
+      if (items.length === limit) {
+        // Breaking out of iterate() resets the statement. Continue only when a further match exists, so a
+        // client never fetches an empty last page.
+        return { items, revision: rev, continue: encodeContinue({ revision: rev, lastKey }) };
+      }
+      items.push(obj);
+      lastKey = row.key;
+    }
+    return { items, revision: rev };
+  }
+
+  async guaranteedUpdate(key: string, tryUpdate: TryUpdate, preconditions?: Preconditions): Promise<StoredObject> {
+    for (;;) {
+      this.assertOpen(key);
+      const row = this.stmt.latest.get(key);
+      if (!row || row.deleted) throw new StorageError('NotFound', key, `${key} not found`, this.revision);
+      const current = decodeObject(key, row.value, row.rev);
+      checkPreconditions(key, current, preconditions);
+      const next = await tryUpdate(current);
+      const text = encodeObject(key, next);
+      // The compare of compare-and-swap: nothing can interleave between this read and the insert (one JS turn).
+      const now = this.stmt.latest.get(key);
+      if (!now || now.rev !== row.rev) continue;
+      if (isSameEncoding(row.value, text)) return decodeObject(key, row.value, row.rev);
+      const rev = this.append(key, 0, 0, row.rev, text);
+      this.publish(key, {
+        type: 'MODIFIED',
+        object: decodeObject(key, text, rev),
+        prevObject: decodeObject(key, row.value, row.rev),
+        revision: rev,
+      });
+      return decodeObject(key, text, rev);
+    }
+  }
+
+  async delete(key: string, preconditions?: Preconditions): Promise<StoredObject> {
+    this.assertOpen(key);
+    const row = this.stmt.latest.get(key);
+    if (!row || row.deleted) throw new StorageError('NotFound', key, `${key} not found`, this.revision);
+    checkPreconditions(key, decodeObject(key, row.value, row.rev), preconditions);
+    const rev = this.append(key, 0, 1, row.rev, row.value);
+    this.publish(key, {
+      type: 'DELETED',
+      object: decodeObject(key, row.value, rev),
+      prevObject: decodeObject(key, row.value, row.rev),
+      revision: rev,
+    });
+    return decodeObject(key, row.value, rev);
+  }
+
+  async watch(prefix: string, opts: WatchOptions): Promise<Watcher> {
+    this.assertOpen(prefix);
+    const from = opts.fromRevision > 0 ? opts.fromRevision : this.revision;
+    if (from < this.compactedRevision) {
+      throw new StorageError('Gone', prefix, `revision ${from} is older than the compacted revision ${this.compactedRevision}`, from);
+    }
+    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.watchCapacity, (c) => this.watchers.remove(c));
+    // Registering and reading the backlog in the same JS turn leaves no gap; the channel drops any overlap.
+    this.watchers.add(channel);
+    if (from < this.revision) {
+      const rows = isPrefix(prefix)
+        ? this.stmt.replayPrefix.iterate(prefix, prefixEnd(prefix), from)
+        : this.stmt.replayKey.iterate(prefix, from);
+      for (const row of rows) channel.push(eventOf(row));
+    }
+    return channel;
+  }
+
+  async currentRevision(): Promise<number> {
+    this.assertOpen('');
+    return this.revision;
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.assertOpen('');
+    if (revision > this.revision) {
+      throw new StorageError('TooLargeResourceVersion', '', `cannot compact at ${revision}: newest revision is ${this.revision}`, revision);
+    }
+    if (revision <= this.compactedRevision) return;
+    this.db.transaction(() => {
+      this.stmt.compact.run({ rev: revision });
+      this.stmt.setMeta.run('compacted', revision);
+    })();
+    this.compactedRevision = revision;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.compactionTimer);
+    for (const channel of this.watchers.all()) {
+      channel.fail(new StorageError('Unavailable', channel.prefix, `store ${this.path} closed`));
+    }
+    this.db.close();
+  }
+
+  private append(key: string, created: number, deleted: number, prevRev: number, value: string): number {
+    try {
+      const rev = Number(this.stmt.insert.run(key, created, deleted, prevRev, value).lastInsertRowid);
+      this.revision = rev;
+      return rev;
+    } catch (err) {
+      throw new StorageError('Unavailable', key, `cannot write ${key} to ${this.path}: ${(err as Error).message}`, undefined, {
+        cause: err,
+      });
+    }
+  }
+
+  private publish(key: string, event: WatchEvent): void {
+    this.watchers.publish(key, event);
+  }
+
+  private startAutoCompaction({ intervalMs, keepRevisions }: AutoCompaction): void {
+    this.compactionTimer = setInterval(() => {
+      const target = this.revision - keepRevisions;
+      if (target > this.compactedRevision) void this.compact(target);
+    }, intervalMs);
+    this.compactionTimer.unref();
+  }
+
+  private assertOpen(key: string): void {
+    if (this.closed) throw new StorageError('Unavailable', key, `store ${this.path} is closed`);
+  }
+}
+
+function eventOf(row: LogRow): WatchEvent {
+  const prevObject = row.prev_value !== null && row.prev_rev !== null ? decodeObject(row.key, row.prev_value, row.prev_rev) : undefined;
+  if (row.deleted) return { type: 'DELETED', object: decodeObject(row.key, row.value, row.rev), prevObject, revision: row.rev };
+  if (row.created) return { type: 'ADDED', object: decodeObject(row.key, row.value, row.rev), revision: row.rev };
+  return { type: 'MODIFIED', object: decodeObject(row.key, row.value, row.rev), prevObject, revision: row.rev };
+}

@@ -1,0 +1,88 @@
+/**
+ * One watcher's delivery queue: events in, `onEvent` calls out, in revision order, each revision once, never after
+ * stop. Writers only enqueue (no user code runs inside a write); delivery happens in a microtask, so a handler that
+ * writes to the store cannot reorder what other watchers see.
+ */
+import { StorageError, WatchEvent, Watcher, WatchOptions } from './types';
+
+export class WatchChannel implements Watcher {
+  private queue: WatchEvent[] = [];
+  private head = 0;
+  private lastQueuedRevision: number;
+  private draining = false;
+  private stopped = false;
+
+  constructor(
+    /** The prefix or exact key this channel watches (used by the index that feeds it). */
+    readonly prefix: string,
+    private readonly opts: WatchOptions,
+    /** Pending events beyond this end the watch with Unavailable. */
+    private readonly capacity: number,
+    /** Called once when the channel ends, for whatever reason, so its owner can unregister it. */
+    private readonly onEnd: (channel: WatchChannel) => void,
+  ) {
+    this.lastQueuedRevision = opts.fromRevision;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Enqueues an event; events at or below the last queued revision are duplicates (replay overlapping live). */
+  push(event: WatchEvent): void {
+    if (this.stopped || event.revision <= this.lastQueuedRevision) return;
+    if (this.queue.length - this.head >= this.capacity) {
+      this.fail(
+        new StorageError(
+          'Unavailable',
+          this.prefix,
+          `watch on ${this.prefix} fell more than ${this.capacity} events behind at revision ${event.revision}`,
+          event.revision,
+        ),
+      );
+      return;
+    }
+    this.lastQueuedRevision = event.revision;
+    this.queue.push(event);
+    if (!this.draining) {
+      this.draining = true;
+      queueMicrotask(() => void this.drain());
+    }
+  }
+
+  /** Ends the watch with an error: pending events are dropped, `onError` is called once (asynchronously). */
+  fail(err: StorageError): void {
+    if (this.end()) queueMicrotask(() => this.opts.onError?.(err));
+  }
+
+  stop(): void {
+    this.end();
+  }
+
+  private end(): boolean {
+    if (this.stopped) return false;
+    this.stopped = true;
+    this.queue = [];
+    this.head = 0;
+    this.onEnd(this);
+    return true;
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped && this.head < this.queue.length) {
+      const event = this.queue[this.head++];
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      try {
+        const pending = this.opts.onEvent(event);
+        if (pending) await pending;
+      } catch (err) {
+        this.fail(new StorageError('Invalid', this.prefix, `watch handler for ${this.prefix} threw`, event.revision, { cause: err }));
+        return;
+      }
+    }
+    this.draining = false;
+  }
+}
