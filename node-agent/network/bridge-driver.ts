@@ -1,0 +1,100 @@
+/**
+ * The `bridge` driver: one Linux bridge per Network holding the gateway address, and per container a veth
+ * pair whose peer is created directly inside the container's namespace under its final name (eth0, ...).
+ * An attach is two `ip -batch` processes: one on the host side, one inside the container's namespace.
+ */
+import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, IpBatchError } from './ip-batch';
+import { prefixLengthOf } from './ipam';
+import { ForwardIsolation } from './isolation';
+import { listBerthResources } from './inventory';
+import { bridgeName, hostVethName } from './names';
+import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
+
+export interface BridgeDriverOptions {
+  /** Namespace that plays the host (tests simulate hosts this way); the agent's own namespace when undefined. */
+  readonly hostNetns?: string;
+  /** Put the gateway address on the bridge (default). The overlay driver turns it off: see overlay-driver.ts. */
+  readonly gatewayOnBridge?: boolean;
+}
+
+export class BridgeDriver implements NetworkDriver {
+  readonly name = 'bridge';
+  private readonly isolation: ForwardIsolation;
+
+  constructor(private readonly options: BridgeDriverOptions = {}) {
+    this.isolation = new ForwardIsolation(options.hostNetns);
+  }
+
+  async ensureNetwork(net: NetworkConfig): Promise<void> {
+    const bridge = bridgeName(net.key);
+    await this.hostBatch(
+      [
+        `link add ${bridge}${mtuOption(net)} type bridge`,
+        ...(this.options.gatewayOnBridge === false ? [] : [`addr add ${net.gateway}/${prefixLengthOf(net.subnet)} dev ${bridge}`]),
+        `link set ${bridge} up`,
+      ],
+      `ensure bridge ${bridge} of network ${describeNetwork(net)}`,
+      ALREADY_EXISTS,
+    );
+    await this.syncIsolation();
+  }
+
+  async attach(net: NetworkConfig, containerId: string, netnsPath: string, ip: string, options: AttachOptions = {}): Promise<Attachment> {
+    const bridge = bridgeName(net.key);
+    const hostVeth = hostVethName(net.key, containerId);
+    const interfaceName = options.interfaceName ?? 'eth0';
+    const prefixLength = prefixLengthOf(net.subnet);
+    const createVeth = `link add ${hostVeth}${mtuOption(net)} master ${bridge} up type veth peer name ${interfaceName}${mtuOption(net)} netns ${netnsPath}`;
+    let failures = await runIpBatch([createVeth], this.options.hostNetns);
+    if (failures.some((f) => f.message.includes(`"${bridge}"`) && ALREADY_GONE.test(f.message))) {
+      await this.ensureNetwork(net); // the bridge was missing: create it once, then retry
+      failures = await runIpBatch([createVeth], this.options.hostNetns);
+    }
+    const fatal = failures.filter((f) => !ALREADY_EXISTS.test(f.message));
+    if (fatal.length > 0) throw new IpBatchError(fatal, `attach container ${containerId} to network ${describeNetwork(net)}`);
+    const defaultRoute = options.defaultRoute ?? !net.internal;
+    try {
+      await runIpBatchChecked(
+        [
+          `addr add ${ip}/${prefixLength} dev ${interfaceName}`,
+          `link set ${interfaceName} up`,
+          'link set lo up',
+          ...(defaultRoute ? [`route add default via ${net.gateway} dev ${interfaceName}`] : []),
+        ],
+        `configure ${interfaceName} of container ${containerId} on network ${describeNetwork(net)}`,
+        { netns: netnsPath, tolerated: ALREADY_EXISTS },
+      );
+    } catch (err) {
+      await this.detach(net, containerId); // leave nothing half-configured
+      throw err;
+    }
+    return { networkKey: net.key, containerId, interfaceName, hostInterface: hostVeth, address: ip, prefixLength, gateway: net.gateway };
+  }
+
+  async detach(net: NetworkConfig, containerId: string): Promise<void> {
+    // Deleting one end of a veth pair deletes the other, wherever it is.
+    await this.hostBatch([`link del ${hostVethName(net.key, containerId)}`], `detach container ${containerId} from network ${describeNetwork(net)}`, ALREADY_GONE);
+  }
+
+  async removeNetwork(net: NetworkConfig): Promise<void> {
+    await this.hostBatch([`link del ${bridgeName(net.key)}`], `remove bridge of network ${describeNetwork(net)}`, ALREADY_GONE);
+    await this.syncIsolation();
+  }
+
+  private hostBatch(commands: readonly string[], context: string, tolerated: RegExp): Promise<void> {
+    return runIpBatchChecked(commands, context, { netns: this.options.hostNetns, tolerated });
+  }
+
+  private async syncIsolation(): Promise<void> {
+    const { links } = await listBerthResources(this.options.hostNetns);
+    await this.isolation.sync(links.filter((l) => l.kind === 'bridge').map((l) => l.name));
+  }
+}
+
+function mtuOption(net: NetworkConfig): string {
+  return net.mtu ? ` mtu ${net.mtu}` : '';
+}
+
+export function describeNetwork(net: NetworkConfig): string {
+  return `${net.namespace}/${net.name}`;
+}

@@ -1,0 +1,27 @@
+/** Container networking on a node: drivers, IPAM, names, published ports and cleanup checks. */
+export type { NetworkDriver, NetworkDriverName, NetworkConfig, OverlayConfig, Attachment, AttachOptions } from './types';
+export { BridgeDriver, type BridgeDriverOptions } from './bridge-driver';
+export { OverlayDriver, VXLAN_PORT } from './overlay-driver';
+export { HostDriver, NoneDriver } from './simple-drivers';
+export { createDriver } from './drivers';
+export {
+  validateAddressing,
+  allocateAddress,
+  releaseAddress,
+  prefixLengthOf,
+  EMPTY_IPAM_STATE,
+  AddressPoolExhaustedError,
+  type IpamState,
+  type NetworkAddressing,
+  type NetworkAddressingSpec,
+  type ExistingSubnet,
+} from './ipam';
+export { NetworkSpecError } from './cidr';
+export { createNetns, deleteNetns, createContainerNetns, deleteContainerNetns, listNetns } from './netns';
+export { bridgeName, vxlanName, hostVethName, containerNetnsName, BERTH_PREFIX } from './names';
+export { listBerthResources, resourcesNamed, type BerthResources, type BerthLink } from './inventory';
+export { ForwardIsolation, ISOLATION_CHAIN } from './isolation';
+export { RecordTable, CLUSTER_DOMAIN, type NameRecord } from './dns-records';
+export { DnsServer, DNS_PORT, type DnsServerOptions } from './dns-server';
+export { renderHostsFile, renderResolvConf, writeInPlace, type HostsFileInput, type ResolvConfInput } from './etc-files';
+export { TcpForwarder, PortInUseError, type PortTarget, type ForwarderOptions } from './port-forwarder';

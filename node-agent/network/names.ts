@@ -1,0 +1,34 @@
+/**
+ * Names of the host objects Berth creates. Everything starts with `berth` so cleanup checks and operators can
+ * tell them apart; Linux interface names are at most 15 characters (IFNAMSIZ - 1), hence hashes of the keys.
+ */
+import { createHash } from 'node:crypto';
+
+export const BERTH_PREFIX = 'berth';
+export const BRIDGE_PREFIX = 'berth-br-';
+const VXLAN_PREFIX = 'berth-vx-';
+const HOST_VETH_PREFIX = 'berthv';
+
+function shortHash(text: string, hexChars: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, hexChars);
+}
+
+/** `berth-br-<6 hex>`: the Linux bridge of a Network on this node. */
+export function bridgeName(networkKey: string): string {
+  return BRIDGE_PREFIX + shortHash(networkKey, 6);
+}
+
+/** `berth-vx-<6 hex>`: the VXLAN device of an overlay Network on this node. */
+export function vxlanName(networkKey: string): string {
+  return VXLAN_PREFIX + shortHash(networkKey, 6);
+}
+
+/** `berthv<9 hex>`: the host end of a container's veth pair on one Network. */
+export function hostVethName(networkKey: string, containerId: string): string {
+  return HOST_VETH_PREFIX + shortHash(`${networkKey}\0${containerId}`, 9);
+}
+
+/** `berth-<id>` for ids that are safe file names, else `berth-<hash>`: the named network namespace of a container. */
+export function containerNetnsName(containerId: string): string {
+  return /^[A-Za-z0-9_.-]{1,200}$/.test(containerId) ? `${BERTH_PREFIX}-${containerId}` : `${BERTH_PREFIX}-${shortHash(containerId, 16)}`;
+}
