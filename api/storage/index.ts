@@ -1,4 +1,7 @@
 /** The storage layer's public entry: the contract, the backends and the factory the API server opens them with. */
 export * from './types';
 export { SqliteStorage } from './sqlite';
-export type { SqliteStorageOptions, AutoCompaction } from './sqlite';
+export type { SqliteStorageOptions } from './sqlite';
+export type { AutoCompaction } from './compaction';
+export { EtcdStorage } from './etcd';
+export type { EtcdStorageOptions } from './etcd';

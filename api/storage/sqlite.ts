@@ -34,15 +34,9 @@ import {
   Watcher,
   WatchOptions,
 } from './types';
+import { AutoCompaction, scheduleCompaction } from './compaction';
 import { WatchChannel } from './watch-channel';
 import { WatcherIndex } from './watcher-index';
-
-export interface AutoCompaction {
-  /** How often to compact. */
-  readonly intervalMs: number;
-  /** Keep this many most recent revisions of history (watch replay / continue window). */
-  readonly keepRevisions: number;
-}
 
 export interface SqliteStorageOptions {
   /** Compact periodically; off when absent. */
@@ -93,7 +87,7 @@ export class SqliteStorage implements Storage {
   private readonly watchCapacity: number;
   private revision: number;
   private compactedRevision: number;
-  private compactionTimer?: NodeJS.Timeout;
+  private stopCompaction?: () => void;
   private closed = false;
 
   private readonly stmt: {
@@ -140,7 +134,7 @@ export class SqliteStorage implements Storage {
     this.revision = seq?.seq ?? 0;
     const compacted = this.db.prepare<[], { value: number }>("SELECT value FROM meta WHERE name = 'compacted'").get();
     this.compactedRevision = compacted?.value ?? 0;
-    if (options.compaction) this.startAutoCompaction(options.compaction);
+    if (options.compaction) this.stopCompaction = scheduleCompaction(this, options.compaction);
   }
 
   async create(key: string, obj: StoredObject): Promise<StoredObject> {
@@ -269,7 +263,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.compactionTimer);
+    this.stopCompaction?.();
     for (const channel of this.watchers.all()) {
       channel.fail(new StorageError('Unavailable', channel.prefix, `store ${this.path} closed`));
     }
@@ -290,14 +284,6 @@ export class SqliteStorage implements Storage {
 
   private publish(key: string, event: WatchEvent): void {
     this.watchers.publish(key, event);
-  }
-
-  private startAutoCompaction({ intervalMs, keepRevisions }: AutoCompaction): void {
-    this.compactionTimer = setInterval(() => {
-      const target = this.revision - keepRevisions;
-      if (target > this.compactedRevision) void this.compact(target);
-    }, intervalMs);
-    this.compactionTimer.unref();
   }
 
   private assertOpen(key: string): void {

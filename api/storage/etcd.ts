@@ -1,0 +1,276 @@
+/**
+ * The distributed backend: etcd v3 through the `etcd3` client. etcd's own revision is the resourceVersion; creates,
+ * updates and deletes are transactions comparing `mod_revision` (0 = absent) so racing API servers cannot lose
+ * writes; lists read at one revision (`revision` on the range) so continue pages are consistent; watches are etcd
+ * watches from a start revision. Objects are encoded exactly as the SQLite backend encodes them (codec.ts).
+ */
+import { Etcd3, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse, Watcher as EtcdWatcher } from 'etcd3';
+import { AutoCompaction, scheduleCompaction } from './compaction';
+import {
+  checkPreconditions,
+  decodeContinue,
+  decodeObject,
+  encodeContinue,
+  encodeObject,
+  isPrefix,
+  isSameEncoding,
+  prefixEnd,
+} from './codec';
+import {
+  ListOptions,
+  ListResult,
+  Preconditions,
+  Storage,
+  StorageError,
+  StoredObject,
+  TryUpdate,
+  WatchEvent,
+  Watcher,
+  WatchOptions,
+} from './types';
+import { WatchChannel } from './watch-channel';
+
+export interface EtcdStorageOptions {
+  /** Client URLs, e.g. `http://127.0.0.1:2379`. */
+  readonly endpoints: string[];
+  /** Prepended to every key, so several clusters (or tests) can share one etcd. Default ''. */
+  readonly prefix?: string;
+  /** Compact periodically from this client; off when absent (etcd's --auto-compaction-* works too). */
+  readonly compaction?: AutoCompaction;
+  /** Pending events per watcher before it is ended with Unavailable. Default 10,000. */
+  readonly watchCapacity?: number;
+}
+
+/** Unlimited lists are read in batches so no single gRPC response grows without bound. */
+const LIST_BATCH = 1000;
+
+interface Revisioned {
+  readonly kv: IKeyValue;
+  readonly revision: number;
+}
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly watchCapacity: number;
+  private readonly channels = new Set<WatchChannel>();
+  private readonly stopCompaction?: () => void;
+  private closed = false;
+
+  constructor(private readonly options: EtcdStorageOptions) {
+    this.prefix = options.prefix ?? '';
+    this.watchCapacity = options.watchCapacity ?? 10_000;
+    this.client = new Etcd3({
+      hosts: options.endpoints,
+      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+    });
+    if (options.compaction) this.stopCompaction = scheduleCompaction(this, options.compaction);
+  }
+
+  async create(key: string, obj: StoredObject): Promise<StoredObject> {
+    const text = encodeObject(key, obj);
+    const res = await this.txn(key, 0, { request_put: { key: this.etcdKey(key), value: Buffer.from(text) } });
+    if (!res.succeeded) {
+      const existing = res.responses[0]?.response_range?.kvs[0];
+      throw new StorageError('AlreadyExists', key, `${key} already exists`, existing ? Number(existing.mod_revision) : undefined);
+    }
+    return decodeObject(key, text, Number(res.header.revision));
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const { kv, revision } = await this.read(key);
+    if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
+    return decodeObject(key, kv.value.toString(), Number(kv.mod_revision));
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    const token = opts.continue ? decodeContinue(prefix, opts.continue) : undefined;
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const end = this.etcdKey(prefixEnd(prefix));
+    let revision = token?.revision ?? 0; // 0: the first batch fixes the revision for the rest
+    let from = token ? this.etcdKey(token.lastKey + '\0') : this.etcdKey(prefix);
+    const items: StoredObject[] = [];
+    let lastKey = '';
+    for (;;) {
+      // One more than the page needs, so we know whether a continue token is due.
+      const batch = Number.isFinite(limit) ? Math.min(limit - items.length + 1, LIST_BATCH) : LIST_BATCH;
+      const res = await this.range(prefix, { key: from, range_end: end, limit: batch, revision: revision || undefined });
+      revision ||= Number(res.header.revision);
+      for (const kv of res.kvs) {
+        const key = this.storageKey(kv);
+        const obj = decodeObject(key, kv.value.toString(), Number(kv.mod_revision));
+        if (opts.predicate && !opts.predicate(obj)) continue;
+        if (items.length === limit) return { items, revision, continue: encodeContinue({ revision, lastKey }) };
+        items.push(obj);
+        lastKey = key;
+      }
+      if (!res.more || res.kvs.length === 0) return { items, revision };
+      from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+    }
+  }
+
+  async guaranteedUpdate(key: string, tryUpdate: TryUpdate, preconditions?: Preconditions): Promise<StoredObject> {
+    let { kv, revision } = await this.read(key);
+    for (;;) {
+      if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
+      const storedText = kv.value.toString();
+      const current = decodeObject(key, storedText, Number(kv.mod_revision));
+      checkPreconditions(key, current, preconditions);
+      const text = encodeObject(key, await tryUpdate(current));
+      if (isSameEncoding(storedText, text)) return current;
+      const res = await this.txn(key, Number(kv.mod_revision), { request_put: { key: this.etcdKey(key), value: Buffer.from(text) } });
+      if (res.succeeded) return decodeObject(key, text, Number(res.header.revision));
+      // Lost the race: the failure branch read the winner's state; try again on it.
+      kv = res.responses[0]?.response_range?.kvs[0];
+      revision = Number(res.header.revision);
+    }
+  }
+
+  async delete(key: string, preconditions?: Preconditions): Promise<StoredObject> {
+    let { kv, revision } = await this.read(key);
+    for (;;) {
+      if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
+      const text = kv.value.toString();
+      checkPreconditions(key, decodeObject(key, text, Number(kv.mod_revision)), preconditions);
+      const res = await this.txn(key, Number(kv.mod_revision), { request_delete_range: { key: this.etcdKey(key) } });
+      if (res.succeeded) return decodeObject(key, text, Number(res.header.revision));
+      kv = res.responses[0]?.response_range?.kvs[0];
+      revision = Number(res.header.revision);
+    }
+  }
+
+  async watch(prefix: string, opts: WatchOptions): Promise<Watcher> {
+    // "From now" is made explicit so no write between this call and etcd registering the watch is missed.
+    const from = opts.fromRevision > 0 ? opts.fromRevision : await this.currentRevision();
+    if (opts.fromRevision > 0) await this.assertNotCompacted(prefix, from);
+    let etcdWatcher: EtcdWatcher | undefined;
+    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.watchCapacity, (c) => {
+      this.channels.delete(c);
+      void etcdWatcher?.cancel().catch(() => undefined); // ending a watch whose stream is already gone
+    });
+    const builder = this.client.watch().withPreviousKV().startRevision(String(from + 1));
+    if (isPrefix(prefix)) builder.inRange({ start: this.etcdKey(prefix), end: this.etcdKey(prefixEnd(prefix)) });
+    else builder.key(this.etcdKey(prefix));
+    etcdWatcher = builder.watcher();
+    etcdWatcher
+      .on('put', (kv, prev) => channel.push(this.putEvent(kv, prev)))
+      .on('delete', (kv, prev) => this.pushDelete(channel, kv, prev))
+      .on('error', (err) => channel.fail(this.toStorageError(prefix, err)));
+    this.channels.add(channel);
+    await new Promise<void>((resolve, reject) => {
+      etcdWatcher!.once('connected', () => resolve());
+      etcdWatcher!.once('error', (err) => reject(this.toStorageError(prefix, err)));
+    });
+    return channel;
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.range('', { key: this.etcdKey('/'), count_only: true });
+    return Number(res.header.revision);
+  }
+
+  async compact(revision: number): Promise<void> {
+    try {
+      await this.client.kv.compact({ revision, physical: true });
+    } catch (err) {
+      const e = this.toStorageError('', err);
+      if (e.code === 'Gone') return; // already compacted at or past it
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopCompaction?.();
+    for (const channel of [...this.channels]) {
+      channel.fail(new StorageError('Unavailable', channel.prefix, `etcd client for ${this.options.endpoints.join(',')} closed`));
+    }
+    this.client.close();
+  }
+
+  private etcdKey(key: string): Buffer {
+    return Buffer.from(this.prefix + key);
+  }
+
+  private storageKey(kv: IKeyValue): string {
+    return kv.key.toString().slice(this.prefix.length);
+  }
+
+  private async read(key: string): Promise<{ kv?: IKeyValue; revision: number }> {
+    const res = await this.range(key, { key: this.etcdKey(key) });
+    return { kv: res.kvs[0], revision: Number(res.header.revision) };
+  }
+
+  /** Runs `op` only if the key's mod_revision is `modRevision` (0: the key is absent); otherwise reads the key. */
+  private async txn(key: string, modRevision: number, op: IRequestOp): Promise<ITxnResponse> {
+    this.assertOpen(key);
+    try {
+      return await this.client.kv.txn({
+        compare: [{ key: this.etcdKey(key), target: 'Mod', result: 'Equal', mod_revision: modRevision }],
+        success: [op],
+        failure: [{ request_range: { key: this.etcdKey(key) } }],
+      });
+    } catch (err) {
+      throw this.toStorageError(key, err);
+    }
+  }
+
+  private async range(key: string, req: IRangeRequest) {
+    this.assertOpen(key);
+    try {
+      return await this.client.kv.range(req);
+    } catch (err) {
+      throw this.toStorageError(key, err);
+    }
+  }
+
+  /** A read at `revision` fails exactly when it was compacted, which is the watch's Gone condition too. */
+  private async assertNotCompacted(prefix: string, revision: number): Promise<void> {
+    try {
+      await this.range(prefix, { key: this.etcdKey(prefix), revision, count_only: true });
+    } catch (err) {
+      if ((err as StorageError).code !== 'TooLargeResourceVersion') throw err; // a future revision is fine to watch
+    }
+  }
+
+  private putEvent(kv: IKeyValue, prev: IKeyValue | undefined): WatchEvent {
+    const key = this.storageKey(kv);
+    const revision = Number(kv.mod_revision);
+    const object = decodeObject(key, kv.value.toString(), revision);
+    if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', object, revision };
+    const prevObject = prev ? decodeObject(key, prev.value.toString(), Number(prev.mod_revision)) : undefined;
+    return { type: 'MODIFIED', object, prevObject, revision };
+  }
+
+  private pushDelete(channel: WatchChannel, kv: IKeyValue, prev: IKeyValue | undefined): void {
+    const key = this.storageKey(kv);
+    const revision = Number(kv.mod_revision);
+    if (!prev) {
+      channel.fail(new StorageError('Invalid', key, `etcd sent a deletion of ${key} at ${revision} without its last state`, revision));
+      return;
+    }
+    const text = prev.value.toString();
+    channel.push({
+      type: 'DELETED',
+      object: decodeObject(key, text, revision),
+      prevObject: decodeObject(key, text, Number(prev.mod_revision)),
+      revision,
+    });
+  }
+
+  private toStorageError(key: string, err: unknown): StorageError {
+    if (err instanceof StorageError) return err;
+    const message = (err as Error)?.message ?? String(err);
+    const code = /compacted/.test(message)
+      ? 'Gone'
+      : /future revision/.test(message)
+        ? 'TooLargeResourceVersion'
+        : 'Unavailable';
+    return new StorageError(code, key, `etcd ${key}: ${message}`, undefined, { cause: err });
+  }
+
+  private assertOpen(key: string): void {
+    if (this.closed) throw new StorageError('Unavailable', key, `etcd client for ${this.options.endpoints.join(',')} is closed`);
+  }
+}
