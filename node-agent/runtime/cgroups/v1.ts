@@ -1,0 +1,170 @@
+/**
+ * cgroup v1 (legacy and hybrid hierarchies): one directory per controller hierarchy,
+ * `/sys/fs/cgroup/<controller>/berth/<id>`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../spec/oci';
+import { BaseCgroupManager } from './base';
+import { makeDir, readKeyed, readNumber, readValue, waitFor, writeValue } from './files';
+import { CgroupError, type CgroupStats } from './types';
+
+const V1_CONTROLLERS = new Set([
+  'cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio', 'net_cls', 'net_prio',
+  'hugetlb', 'perf_event', 'rdma', 'misc',
+]);
+/** The kernel's "unlimited" for v1 byte counters is PAGE_COUNTER_MAX pages; anything this large means no limit. */
+const UNLIMITED = 2 ** 62;
+
+/** Controller name → its hierarchy's mount point, for the v1 hierarchies mounted under `root`. */
+export function v1Hierarchies(root: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    // cpu → cpu,cpuacct style symlinks point at a directory we also list.
+    if (!entry.isDirectory()) continue;
+    const controllers = entry.name.split(',').filter((c) => V1_CONTROLLERS.has(c));
+    for (const c of controllers) found.set(c, path.join(root, entry.name));
+  }
+  return found;
+}
+
+function deviceRule(d: LinuxDeviceCgroup): string {
+  const type = d.type ?? 'a';
+  if (type === 'a') return 'a';
+  const num = (n: number | null | undefined) => (n === undefined || n === null || n < 0 ? '*' : String(n));
+  return `${type} ${num(d.major)}:${num(d.minor)} ${d.access || 'rwm'}`;
+}
+
+export class CgroupV1Manager extends BaseCgroupManager {
+  readonly version = 1;
+  readonly directories: readonly string[];
+  private readonly hierarchies: Map<string, string>;
+
+  constructor(cgroupPath: string, root = '/sys/fs/cgroup') {
+    super(cgroupPath);
+    this.hierarchies = v1Hierarchies(root);
+    if (!this.hierarchies.has('memory') || !this.hierarchies.has('pids')) {
+      throw new CgroupError(`no cgroup v1 memory and pids hierarchies under ${root}`);
+    }
+    this.directories = [...new Set(this.hierarchies.values())].map((h) => path.join(h, cgroupPath));
+  }
+
+  /** This cgroup's directory in `controller`'s hierarchy, or undefined if that controller is not mounted. */
+  private dir(controller: string): string | undefined {
+    const h = this.hierarchies.get(controller);
+    return h && path.join(h, this.path);
+  }
+
+  private file(controller: string, name: string): string {
+    const d = this.dir(controller);
+    if (!d) throw new CgroupError(`cgroup v1 controller ${controller} is not mounted (needed for ${name})`);
+    return path.join(d, name);
+  }
+
+  create(): void {
+    for (const dir of this.directories) makeDir(dir);
+    const cpuset = this.hierarchies.get('cpuset');
+    if (cpuset) this.inheritCpuset(cpuset);
+  }
+
+  /**
+   * A new v1 cpuset starts with empty cpus and mems, and a process cannot join it then:
+   * copy them down from the nearest parent that has them, level by level.
+   */
+  private inheritCpuset(hierarchy: string): void {
+    let parent = hierarchy;
+    for (const part of this.path.split('/')) {
+      const dir = path.join(parent, part);
+      for (const name of ['cpuset.cpus', 'cpuset.mems']) {
+        if (readValue(path.join(dir, name)) === '') writeValue(path.join(dir, name), readValue(path.join(parent, name)) ?? '');
+      }
+      parent = dir;
+    }
+  }
+
+  setResources(r: LinuxResources): void {
+    if (r.memory) this.setMemory(r.memory);
+    const cpu = r.cpu;
+    if (cpu) {
+      if (cpu.shares !== undefined && cpu.shares !== 0) writeValue(this.file('cpu', 'cpu.shares'), cpu.shares);
+      // The period must be in place before a quota that is checked against it.
+      if (cpu.period !== undefined && cpu.period !== 0) writeValue(this.file('cpu', 'cpu.cfs_period_us'), cpu.period);
+      if (cpu.quota !== undefined && cpu.quota !== 0) writeValue(this.file('cpu', 'cpu.cfs_quota_us'), cpu.quota);
+      if (cpu.burst !== undefined) writeValue(this.file('cpu', 'cpu.cfs_burst_us'), cpu.burst);
+      if (cpu.realtimePeriod !== undefined) writeValue(this.file('cpu', 'cpu.rt_period_us'), cpu.realtimePeriod);
+      if (cpu.realtimeRuntime !== undefined) writeValue(this.file('cpu', 'cpu.rt_runtime_us'), cpu.realtimeRuntime);
+      if (cpu.idle !== undefined) writeValue(this.file('cpu', 'cpu.idle'), cpu.idle);
+      if (cpu.cpus) writeValue(this.file('cpuset', 'cpuset.cpus'), cpu.cpus);
+      if (cpu.mems) writeValue(this.file('cpuset', 'cpuset.mems'), cpu.mems);
+    }
+    if (r.pids) writeValue(this.file('pids', 'pids.max'), r.pids.limit > 0 ? r.pids.limit : 'max');
+    for (const d of r.devices ?? []) writeValue(this.file('devices', d.allow ? 'devices.allow' : 'devices.deny'), deviceRule(d));
+    if (r.blockIO?.weight !== undefined) writeValue(this.file('blkio', 'blkio.weight'), r.blockIO.weight);
+    for (const h of r.hugepageLimits ?? []) writeValue(this.file('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`), h.limit);
+    if (r.unified && Object.keys(r.unified).length > 0) {
+      throw new CgroupError('linux.resources.unified: cgroup v2 settings cannot be applied on a cgroup v1 host');
+    }
+  }
+
+  private setMemory(m: LinuxMemory): void {
+    const limitFile = this.file('memory', 'memory.limit_in_bytes');
+    const swapFile = this.file('memory', 'memory.memsw.limit_in_bytes');
+    if (m.swap !== undefined && m.swap !== 0 && !fs.existsSync(swapFile)) {
+      throw new CgroupError('linux.resources.memory.swap: swap accounting is off on this host (no memory.memsw.limit_in_bytes)');
+    }
+    // The kernel keeps limit <= memsw at every step, so the order depends on growing or shrinking.
+    const currentSwap = readNumber(swapFile) ?? UNLIMITED;
+    const swapFirst = m.swap !== undefined && m.swap !== 0 && (m.swap === -1 || m.swap > currentSwap);
+    if (swapFirst) writeValue(swapFile, m.swap!);
+    if (m.limit !== undefined && m.limit !== 0) writeValue(limitFile, m.limit);
+    if (!swapFirst && m.swap !== undefined && m.swap !== 0) writeValue(swapFile, m.swap);
+    if (m.reservation !== undefined && m.reservation !== 0) writeValue(this.file('memory', 'memory.soft_limit_in_bytes'), m.reservation);
+    if (m.swappiness !== undefined) writeValue(this.file('memory', 'memory.swappiness'), m.swappiness);
+    if (m.disableOOMKiller) writeValue(this.file('memory', 'memory.oom_control'), 1);
+  }
+
+  stats(): CgroupStats {
+    const limit = readNumber(this.file('memory', 'memory.limit_in_bytes'));
+    const pidsLimit = readNumber(this.file('pids', 'pids.max'));
+    const cpuacct = this.dir('cpuacct');
+    return {
+      cpuUsageNs: cpuacct ? (readNumber(path.join(cpuacct, 'cpuacct.usage')) ?? 0) : 0,
+      memoryUsage: readNumber(this.file('memory', 'memory.usage_in_bytes')) ?? 0,
+      memoryMaxUsage: readNumber(this.file('memory', 'memory.max_usage_in_bytes')),
+      memoryLimit: limit !== undefined && limit < UNLIMITED ? limit : undefined,
+      oomKillCount: this.oomKillCount(),
+      pidsCurrent: readNumber(this.file('pids', 'pids.current')) ?? 0,
+      pidsLimit,
+    };
+  }
+
+  private oomKillCount(): number {
+    const control = readKeyed(this.file('memory', 'memory.oom_control'));
+    // Kernels before 4.13 have no oom_kill counter; under_oom then is the best signal there is.
+    return control.get('oom_kill') ?? control.get('under_oom') ?? 0;
+  }
+
+  oomKilled(): boolean {
+    return this.oomKillCount() > 0;
+  }
+
+  protected canFreeze(): boolean {
+    return this.hierarchies.has('freezer');
+  }
+
+  private async setFreezer(state: 'FROZEN' | 'THAWED'): Promise<void> {
+    const file = this.file('freezer', 'freezer.state');
+    writeValue(file, state);
+    if (!(await waitFor(() => readValue(file) === state, 2000))) {
+      throw new CgroupError(`${file} did not reach ${state} (is ${readValue(file)})`);
+    }
+  }
+
+  freeze(): Promise<void> {
+    return this.setFreezer('FROZEN');
+  }
+
+  thaw(): Promise<void> {
+    return this.setFreezer('THAWED');
+  }
+}
