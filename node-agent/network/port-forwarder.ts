@@ -41,7 +41,7 @@ export class TcpForwarder {
 
   /** Listens; rejects with `PortInUseError` when the port is taken. Resolves with the bound port (useful with port 0). */
   async start(): Promise<number> {
-    const server = net.createServer((client) => this.forward(client));
+    const server = net.createServer({ allowHalfOpen: true }, (client) => this.forward(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(
@@ -70,13 +70,13 @@ export class TcpForwarder {
       client.destroy();
       return;
     }
-    const upstream = net.connect({ host: target.address, port: target.port });
+    const upstream = net.connect({ host: target.address, port: target.port, allowHalfOpen: true });
     for (const socket of [client, upstream]) {
       this.connections.add(socket);
       socket.setNoDelay(true);
       socket.once('close', () => this.connections.delete(socket));
     }
-    // Either side failing or closing ends the pair; half-close (FIN) is passed through by pipe().
+    // Half-open sockets let a FIN pass through pipe() while the reply still flows back; an error or a full close ends both.
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.once('close', () => upstream.destroy());
