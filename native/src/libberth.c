@@ -1,0 +1,82 @@
+/* libberth.so: what the agent calls through ffi-rs (node-agent/runtime/native.ts). It never forks Node itself:
+ * posix_spawn (clone(CLONE_VM|CLONE_VFORK) + exec in glibc) starts the static shim, which does all the forking. */
+#include "error.h"
+#include "sync.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int
+add_stdio (posix_spawn_file_actions_t *fa, int fd, int target)
+{
+  if (fd >= 0)
+    return posix_spawn_file_actions_adddup2 (fa, fd, target);
+  return posix_spawn_file_actions_addopen (fa, target, "/dev/null", O_RDWR, 0);
+}
+
+/* Starts `shim create config_path` with the given stdio (-1: /dev/null) in a new session, reaps its first
+ * process (the shim double-forks), and returns the agent's end of the sync socket (then: berth_sync_expect
+ * SYNC_PIDS, place the cgroup, berth_sync_send SYNC_CGROUP_DONE, berth_sync_expect SYNC_READY, berth_close). */
+int
+berth_create (const char *shim, const char *config_path, int stdin_fd, int stdout_fd, int stderr_fd, char *err,
+              int errlen)
+{
+  int sv[2];
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return berth_error (err, errlen, errno, "socketpair");
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawnattr_init (&attr);
+  int ret = add_stdio (&fa, stdin_fd, 0) || add_stdio (&fa, stdout_fd, 1) || add_stdio (&fa, stderr_fd, 2)
+            || posix_spawn_file_actions_adddup2 (&fa, sv[1], 3);
+  /* Node ignores SIGPIPE and blocks some signals in its threads; an ignored disposition survives execve, so the
+   * shim (and the container after it) starts from the defaults and an empty mask. */
+  sigset_t all, none;
+  sigfillset (&all);
+  sigemptyset (&none);
+  posix_spawnattr_setsigdefault (&attr, &all);
+  posix_spawnattr_setsigmask (&attr, &none);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  pid_t pid = -1;
+  char *const argv[] = { (char *) shim, (char *) "create", (char *) config_path, NULL };
+  char *const envp[] = { NULL };
+  if (ret == 0)
+    ret = posix_spawn (&pid, shim, &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy (&fa);
+  posix_spawnattr_destroy (&attr);
+  close (sv[1]);
+  if (ret != 0)
+    {
+      close (sv[0]);
+      return berth_error (err, errlen, ret, "spawn `%s`", shim);
+    }
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  return sv[0];
+}
+
+int
+berth_sync_expect (int fd, int type, int timeout_ms, char *err, int errlen)
+{
+  return sync_expect (fd, type, timeout_ms, err, errlen);
+}
+
+int
+berth_sync_send (int fd, int type, char *err, int errlen)
+{
+  int ret = sync_send (fd, type, 0, NULL);
+  return ret < 0 ? berth_error (err, errlen, -ret, "sync: send message %d", type) : 0;
+}
+
+int
+berth_close (int fd)
+{
+  return close (fd) < 0 ? -errno : 0;
+}

@@ -1,0 +1,267 @@
+/* berth-shim: the tiny per-container supervisor (static, single-threaded, no Node).
+ *
+ *   berth-shim create CONFIG   fd 3 = sync socket to the agent, fds 0-2 = the container's stdio.
+ *       Double-forks (the agent reaps the first process at once; the shim proper is re-parented and outlives the
+ *       agent), clones the container init into its new namespaces, writes user-namespace maps, reports the init's
+ *       pid, then waits for the init and records its exit status in the state directory (`exitfile`).
+ *   berth-shim exec CONFIG     joins the cgroups and namespaces of `target`, forks the process (which enters the
+ *       pid namespace), forwards signals to it and exits as it does (re-raising a fatal signal).
+ *
+ * Because the shim is exec'd fresh, it is single-threaded: its parsing may allocate, and the clone/fork below
+ * happen with no locks held by other threads (the hazard of forking Node itself). */
+#include "config.h"
+#include "error.h"
+#include "init.h"
+#include "namespaces.h"
+#include "process.h"
+#include "sync.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SYNC_FD 3
+
+static void
+close_fds_from (int first)
+{
+  if (syscall (SYS_close_range, first, ~0U, 0) == 0)
+    return;
+  for (int fd = first; fd < 1024; fd++)
+    close (fd);
+}
+
+static int
+load_config (const char *path, struct berth_config *cfg, char *err, size_t errlen)
+{
+  char *buf; /* kept for the process' lifetime: cfg points into it */
+  size_t len;
+  int ret = read_file (path, &buf, &len, err, errlen);
+  if (ret < 0)
+    return ret;
+  return config_parse (buf, len, cfg, err, errlen);
+}
+
+static void
+write_exit_file (const char *path, int status)
+{
+  char tmp[4096], line[64];
+  if (path == NULL || snprintf (tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
+    return;
+  int n = snprintf (line, sizeof line, "%d %d\n", exit_code_of (status), WIFSIGNALED (status) ? WTERMSIG (status) : 0);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return;
+  int ok = write (fd, line, n) == n;
+  close (fd);
+  /* rename: a reader (inotify in the agent) sees the whole status or nothing. */
+  if (ok)
+    rename (tmp, path);
+}
+
+static void
+detach_stdio (void)
+{
+  int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0)
+    return;
+  for (int fd = 0; fd < 3; fd++)
+    dup2 (null, fd);
+  close (null);
+}
+
+static int
+run_create (const char *config_path)
+{
+  char err[BERTH_ERRLEN];
+  static struct berth_config cfg;
+  int ret;
+
+  /* Only stdio and the sync socket may reach the container: close anything else the agent let through. */
+  close_fds_from (SYNC_FD + 1);
+  if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
+      return 1;
+    }
+
+  /* Double fork: our parent (the agent) reaps this process right away; the shim below is re-parented, so the
+   * container survives the agent and no zombie is left in it. */
+  pid_t pid = fork ();
+  if (pid < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, errno, "fork shim");
+      return 1;
+    }
+  if (pid > 0)
+    _exit (0);
+
+  if (mkfifo (cfg.fifo, 0600) < 0)
+    {
+      berth_error (err, sizeof err, errno, "mkfifo `%s`", cfg.fifo);
+      sync_send (SYNC_FD, SYNC_ERROR, errno, err);
+      return 1;
+    }
+  /* O_RDWR: opening never blocks, and the init's read() then blocks until `start` writes a byte. */
+  int fifo_fd = open (cfg.fifo, O_RDWR | O_CLOEXEC);
+  int maps[2];
+  if (fifo_fd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, maps) < 0)
+    {
+      berth_error (err, sizeof err, errno, "open exec.fifo / socketpair");
+      sync_send (SYNC_FD, SYNC_ERROR, errno, err);
+      return 1;
+    }
+  /* The user namespace (ownership of everything new) and the pid namespace (which applies to children only)
+   * must be joined before the clone. */
+  if ((ret = ns_join_configured (&cfg, NS_USER, NS_PID, err, sizeof err)) < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
+      return 1;
+    }
+
+  /* The cgroup namespace is left out: the init creates it once the agent has moved it into its cgroup. */
+  pid_t child = syscall (SYS_clone, (cfg.new_ns_flags & ~CLONE_NEWCGROUP) | SIGCHLD, NULL, NULL, NULL, 0);
+  if (child < 0)
+    {
+      berth_error (err, sizeof err, errno, "clone the container init (flags 0x%x)", cfg.new_ns_flags);
+      sync_send (SYNC_FD, SYNC_ERROR, errno, err);
+      return 1;
+    }
+  if (child == 0)
+    {
+      close (maps[0]);
+      container_init (&cfg, SYNC_FD, maps[1], fifo_fd);
+    }
+  close (maps[1]);
+  close (fifo_fd);
+
+  if (cfg.new_ns_flags & CLONE_NEWUSER)
+    {
+      if ((ret = ns_write_id_maps (child, cfg.uid_map, cfg.gid_map, err, sizeof err)) < 0)
+        {
+          sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
+          kill (child, SIGKILL);
+          waitpid (child, NULL, 0);
+          return 1;
+        }
+      sync_send (maps[0], SYNC_MAPS_DONE, 0, NULL);
+    }
+  close (maps[0]);
+  sync_send (SYNC_FD, SYNC_PIDS, child, NULL);
+  /* From here the init talks to the agent alone; dropping our copies lets the agent see EOF if the init dies,
+   * and lets pipes given as the container's stdio reach EOF when the container exits. */
+  close (SYNC_FD);
+  detach_stdio ();
+  signal (SIGHUP, SIG_IGN);
+  signal (SIGINT, SIG_IGN);
+  signal (SIGPIPE, SIG_IGN);
+
+  int status;
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      return 1;
+  write_exit_file (cfg.exit_file, status);
+  return 0;
+}
+
+static int
+join_cgroups (const struct berth_config *cfg, char *err, size_t errlen)
+{
+  char pid[16];
+  int n = snprintf (pid, sizeof pid, "%d", getpid ());
+  for (size_t i = 0; i < cfg->n_cgroups; i++)
+    {
+      cleanup_fd int fd = open (cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, pid, n) != n)
+        return berth_error (err, errlen, errno, "join cgroup `%s`", cfg->cgroup_procs[i]);
+    }
+  return 0;
+}
+
+static int
+run_exec (const char *config_path)
+{
+  char err[BERTH_ERRLEN];
+  static struct berth_config cfg;
+  int ns_fds[NS_COUNT];
+  int ret;
+
+  close_fds_from (3);
+  /* Cgroups by host path, so before entering the mount namespace; namespace files are opened before any setns. */
+  if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0 || (ret = join_cgroups (&cfg, err, sizeof err)) < 0
+      || (ret = ns_open_all (cfg.target_pid, ns_fds, err, sizeof err)) < 0
+      || (ret = ns_enter_all (ns_fds, err, sizeof err)) < 0)
+    {
+      fprintf (stderr, "berth-shim exec: %s\n", err);
+      return 125;
+    }
+
+  sigset_t all, old;
+  sigfillset (&all);
+  sigprocmask (SIG_BLOCK, &all, &old);
+  /* A child: only it is in the container's pid namespace (setns on a pid namespace applies to children). */
+  pid_t child = fork ();
+  if (child < 0)
+    {
+      perror ("berth-shim exec: fork");
+      return 125;
+    }
+  if (child == 0)
+    {
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      if (cfg.cwd != NULL && chdir (cfg.cwd) < 0)
+        ret = berth_error (err, sizeof err, errno, "chdir `%s`", cfg.cwd);
+      else if ((ret = process_set_rlimits (&cfg, err, sizeof err)) == 0)
+        ret = finalize_and_exec (&cfg, err, sizeof err);
+      fprintf (stderr, "berth-shim exec: %s\n", err);
+      _exit (ret == -ENOENT ? 127 : 126);
+    }
+
+  /* Forward what we receive (the agent signals this supervisor) and exit the way the process did. */
+  for (;;)
+    {
+      siginfo_t si;
+      int sig = sigwaitinfo (&all, &si);
+      if (sig < 0)
+        continue;
+      if (sig != SIGCHLD)
+        {
+          kill (child, sig);
+          continue;
+        }
+      int status;
+      pid_t pid = waitpid (child, &status, WNOHANG);
+      if (pid != child)
+        continue;
+      if (WIFSIGNALED (status))
+        {
+          int s = WTERMSIG (status);
+          signal (s, SIG_DFL);
+          sigset_t one;
+          sigemptyset (&one);
+          sigaddset (&one, s);
+          sigprocmask (SIG_UNBLOCK, &one, NULL);
+          kill (getpid (), s);
+        }
+      return exit_code_of (status);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 3 && strcmp (argv[1], "create") == 0)
+    return run_create (argv[2]);
+  if (argc == 3 && strcmp (argv[1], "exec") == 0)
+    return run_exec (argv[2]);
+  fprintf (stderr, "usage: berth-shim create|exec CONFIG\n");
+  return 2;
+}
