@@ -238,9 +238,9 @@ export class EtcdStorage implements Storage {
     const key = this.storageKey(kv);
     const revision = Number(kv.mod_revision);
     const object = decodeObject(key, kv.value.toString(), revision);
-    if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', object, revision };
+    if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', key, object, revision };
     const prevObject = prev ? decodeObject(key, prev.value.toString(), Number(prev.mod_revision)) : undefined;
-    return { type: 'MODIFIED', object, prevObject, revision };
+    return { type: 'MODIFIED', key, object, prevObject, revision };
   }
 
   private pushDelete(channel: WatchChannel, kv: IKeyValue, prev: IKeyValue | undefined): void {
@@ -253,6 +253,7 @@ export class EtcdStorage implements Storage {
     const text = prev.value.toString();
     channel.push({
       type: 'DELETED',
+      key,
       object: decodeObject(key, text, revision),
       prevObject: decodeObject(key, text, Number(prev.mod_revision)),
       revision,

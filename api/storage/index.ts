@@ -5,3 +5,5 @@ export type { SqliteStorageOptions } from './sqlite';
 export type { AutoCompaction } from './compaction';
 export { EtcdStorage } from './etcd';
 export type { EtcdStorageOptions } from './etcd';
+export { CachedStorage } from './cacher';
+export type { CachedStorageOptions } from './cacher';

@@ -146,7 +146,7 @@ export class SqliteStorage implements Storage {
     }
     const rev = this.append(key, 1, 0, prev?.rev ?? 0, text);
     const created = decodeObject(key, text, rev);
-    this.publish(key, { type: 'ADDED', object: created, revision: rev });
+    this.publish(key, { type: 'ADDED', key, object: created, revision: rev });
     return decodeObject(key, text, rev);
   }
 
@@ -201,6 +201,7 @@ export class SqliteStorage implements Storage {
       const rev = this.append(key, 0, 0, row.rev, text);
       this.publish(key, {
         type: 'MODIFIED',
+        key,
         object: decodeObject(key, text, rev),
         prevObject: decodeObject(key, row.value, row.rev),
         revision: rev,
@@ -217,6 +218,7 @@ export class SqliteStorage implements Storage {
     const rev = this.append(key, 0, 1, row.rev, row.value);
     this.publish(key, {
       type: 'DELETED',
+      key,
       object: decodeObject(key, row.value, rev),
       prevObject: decodeObject(key, row.value, row.rev),
       revision: rev,
@@ -292,8 +294,10 @@ export class SqliteStorage implements Storage {
 }
 
 function eventOf(row: LogRow): WatchEvent {
-  const prevObject = row.prev_value !== null && row.prev_rev !== null ? decodeObject(row.key, row.prev_value, row.prev_rev) : undefined;
-  if (row.deleted) return { type: 'DELETED', object: decodeObject(row.key, row.value, row.rev), prevObject, revision: row.rev };
-  if (row.created) return { type: 'ADDED', object: decodeObject(row.key, row.value, row.rev), revision: row.rev };
-  return { type: 'MODIFIED', object: decodeObject(row.key, row.value, row.rev), prevObject, revision: row.rev };
+  const { key, rev: revision } = row;
+  const object = decodeObject(key, row.value, revision);
+  const prevObject = row.prev_value !== null && row.prev_rev !== null ? decodeObject(key, row.prev_value, row.prev_rev) : undefined;
+  if (row.deleted) return { type: 'DELETED', key, object, prevObject, revision };
+  if (row.created) return { type: 'ADDED', key, object, revision };
+  return { type: 'MODIFIED', key, object, prevObject, revision };
 }

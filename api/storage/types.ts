@@ -72,6 +72,8 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface WatchEvent {
   readonly type: WatchEventType;
+  /** The storage key of the object. Berth's backends always set it (the watch cache fans out by it). */
+  readonly key?: string;
   /** For DELETED: the last state, with resourceVersion set to the deletion's revision. */
   readonly object: StoredObject;
   /** Previous state (MODIFIED/DELETED), so a watcher filtering by predicate can turn a MODIFIED into ADDED/DELETED. */

@@ -268,6 +268,7 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
         const deleted = await store.delete('/registry/containers/ns1/a');
         const events = await log.next(3);
         expect(events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+        expect(events.map((e) => e.key)).toEqual(Array(3).fill('/registry/containers/ns1/a'));
         expect(events.map((e) => e.revision)).toEqual([rv(created), rv(updated), rv(deleted)]);
         expect(events[0].object).toEqual(created);
         expect(events[1].object).toEqual(updated);
