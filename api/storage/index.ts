@@ -7,3 +7,5 @@ export { EtcdStorage } from './etcd';
 export type { EtcdStorageOptions } from './etcd';
 export { CachedStorage } from './cacher';
 export type { CachedStorageOptions } from './cacher';
+export { openStorage, DEFAULT_COMPACTION } from './open';
+export type { StorageConfig } from './open';

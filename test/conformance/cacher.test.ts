@@ -1,18 +1,14 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { CachedStorage, SqliteStorage } from '../../api/storage';
-import { runStorageSuite } from './storage';
+import { CachedStorage } from '../../api/storage';
+import { EtcdInstance, startEtcd } from '../helpers/etcd';
+import { etcdFixture, runStorageSuite, sqliteFixture } from './storage';
 
-runStorageSuite('watch cache over sqlite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cacher-conf-'));
-  const store = new CachedStorage(new SqliteStorage(path.join(dir, 'berth.db')));
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-      expect(fs.existsSync(dir)).toBe(false);
-    },
-  };
+runStorageSuite('watch cache over sqlite', sqliteFixture((backend) => new CachedStorage(backend)));
+
+describe('over etcd', () => {
+  let etcd: EtcdInstance;
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+  afterAll(() => etcd.stop());
+  runStorageSuite('watch cache over etcd', etcdFixture(() => etcd.endpoint, (backend) => new CachedStorage(backend)));
 });

@@ -1,18 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { SqliteStorage } from '../../api/storage';
-import { runStorageSuite } from './storage';
+import { runStorageSuite, sqliteFixture } from './storage';
 
-runStorageSuite('sqlite', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-sqlite-conf-'));
-  const store = new SqliteStorage(path.join(dir, 'berth.db'));
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-      expect(fs.existsSync(dir)).toBe(false);
-    },
-  };
-});
+runStorageSuite('sqlite', sqliteFixture());

@@ -2,11 +2,30 @@
  * The storage conformance suite (k8s.io/apiserver `storagetesting` style): every backend and the watch cache run it,
  * so the API server can rely on one behaviour whatever it is wired to.
  */
-import { Storage, StorageError, StoredObject, WatchEvent, Watcher } from '../../api/storage';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EtcdStorage, SqliteStorage, Storage, StorageError, StoredObject, WatchEvent, Watcher } from '../../api/storage';
 
 export interface StoreFixture {
   readonly store: Storage;
   cleanup(): Promise<void>;
+}
+
+/** A SQLite store in a fresh temp dir (optionally wrapped, e.g. by the watch cache); cleanup removes the dir. */
+export function sqliteFixture(wrap: (backend: SqliteStorage) => Storage = (b) => b): () => Promise<StoreFixture> {
+  return async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-storage-'));
+    const store = wrap(new SqliteStorage(path.join(dir, 'berth.db')));
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+        expect(fs.existsSync(dir)).toBe(false);
+      },
+    };
+  };
 }
 
 const newObject = (name: string, spec: Record<string, unknown> = {}): StoredObject => ({
@@ -64,6 +83,15 @@ class EventLog {
 
 const settle = (ms = 150): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const summary = (events: WatchEvent[]): string[] => events.map((e) => `${e.type} ${e.object.metadata.name}`);
+
+/** Stores in one test etcd, each under its own key prefix so tests cannot see each other's keys. */
+export function etcdFixture(endpoint: () => string, wrap: (backend: EtcdStorage) => Storage = (b) => b): () => Promise<StoreFixture> {
+  let stores = 0;
+  return async () => {
+    const store = wrap(new EtcdStorage({ endpoints: [endpoint()], prefix: `/t${process.pid}-${++stores}` }));
+    return { store, cleanup: () => store.close() };
+  };
+}
 
 export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixture>): void {
   describe(`storage conformance: ${name}`, () => {
