@@ -1,0 +1,109 @@
+/** One Container owned by a Service, as the rollout planner sees it. */
+export interface Replica {
+  readonly name: string;
+  readonly revision: string;
+  /** Its index in `<service>-<revision>-<index>`. */
+  readonly index: number;
+  readonly ready: boolean;
+  /** Ready for at least minReadySeconds. */
+  readonly available: boolean;
+  /** Ended for good (phase Failed): replaced by a new container. */
+  readonly failed: boolean;
+  /** Restarting after crashes (CrashLoopBackOff): counts against failure ratios, but replacing it would not help. */
+  readonly crashLooping?: boolean;
+  /** Being deleted (deletionTimestamp set): still holds resources, serves no traffic. */
+  readonly terminating: boolean;
+}
+
+export type StrategyType = 'Recreate' | 'RollingUpdate' | 'BlueGreen' | 'Canary';
+export type IntOrPercent = number | string;
+
+export interface RollingUpdateSpec {
+  readonly maxSurge?: IntOrPercent;
+  readonly maxUnavailable?: IntOrPercent;
+  readonly delaySeconds?: number;
+  readonly order?: 'start-first' | 'stop-first';
+  readonly failureAction?: 'pause' | 'rollback' | 'continue';
+  readonly maxFailureRatio?: number;
+  readonly monitorSeconds?: number;
+}
+
+export interface BlueGreenSpec {
+  readonly previewPort?: number;
+  readonly autoPromote?: boolean;
+  readonly autoPromotionSeconds?: number;
+  readonly scaleDownDelaySeconds?: number;
+}
+
+export type CanaryStep = { readonly setWeight: number } | { readonly pause: { readonly duration?: number } };
+
+export interface CanarySpec {
+  readonly steps?: readonly CanaryStep[];
+  readonly analysis?: { readonly maxErrorRate?: number; readonly maxLatencyMs?: number; readonly minRequests?: number };
+}
+
+export interface StrategySpec {
+  readonly type: StrategyType;
+  readonly rollingUpdate?: RollingUpdateSpec;
+  readonly blueGreen?: BlueGreenSpec;
+  readonly canary?: CanarySpec;
+}
+
+export type RolloutPhase = 'Healthy' | 'Progressing' | 'Paused' | 'Aborted' | 'RolledBack' | 'Degraded';
+
+/** `status.rollout` of a Service: what the planner remembers between reconciles (it is the only memory it has). */
+export interface RolloutStatus {
+  readonly phase: RolloutPhase;
+  readonly message?: string;
+  readonly stepIndex?: number;
+  readonly canaryWeight?: number;
+  readonly activeRevision?: string;
+  readonly previewRevision?: string;
+  /** ISO times of the moments the planner waits from. */
+  readonly stepStartedAt?: string;
+  readonly lastBatchAt?: string;
+  readonly previewReadyAt?: string;
+  readonly scaleDownAt?: string;
+  /** A revision that was aborted or rolled back: not retried until the template changes again. */
+  readonly abortedRevision?: string;
+}
+
+/** Canary traffic outcome measured by Berth's proxy. */
+export interface TrafficStats {
+  readonly requests: number;
+  readonly errorRate: number;
+  readonly latencyP99Ms: number;
+}
+
+export interface PlanInput {
+  readonly service: string;
+  readonly replicas: number;
+  readonly strategy: StrategySpec;
+  /** Revision of the current template. */
+  readonly updateRevision: string;
+  /** The revision serving (stable); undefined before the first rollout completes. */
+  readonly currentRevision?: string;
+  readonly owned: readonly Replica[];
+  readonly rollout?: RolloutStatus;
+  readonly paused?: boolean;
+  /** `berth rollout promote`: `<revision>` (next step) or `<revision>:full`. */
+  readonly promote?: string;
+  /** `berth rollout abort`: the revision to abort. */
+  readonly abort?: string;
+  readonly canaryTraffic?: TrafficStats;
+  readonly now: number;
+}
+
+export interface Plan {
+  /** Containers to create: revision and index (the name is `<service>-<revision>-<index>`). */
+  readonly create: ReadonlyArray<{ readonly revision: string; readonly index: number }>;
+  readonly delete: readonly string[];
+  /** Traffic share per revision on the published port (sums to 100 when anything serves). */
+  readonly weights: Readonly<Record<string, number>>;
+  /** The revision behind the BlueGreen preview port. */
+  readonly previewRevision?: string;
+  readonly currentRevision?: string;
+  readonly rollout: RolloutStatus;
+  /** Look again after this long even if nothing changes (timers: pauses, delays, scale-down). */
+  readonly requeueAfterMs?: number;
+}

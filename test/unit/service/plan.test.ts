@@ -1,0 +1,187 @@
+import { plan, Plan, PlanInput, Replica, RolloutStatus, StrategySpec } from '../../../controllers/service';
+
+/**
+ * A tiny world that obeys plans: created containers become ready (and available) on the next tick, deleted ones
+ * terminate for one tick, then vanish. `fail` marks revisions whose containers fail instead of becoming ready.
+ */
+class World {
+  owned: Replica[] = [];
+  current?: string;
+  rollout?: RolloutStatus;
+  now = Date.parse('2026-01-01T00:00:00Z');
+  history: Array<{ plan: Plan; owned: Replica[] }> = [];
+  constructor(private readonly service = 'web', private readonly fail = new Set<string>()) {}
+
+  step(input: Omit<PlanInput, 'service' | 'owned' | 'currentRevision' | 'rollout' | 'now'>): Plan {
+    const p = plan({ ...input, service: this.service, owned: this.owned, currentRevision: this.current, rollout: this.rollout, now: this.now });
+    this.history.push({ plan: p, owned: this.owned });
+    this.current = p.currentRevision;
+    this.rollout = p.rollout;
+    const failed = (rev: string) => this.fail.has(rev);
+    this.owned = this.owned
+      .filter((r) => !r.terminating)
+      .map((r) => (p.delete.includes(r.name) ? { ...r, terminating: true, ready: false, available: false } : { ...r, ready: !failed(r.revision), available: !failed(r.revision), crashLooping: failed(r.revision) }))
+      .concat(p.create.map((c) => ({ name: `${this.service}-${c.revision}-${c.index}`, revision: c.revision, index: c.index, ready: false, available: false, failed: false, terminating: false })));
+    this.now += 1000;
+    return p;
+  }
+
+  run(input: Omit<PlanInput, 'service' | 'owned' | 'currentRevision' | 'rollout' | 'now'>, ticks = 40): Plan {
+    let p!: Plan;
+    for (let i = 0; i < ticks; i++) p = this.step(input);
+    return p;
+  }
+
+  count(rev: string, pred: (r: Replica) => boolean = () => true): number {
+    return this.owned.filter((r) => r.revision === rev && !r.terminating && pred(r)).length;
+  }
+}
+
+const A = 'aaaaaaaaaa';
+const B = 'bbbbbbbbbb';
+const strategy = (type: StrategySpec['type'], extra: Partial<StrategySpec> = {}): StrategySpec => ({ type, ...extra });
+
+function deployed(type: StrategySpec['type'], replicas = 4, extra: Partial<StrategySpec> = {}, fail?: Set<string>): World {
+  const w = new World('web', fail);
+  const p = w.run({ replicas, strategy: strategy(type, extra), updateRevision: A });
+  expect(p.rollout.phase).toBe('Healthy');
+  expect(w.count(A, (r) => r.available)).toBe(replicas);
+  return w;
+}
+
+describe('rollout planner', () => {
+  it('brings up replicas, self-heals a failed one and scales down worst first', () => {
+    const w = deployed('RollingUpdate', 3);
+    w.owned = w.owned.map((r, i) => (i === 0 ? { ...r, failed: true, ready: false, available: false } : r));
+    const heal = w.step({ replicas: 3, strategy: strategy('RollingUpdate'), updateRevision: A });
+    expect(heal.delete).toEqual(['web-aaaaaaaaaa-0']);
+    expect(heal.create).toEqual([{ revision: A, index: 3 }]);
+    const down = w.run({ replicas: 1, strategy: strategy('RollingUpdate'), updateRevision: A }, 5);
+    expect(w.count(A)).toBe(1);
+    expect(down.weights).toEqual({ [A]: 100 });
+  });
+
+  it('is idempotent: the same input gives the same plan', () => {
+    const w = deployed('RollingUpdate', 3);
+    const input: PlanInput = { service: 'web', replicas: 3, strategy: strategy('RollingUpdate'), updateRevision: B, currentRevision: A, owned: w.owned, rollout: w.rollout, now: w.now };
+    expect(plan(input)).toEqual(plan(input));
+  });
+
+  it('Recreate stops every old container before the first new one starts', () => {
+    const w = deployed('Recreate');
+    const p = w.run({ replicas: 4, strategy: strategy('Recreate'), updateRevision: B });
+    for (const h of w.history) {
+      const oldPresent = h.owned.some((r) => r.revision === A);
+      if (oldPresent) expect(h.plan.create).toEqual([]);
+    }
+    expect(p.currentRevision).toBe(B);
+    expect(w.count(B, (r) => r.available)).toBe(4);
+  });
+
+  it.each([
+    [{}, 4 + 1, 4 - 1],
+    [{ maxSurge: 0, maxUnavailable: 1 }, 4, 3],
+    [{ maxSurge: '50%', maxUnavailable: 0 }, 6, 4],
+    [{ order: 'stop-first' as const }, 4, 3],
+  ])('RollingUpdate %j keeps total ≤ %d and available ≥ %d', (ru, maxTotal, minAvailable) => {
+    const w = deployed('RollingUpdate', 4);
+    const p = w.run({ replicas: 4, strategy: strategy('RollingUpdate', { rollingUpdate: ru }), updateRevision: B });
+    for (const h of w.history.slice(-40)) {
+      const live = h.owned.filter((r) => !r.terminating);
+      expect(live.length).toBeLessThanOrEqual(maxTotal);
+      expect(live.filter((r) => r.available).length).toBeGreaterThanOrEqual(minAvailable);
+    }
+    expect(p.currentRevision).toBe(B);
+    expect(p.rollout.phase).toBe('Healthy');
+    expect(w.count(A)).toBe(0);
+  });
+
+  it('RollingUpdate waits delaySeconds between batches', () => {
+    const w = deployed('RollingUpdate', 4);
+    const first = w.step({ replicas: 4, strategy: strategy('RollingUpdate', { rollingUpdate: { delaySeconds: 10 } }), updateRevision: B });
+    expect(first.create.length).toBeGreaterThan(0);
+    const next = w.step({ replicas: 4, strategy: strategy('RollingUpdate', { rollingUpdate: { delaySeconds: 10 } }), updateRevision: B });
+    expect(next.create).toEqual([]);
+    expect(next.requeueAfterMs).toBe(9000);
+  });
+
+  it.each([
+    ['pause', 'Paused', B],
+    ['rollback', 'RolledBack', A],
+  ] as const)('RollingUpdate failureAction %s on failing containers ends %s serving %s', (failureAction, phase, serving) => {
+    const w = deployed('RollingUpdate', 4, {}, new Set([B]));
+    const p = w.run({ replicas: 4, strategy: strategy('RollingUpdate', { rollingUpdate: { failureAction } }), updateRevision: B }, 10);
+    expect(p.rollout.phase).toBe(phase);
+    expect(p.currentRevision).toBe(A);
+    if (serving === A) {
+      expect(w.count(B)).toBe(0);
+      expect(w.count(A, (r) => r.available)).toBe(4);
+    }
+  });
+
+  it('BlueGreen brings the preview up at full size, switches traffic only on promote, then scales the old down after the delay', () => {
+    const bg = { blueGreen: { scaleDownDelaySeconds: 5 } };
+    const w = deployed('BlueGreen', 3, bg);
+    let p = w.run({ replicas: 3, strategy: strategy('BlueGreen', bg), updateRevision: B }, 10);
+    expect(p.weights).toEqual({ [A]: 100 });
+    expect(p.previewRevision).toBe(B);
+    expect(p.rollout.phase).toBe('Paused');
+    expect(w.count(B, (r) => r.available)).toBe(3);
+    p = w.step({ replicas: 3, strategy: strategy('BlueGreen', bg), updateRevision: B, promote: B });
+    expect(p.weights).toEqual({ [B]: 100 });
+    expect(p.currentRevision).toBe(B);
+    expect(w.count(A)).toBe(3); // kept for instant rollback
+    w.run({ replicas: 3, strategy: strategy('BlueGreen', bg), updateRevision: B }, 8);
+    expect(w.count(A)).toBe(0);
+  });
+
+  it('BlueGreen autoPromote switches after autoPromotionSeconds', () => {
+    const bg = { blueGreen: { autoPromote: true, autoPromotionSeconds: 3 } };
+    const w = deployed('BlueGreen', 2, bg);
+    const p = w.run({ replicas: 2, strategy: strategy('BlueGreen', bg), updateRevision: B }, 10);
+    expect(p.currentRevision).toBe(B);
+  });
+
+  it('Canary follows setWeight steps, waits at an indefinite pause, and completes on promote', () => {
+    const canary = { canary: { steps: [{ setWeight: 25 }, { pause: { duration: 2 } }, { setWeight: 50 }, { pause: {} }] } };
+    const w = deployed('Canary', 4, canary);
+    const input = { replicas: 4, strategy: strategy('Canary', canary), updateRevision: B };
+    let p = w.step(input);
+    expect(p.create).toEqual([{ revision: B, index: 0 }]);
+    w.step(input); // the canary container becomes ready in the world after this tick
+    p = w.step(input);
+    expect(p.weights).toEqual({ [A]: 75, [B]: 25 });
+    expect(p.rollout).toMatchObject({ stepIndex: 1, phase: 'Progressing' });
+    p = w.run(input, 10);
+    expect(p.rollout).toMatchObject({ phase: 'Paused', stepIndex: 3, canaryWeight: 50 });
+    expect(p.weights).toEqual({ [A]: 50, [B]: 50 });
+    expect(w.count(B)).toBe(2);
+    expect(w.count(A)).toBe(4);
+    p = w.run({ ...input, promote: `${B}:3` }, 6);
+    expect(p.currentRevision).toBe(B);
+    expect(p.weights).toEqual({ [B]: 100 });
+    expect(w.count(A)).toBe(0);
+  });
+
+  it('Canary aborts on failed analysis and returns all traffic to stable', () => {
+    const canary = { canary: { steps: [{ setWeight: 50 }, { pause: {} }], analysis: { maxErrorRate: 0.05 } } };
+    const w = deployed('Canary', 2, canary);
+    const input = { replicas: 2, strategy: strategy('Canary', canary), updateRevision: B };
+    w.run(input, 4);
+    const p = w.step({ ...input, canaryTraffic: { requests: 100, errorRate: 0.2, latencyP99Ms: 5 } });
+    expect(p.rollout.phase).toBe('Aborted');
+    expect(p.rollout.message).toMatch(/error rate 20.0%/);
+    expect(p.weights).toEqual({ [A]: 100 });
+    w.run(input, 3);
+    expect(w.count(B)).toBe(0);
+  });
+
+  it('abort of a BlueGreen preview deletes it and keeps the active revision', () => {
+    const w = deployed('BlueGreen', 2);
+    w.run({ replicas: 2, strategy: strategy('BlueGreen'), updateRevision: B }, 5);
+    const p = w.run({ replicas: 2, strategy: strategy('BlueGreen'), updateRevision: B, abort: B }, 3);
+    expect(p.rollout.phase).toBe('Aborted');
+    expect(w.count(B)).toBe(0);
+    expect(p.weights).toEqual({ [A]: 100 });
+  });
+});
