@@ -1,0 +1,57 @@
+/** Assembling images from uncompressed layer tarballs: gzip, diff IDs, config, manifest, registration. */
+import { createHash } from 'crypto';
+import { Readable } from 'stream';
+import { pipeline } from 'stream/promises';
+import { createGzip, constants as zlibConstants } from 'zlib';
+import { BlobInfo } from './blobs';
+import { Descriptor, HistoryEntry, ImageConfig, localPlatform, Manifest, MediaType } from './media';
+import { ImageStore } from './store';
+
+export interface NewLayer {
+  readonly descriptor: Descriptor;
+  readonly diffId: string;
+}
+
+/** Gzips an uncompressed layer stream into the store, hashing both forms on the way. */
+export async function storeLayer(store: ImageStore, tarStream: Readable): Promise<NewLayer> {
+  const diffHash = createHash('sha256');
+  const gzip = createGzip({ level: zlibConstants.Z_BEST_SPEED });
+  tarStream.on('data', (chunk: Buffer) => diffHash.update(chunk));
+  const gzipping = pipeline(tarStream, gzip);
+  gzipping.catch(() => undefined);
+  const blob: BlobInfo = await store.blobs.write(gzip);
+  await gzipping;
+  return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size }, diffId: 'sha256:' + diffHash.digest('hex') };
+}
+
+export interface ComposeInput {
+  /** Layers of the parent image (may be empty), followed by `layers`. */
+  readonly base?: { manifest: Manifest; config: ImageConfig };
+  readonly layers: readonly NewLayer[];
+  /** Runtime config replacing the base's. */
+  readonly containerConfig?: ImageConfig['config'];
+  /** History entries appended for this image's steps. */
+  readonly history?: readonly HistoryEntry[];
+  readonly created?: string;
+}
+
+/** Writes config and manifest blobs and returns the manifest digest (not yet registered as an image). */
+export async function composeImage(store: ImageStore, input: ComposeInput): Promise<string> {
+  const platform = localPlatform();
+  const config: ImageConfig = {
+    created: input.created ?? new Date().toISOString(),
+    architecture: input.base?.config.architecture ?? platform.architecture,
+    os: input.base?.config.os ?? platform.os,
+    config: input.containerConfig ?? input.base?.config.config ?? {},
+    rootfs: { type: 'layers', diff_ids: [...(input.base?.config.rootfs.diff_ids ?? []), ...input.layers.map((l) => l.diffId)] },
+    history: [...(input.base?.config.history ?? []), ...(input.history ?? [])],
+  };
+  const configBlob = await store.putJson(config);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: configBlob.digest, size: configBlob.size },
+    layers: [...(input.base?.manifest.layers ?? []), ...input.layers.map((l) => l.descriptor)],
+  };
+  return (await store.putJson(manifest)).digest;
+}
