@@ -46,6 +46,14 @@ export function parseCidr(text: string, field: string): Ipv4Cidr {
   return { network, prefixLength };
 }
 
+/** Parses `A.B.C.D/N` or a bare address (as /32), zeroing host bits: for reading routes and interface addresses. */
+export function enclosingCidr(text: string, field: string): Ipv4Cidr {
+  const [address, prefix = '32'] = text.split('/');
+  const prefixLength = Number(prefix);
+  if (!/^[0-9]{1,2}$/.test(prefix) || prefixLength > 32) throw new NetworkSpecError(field, `"${text}" has a bad prefix length`);
+  return { network: networkOf(parseIpv4(address, field), prefixLength), prefixLength };
+}
+
 export function formatCidr(cidr: Ipv4Cidr): string {
   return `${formatIpv4(cidr.network)}/${cidr.prefixLength}`;
 }

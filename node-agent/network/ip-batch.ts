@@ -73,5 +73,5 @@ export async function runIpBatchChecked(
 }
 
 /** Messages iproute2 prints when an object to create already exists / an object to remove is already gone. */
-export const ALREADY_EXISTS = /File exists|already exists|already a member/i;
+export const ALREADY_EXISTS = /File exists|already exists|already assigned|already a member/i;
 export const ALREADY_GONE = /Cannot find device|No such (device|file|process)|does not exist|Cannot find/i;
