@@ -1,0 +1,53 @@
+/**
+ * Authentication for the Berth API server: cluster PKI, bearer / service-account / client-certificate
+ * authenticators, kubeconfig writing and the audit log.
+ *
+ * How the server uses it (in this order):
+ *   const pki = ensureClusterPki(home, { hosts });                          // first start creates $BERTH_HOME/pki/*
+ *   const tokens = new TokenFileAuthenticator(path.join(home, 'tokens.json'));
+ *   const adminToken = tokens.ensureAdminToken();                             // user "admin", group system:masters
+ *   const serviceAccounts = ServiceAccountTokens.fromHome(home);
+ *   const authenticator = new UnionAuthenticator([
+ *     new ClientCertificateAuthenticator(pki.ca.certPem), tokens, serviceAccounts]);
+ *   writeKubeconfig(path.join(home, 'admin.kubeconfig'),
+ *     { server: `https://127.0.0.1:${port}`, caPem: pki.ca.certPem, user: { token: adminToken } });
+ *   https.createServer(tlsServerOptions(pki), app)                            // asks for, never requires, a client cert
+ *   app.use(auditMiddleware(new AuditLog(path.join(home, 'audit.log')), requestAttributes)) // 1. sees refusals too
+ *   app.use(authenticationMiddleware(authenticator))                         // 2. 401 Status, or getUser(req) is set
+ *   app.use(authorizationMiddleware(authorizer))                             // 3. (api/authz) 403 Status
+ *   ...routes; handlers read the caller with getUser(req).
+ * `/healthz`, `/readyz`, `/livez`, `/version` (and their subpaths) answer without credentials (as system:anonymous);
+ * invalid credentials get 401 on every path. `/metrics` needs credentials.
+ */
+export * from './types';
+export {
+  ensureClusterPki,
+  createCertificateAuthority,
+  issueClientCertificate,
+  certificateFingerprint,
+  tlsServerOptions,
+  writeSecretFile,
+  parseCertificate,
+} from './pki';
+export type { ClusterPki, CertificateAuthority, ClientCertificateRequest, IssuedCertificate, PkiOptions } from './pki';
+export { TokenFileAuthenticator, ADMIN_USERNAME } from './tokens';
+export type { TokenEntry } from './tokens';
+export { ServiceAccountTokens } from './serviceaccount';
+export type { ServiceAccountClaims, ServiceAccountOptions } from './serviceaccount';
+export { ClientCertificateAuthenticator } from './clientcert';
+export type { ClientCertificateOptions } from './clientcert';
+export { UnionAuthenticator } from './union';
+export {
+  authenticationMiddleware,
+  authRequestFrom,
+  getUser,
+  getAuthenticationFailure,
+  isPublicPath,
+  unauthorizedStatus,
+  PUBLIC_PATHS,
+  ANONYMOUS_USER,
+} from './middleware';
+export { buildKubeconfig, writeKubeconfig } from './kubeconfig';
+export type { KubeconfigOptions, KubeconfigUser } from './kubeconfig';
+export { AuditLog, auditMiddleware } from './audit';
+export type { AuditEntry, AuditAttributes } from './audit';

@@ -1,0 +1,80 @@
+/**
+ * Built-in RBAC policy, applied by the RBAC authorizer without being stored (so it cannot be deleted by mistake),
+ * after Kubernetes' bootstrap policy: cluster-admin, admin, edit, view to bind, and what every authenticated user
+ * may do (discovery, health, `kubectl auth can-i`). The server may also create these objects so `kubectl get
+ * clusterroles` shows them; stored objects of the same name are evaluated in addition, never instead.
+ */
+import type { ClusterRole, ClusterRoleBinding, PolicyRule } from './rbac';
+
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const BERTH_GROUP = 'berth.dev';
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+
+/** The workload kinds (and their subresources) a namespace's users manage; Secrets are listed separately. */
+const WORKLOAD_RESOURCES = [
+  'containers',
+  'containers/status',
+  'containers/log',
+  'containers/exec',
+  'services',
+  'services/status',
+  'services/scale',
+  'images',
+  'images/status',
+  'networks',
+  'networks/status',
+  'events',
+];
+
+export const CLUSTER_ADMIN_RULES: readonly PolicyRule[] = [
+  { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+  { nonResourceURLs: ['*'], verbs: ['*'] },
+];
+
+const PUBLIC_INFO_URLS = ['/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*', '/version', '/version/'];
+const DISCOVERY_URLS = ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*'];
+
+const clusterRole = (name: string, rules: PolicyRule[]): ClusterRole => ({
+  metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } },
+  rules,
+});
+
+export function bootstrapClusterRoles(): ClusterRole[] {
+  return [
+    clusterRole('cluster-admin', [...CLUSTER_ADMIN_RULES]),
+    clusterRole('admin', [
+      { apiGroups: ['', BERTH_GROUP], resources: [...WORKLOAD_RESOURCES, 'secrets'], verbs: [...READ, ...WRITE] },
+      { apiGroups: [RBAC_GROUP], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] },
+    ]),
+    clusterRole('edit', [
+      { apiGroups: ['', BERTH_GROUP], resources: [...WORKLOAD_RESOURCES, 'secrets'], verbs: [...READ, ...WRITE] },
+    ]),
+    // As in Kubernetes, view does not include Secrets.
+    clusterRole('view', [{ apiGroups: ['', BERTH_GROUP], resources: WORKLOAD_RESOURCES, verbs: READ }]),
+    clusterRole('system:basic-user', [
+      {
+        apiGroups: ['authorization.k8s.io'],
+        resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+        verbs: ['create'],
+      },
+    ]),
+    clusterRole('system:discovery', [{ nonResourceURLs: DISCOVERY_URLS, verbs: ['get'] }]),
+    clusterRole('system:public-info-viewer', [{ nonResourceURLs: PUBLIC_INFO_URLS, verbs: ['get'] }]),
+  ];
+}
+
+const groupBinding = (name: string, groups: string[]): ClusterRoleBinding => ({
+  metadata: { name, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } },
+  subjects: groups.map((g) => ({ kind: 'Group', apiGroup: RBAC_GROUP, name: g })),
+  roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name },
+});
+
+export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
+  return [
+    groupBinding('cluster-admin', ['system:masters']),
+    groupBinding('system:basic-user', ['system:authenticated']),
+    groupBinding('system:discovery', ['system:authenticated']),
+    groupBinding('system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
+  ];
+}

@@ -1,0 +1,41 @@
+/**
+ * Authorization for the Berth API server: RBAC over rbac.authorization.k8s.io/v1 objects, the node authorizer,
+ * access reviews (`kubectl auth can-i`) and the express middleware.
+ *
+ * How the server uses it (after api/auth's authenticationMiddleware):
+ *   const authorizer = new UnionAuthorizer([
+ *     new NodeAuthorizer(nodeGraph),            // nodeGraph: getContainer(ns, name), listContainersOnNode(node) from storage/cache
+ *     new RbacAuthorizer(rbacLister),           // rbacLister(kind, ns?) → the stored Role/ClusterRole/RoleBinding/ClusterRoleBinding objects
+ *   ]);
+ *   app.use(authorizationMiddleware(authorizer));  // 403 Status unless allowed; `system:masters` (the admin token) always allowed
+ *   app.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', (req, res) =>
+ *     reviewAccess('SelfSubjectAccessReview', req.body, getUser(req)!, authorizer).then((r) => res.status(201).json(r)));
+ *   (same for subjectaccessreviews; AccessReviewInvalidError → 422 naming err.field).
+ * `attributesOf(req)` / `requestAttributes({method, path, query})` parse a URL into {verb, apiGroup, resource, ...};
+ * the audit middleware of api/auth takes `attributesOf` as its attribute source.
+ * Every authenticated user may use discovery, /openapi, health endpoints and create self-subject reviews
+ * (built-in bootstrap policy, see bootstrap.ts); RBAC kinds are served through manifests/crds/rbac-*.yaml.
+ */
+export * from './types';
+export { requestAttributes, fieldSelectorValue } from './requestinfo';
+export type { RequestLine } from './requestinfo';
+export { RbacAuthorizer, appliesTo, ruleAllows, rulesAllow } from './rbac';
+export type {
+  PolicyRule,
+  Role,
+  ClusterRole,
+  RoleBinding,
+  ClusterRoleBinding,
+  Subject,
+  RoleRef,
+  RbacKind,
+  RbacLister,
+  RbacOptions,
+} from './rbac';
+export { bootstrapClusterRoles, bootstrapClusterRoleBindings, CLUSTER_ADMIN_RULES } from './bootstrap';
+export { NodeAuthorizer, nodeNameOf, referencedObjects } from './node';
+export type { NodeGraph, ContainerLike, ReferencedKind } from './node';
+export { UnionAuthorizer } from './union';
+export { authorizationMiddleware, attributesOf, forbiddenMessage, forbiddenStatus } from './middleware';
+export { reviewAccess, reviewAttributes, AccessReviewInvalidError, AUTHORIZATION_API_VERSION } from './review';
+export type { AccessReview, AccessReviewKind, AccessReviewSpec, ResourceAttributes } from './review';

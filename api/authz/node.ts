@@ -1,0 +1,132 @@
+/**
+ * The node authorizer (after Kubernetes' `Node` authorizer): a node agent, authenticated as `system:node:<name>` in
+ * group `system:nodes`, may
+ *  - read, create and update its own Node (and its status), and its own Lease (named after the node);
+ *  - list/watch Containers only with `fieldSelector=spec.nodeName=<name>`, get and update the status of the
+ *    Containers bound to it (`spec.nodeName`);
+ *  - read the Secrets, Images and Networks those Containers reference (by name, in their namespace);
+ *  - create Events.
+ * Everything else gets no opinion from this authorizer (so RBAC may still grant it, as in Kubernetes; by default
+ * nothing binds nodes). The decision is a pure function of the attributes and what `NodeGraph` returns.
+ */
+import { GROUP_NODES, NODE_USER_PREFIX, UserInfo } from '../auth';
+import { fieldSelectorValue } from './requestinfo';
+import { allow, Attributes, Authorizer, Decision, noOpinion } from './types';
+
+const BERTH_GROUP = 'berth.dev';
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+/** The fields of a Container the node authorizer reads. */
+export interface ContainerLike {
+  readonly metadata: { readonly name?: string; readonly namespace?: string };
+  readonly spec?: {
+    readonly nodeName?: string;
+    readonly image?: string;
+    readonly secrets?: readonly { readonly name?: string }[];
+    readonly env?: readonly { readonly valueFrom?: { readonly secretKeyRef?: { readonly name?: string } } }[];
+    readonly envFrom?: readonly { readonly secretRef?: { readonly name?: string } }[];
+    readonly network?: string;
+    readonly networks?: readonly (string | { readonly name?: string })[];
+  };
+}
+
+/** Read access to the objects the decision depends on; the server backs it with storage or its watch cache. */
+export interface NodeGraph {
+  getContainer(namespace: string, name: string): Promise<ContainerLike | undefined>;
+  /** Every Container (all namespaces) whose spec.nodeName is `nodeName`. */
+  listContainersOnNode(nodeName: string): Promise<readonly ContainerLike[]>;
+}
+
+export type ReferencedKind = 'secrets' | 'images' | 'networks';
+
+/** The names of the Secrets, Images and Networks a Container uses (in its own namespace). */
+export function referencedObjects(container: ContainerLike): Record<ReferencedKind, Set<string>> {
+  const spec = container.spec ?? {};
+  const secrets = new Set<string>();
+  for (const s of spec.secrets ?? []) if (s.name) secrets.add(s.name);
+  for (const e of spec.env ?? []) if (e.valueFrom?.secretKeyRef?.name) secrets.add(e.valueFrom.secretKeyRef.name);
+  for (const e of spec.envFrom ?? []) if (e.secretRef?.name) secrets.add(e.secretRef.name);
+  const networks = new Set<string>();
+  if (spec.network) networks.add(spec.network);
+  for (const n of spec.networks ?? []) {
+    const name = typeof n === 'string' ? n : n.name;
+    if (name) networks.add(name);
+  }
+  const images = new Set<string>(spec.image ? [spec.image] : []);
+  return { secrets, images, networks };
+}
+
+/** The node name of a node identity, or undefined if `user` is not a node. */
+export function nodeNameOf(user: UserInfo): string | undefined {
+  if (!user.username.startsWith(NODE_USER_PREFIX) || !user.groups.includes(GROUP_NODES)) return undefined;
+  const name = user.username.slice(NODE_USER_PREFIX.length);
+  return name.length > 0 ? name : undefined;
+}
+
+export class NodeAuthorizer implements Authorizer {
+  constructor(private readonly graph: NodeGraph) {}
+
+  async authorize(user: UserInfo, attrs: Attributes): Promise<Decision> {
+    const node = nodeNameOf(user);
+    if (node === undefined || !attrs.isResourceRequest) return noOpinion();
+    const refuse = (why: string): Decision => noOpinion(`node "${node}" ${why}`);
+    const group = attrs.apiGroup ?? '';
+    if (group !== BERTH_GROUP && !(group === '' && attrs.resource === 'events')) return refuse('may only use berth.dev kinds');
+
+    switch (attrs.resource) {
+      case 'nodes':
+        return this.ownObject(node, attrs, ['get', 'list', 'watch', 'create', 'update', 'patch'], 'Node');
+      case 'leases':
+        return this.ownObject(node, attrs, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], 'Lease');
+      case 'events':
+        return attrs.verb === 'create' || attrs.verb === 'patch' ? allow('node may record events') : refuse('may only create events');
+      case 'containers':
+        return this.containers(node, attrs);
+      case 'secrets':
+      case 'images':
+      case 'networks':
+        return this.referenced(node, attrs.resource, attrs);
+      default:
+        return refuse(`may not access ${attrs.resource}`);
+    }
+  }
+
+  /** Its own Node or Lease: the object named after the node (a list/watch must be pinned to that name). */
+  private ownObject(node: string, attrs: Attributes, verbs: string[], kind: string): Decision {
+    if (!verbs.includes(attrs.verb)) return noOpinion(`node "${node}" may not ${attrs.verb} ${kind}s`);
+    if (attrs.name !== node) return noOpinion(`node "${node}" may only access its own ${kind}`);
+    return allow(`node "${node}" accessing its own ${kind}`);
+  }
+
+  private async containers(node: string, attrs: Attributes): Promise<Decision> {
+    if (attrs.verb === 'list' || attrs.verb === 'watch') {
+      return fieldSelectorValue(attrs.fieldSelector, 'spec.nodeName') === node
+        ? allow(`node "${node}" listing its own containers`)
+        : noOpinion(`node "${node}" may only list containers with fieldSelector spec.nodeName=${node}`);
+    }
+    const writesStatus = (attrs.verb === 'update' || attrs.verb === 'patch') && attrs.subresource === 'status';
+    const reads = attrs.verb === 'get' && (attrs.subresource === undefined || attrs.subresource === 'status');
+    if (!writesStatus && !reads) return noOpinion(`node "${node}" may not ${attrs.verb} containers${sub(attrs)}`);
+    if (!attrs.namespace || !attrs.name) return noOpinion(`node "${node}" must name the container`);
+    const container = await this.graph.getContainer(attrs.namespace, attrs.name);
+    if (container?.spec?.nodeName !== node) {
+      return noOpinion(`node "${node}" has no container ${attrs.namespace}/${attrs.name} bound to it`);
+    }
+    return allow(`container ${attrs.namespace}/${attrs.name} is bound to node "${node}"`);
+  }
+
+  private async referenced(node: string, kind: ReferencedKind, attrs: Attributes): Promise<Decision> {
+    if (!READ_VERBS.has(attrs.verb)) return noOpinion(`node "${node}" may not ${attrs.verb} ${kind}`);
+    // A list/watch counts only when pinned to one name (`metadata.name=X`, which requestAttributes turns into name).
+    if (!attrs.namespace || !attrs.name) return noOpinion(`node "${node}" may only read named ${kind}`);
+    for (const container of await this.graph.listContainersOnNode(node)) {
+      if (container.spec?.nodeName !== node || container.metadata.namespace !== attrs.namespace) continue;
+      if (referencedObjects(container)[kind].has(attrs.name)) {
+        return allow(`${kind} ${attrs.namespace}/${attrs.name} is used by container ${container.metadata.name} on node "${node}"`);
+      }
+    }
+    return noOpinion(`no container on node "${node}" references ${kind} ${attrs.namespace}/${attrs.name}`);
+  }
+}
+
+const sub = (attrs: Attributes): string => (attrs.subresource ? `/${attrs.subresource}` : '');
