@@ -1,0 +1,192 @@
+/**
+ * The runc backend: `ContainerRuntime` over /usr/sbin/runc, with its state under /run/berth/runc and
+ * every cgroup below the `berth` parent (through a shadow bundle, see bundle.ts).
+ *
+ * Exit status: runc's detached containers are reparented away from us, so for containers made with
+ * create()+start() `wait()` can only observe that the init is gone and reports `exitCode: -1`
+ * (unknown). `run()` without `detach` keeps runc in the foreground and reports the exact status.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createCgroupManager } from '../cgroups';
+import { waitFor } from '../cgroups/files';
+import {
+  ContainerNotFoundError,
+  ContainerStateError,
+  canStart,
+  type ContainerRuntime,
+  type ContainerStatus,
+  type CreateOptions,
+  type DeleteOptions,
+  type ExecHandle,
+  type ExecProcess,
+  type ExitStatus,
+  type State,
+  type Stdio,
+} from '../types';
+import { originalBundle, writeShadowBundle } from './bundle';
+import { RUNC_BINARY, runcOk, runRunc, RuncError, type RuncResult } from './command';
+import { openStdio } from './stdio';
+
+export const RUNC_STATE_ROOT = '/run/berth/runc';
+const SHADOW_ROOT = '/run/berth/runc-bundles';
+
+interface RuncState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: string;
+  bundle: string;
+  created: string;
+  annotations?: Record<string, string>;
+}
+
+const NOT_FOUND = /does not exist|not exist/;
+
+/** runc exits 128+N when the container's process was killed by signal N. */
+function exitStatusOf(r: RuncResult, oomKilled: boolean): ExitStatus {
+  const code = r.code ?? 128 + (os.constants.signals[r.signal ?? 'SIGKILL'] ?? 9);
+  const signame = code > 128 ? Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
+  return { exitCode: code, ...(signame ? { signal: signame } : {}), ...(oomKilled ? { oomKilled } : {}) };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    // A zombie still answers kill(0); it counts as exited.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+export class RuncRuntime implements ContainerRuntime {
+  readonly name = 'runc';
+
+  constructor(
+    private readonly root = RUNC_STATE_ROOT,
+    private readonly shadowRoot = SHADOW_ROOT,
+  ) {}
+
+  private shadowDir(id: string): string {
+    return path.join(this.shadowRoot, id);
+  }
+
+  private async runc(args: readonly string[], id: string): Promise<string> {
+    try {
+      return await runcOk(this.root, args);
+    } catch (err) {
+      if (err instanceof RuncError && NOT_FOUND.test(err.stderr)) throw new ContainerNotFoundError(id);
+      throw err;
+    }
+  }
+
+  private createArgs(id: string, shadow: string, opts: CreateOptions): string[] {
+    if (opts.init) throw new Error('the runc backend has no minimal init (CreateOptions.init)');
+    return ['--bundle', shadow, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id];
+  }
+
+  async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<State> {
+    const shadow = writeShadowBundle(this.shadowDir(id), id, bundle);
+    const io = openStdio(opts.stdio);
+    try {
+      await runcOk(this.root, ['create', ...this.createArgs(id, shadow.dir, opts)], io.stdio);
+    } catch (err) {
+      fs.rmSync(shadow.dir, { recursive: true, force: true });
+      throw err;
+    } finally {
+      io.close();
+    }
+    return this.state(id);
+  }
+
+  async start(id: string): Promise<void> {
+    const { status } = await this.state(id);
+    if (!canStart(status)) throw new ContainerStateError(id, status, 'start');
+    await this.runc(['start', id], id);
+  }
+
+  async state(id: string): Promise<State> {
+    const s = JSON.parse(await this.runc(['state', id], id)) as RuncState;
+    const status: ContainerStatus = s.status === 'paused' ? 'running' : (s.status as ContainerStatus);
+    return {
+      ociVersion: s.ociVersion,
+      id: s.id,
+      status,
+      ...(status === 'stopped' ? {} : { pid: s.pid }),
+      bundle: originalBundle(this.shadowDir(id)) ?? s.bundle,
+      annotations: s.annotations,
+      created: s.created,
+    };
+  }
+
+  async kill(id: string, signal: string | number = 'SIGTERM'): Promise<void> {
+    await this.runc(['kill', id, String(signal)], id);
+  }
+
+  async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
+    await this.runc(['delete', ...(opts.force ? ['--force'] : []), id], id);
+    fs.rmSync(this.shadowDir(id), { recursive: true, force: true });
+  }
+
+  async run(id: string, bundle: string, opts: CreateOptions & { readonly detach?: boolean } = {}): Promise<ExitStatus | State> {
+    if (opts.detach) {
+      await this.create(id, bundle, opts);
+      await this.start(id);
+      return this.state(id);
+    }
+    const shadow = writeShadowBundle(this.shadowDir(id), id, bundle);
+    const io = openStdio(opts.stdio);
+    let result: RuncResult;
+    try {
+      // --keep: the cgroup must outlive the exit long enough to read the OOM counter.
+      result = await runRunc(this.root, ['run', '--keep', ...this.createArgs(id, shadow.dir, opts)], io.stdio);
+    } finally {
+      io.close();
+    }
+    const oomKilled = createCgroupManager(id, shadow.spec.linux?.cgroupsPath).oomKilled();
+    await runRunc(this.root, ['delete', '--force', id]);
+    fs.rmSync(shadow.dir, { recursive: true, force: true });
+    return exitStatusOf(result, oomKilled);
+  }
+
+  async exec(id: string, proc: ExecProcess, stdio?: Stdio): Promise<ExecHandle> {
+    const args = ['exec'];
+    for (const e of proc.env ?? []) args.push('--env', e);
+    if (proc.cwd) args.push('--cwd', proc.cwd);
+    if (proc.user) args.push('--user', `${proc.user.uid}:${proc.user.gid}`);
+    for (const g of proc.user?.additionalGids ?? []) args.push('--additional-gids', String(g));
+    if (proc.noNewPrivileges) args.push('--no-new-privs');
+    args.push(id, ...proc.args);
+    const io = openStdio(stdio);
+    let child: ChildProcess;
+    try {
+      child = spawn(RUNC_BINARY, ['--root', this.root, ...args], { stdio: io.stdio });
+    } finally {
+      io.close();
+    }
+    const exited = new Promise<ExitStatus>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (code, signal) => resolve(exitStatusOf({ code, signal, stdout: '', stderr: '' }, false)));
+    });
+    return { pid: child.pid!, wait: () => exited };
+  }
+
+  async list(): Promise<State[]> {
+    const out = await runcOk(this.root, ['list', '--format', 'json']);
+    const items = (JSON.parse(out || 'null') as RuncState[] | null) ?? [];
+    return Promise.all(items.map((s) => this.state(s.id)));
+  }
+
+  async wait(id: string): Promise<ExitStatus> {
+    const { pid, status } = await this.state(id);
+    const cgroup = createCgroupManager(id, JSON.parse(fs.readFileSync(path.join(this.shadowDir(id), 'config.json'), 'utf8')).linux?.cgroupsPath);
+    if (status !== 'stopped' && pid) {
+      while (!(await waitFor(() => !processAlive(pid), 60_000)));
+    }
+    return { exitCode: -1, ...(cgroup.oomKilled() ? { oomKilled: true } : {}) };
+  }
+}
