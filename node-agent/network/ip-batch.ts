@@ -27,10 +27,11 @@ export class IpBatchError extends Error {
 export const NETNS_RUN_DIR = '/run/netns';
 
 /**
- * The argument `ip -n` accepts for a namespace path. iproute2 joins it to /run/netns, so a path elsewhere
+ * The argument `ip -n` accepts for a namespace name or path. iproute2 joins it to /run/netns, so a path elsewhere
  * (e.g. /proc/PID/ns/net) is given relative to that directory.
  */
 export function netnsArgument(netnsPath: string): string {
+  if (!netnsPath.includes('/')) return netnsPath; // already a name
   return path.dirname(netnsPath) === NETNS_RUN_DIR ? path.basename(netnsPath) : path.relative(NETNS_RUN_DIR, netnsPath);
 }
 

@@ -20,6 +20,7 @@ describe('device names', () => {
 
   it('gives ip -n a name under /run/netns or a path relative to it', () => {
     expect(netnsArgument('/run/netns/berth-x')).toBe('berth-x');
+    expect(netnsArgument('berth-x')).toBe('berth-x');
     expect(netnsArgument('/proc/42/ns/net')).toBe('../../proc/42/ns/net');
   });
 });
