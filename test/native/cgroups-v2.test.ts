@@ -1,0 +1,56 @@
+/**
+ * cgroup v2 manager. This host is v1-hybrid: its unified hierarchy (/sys/fs/cgroup/unified) has
+ * no memory/cpu/pids controllers, so this checks what v2 does without them (membership, cpu.stat,
+ * freezing, cgroup.kill, removal) plus the pure mappings; limits are exercised by the v1 suite.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import { CgroupV2Manager, sharesToWeight } from '../../node-agent/runtime/cgroups';
+import { uniqueId } from '../helpers/rootfs';
+
+const UNIFIED = '/sys/fs/cgroup/unified';
+
+describe('cgroup v2 manager (unified hierarchy of a hybrid host)', () => {
+  let cg: CgroupV2Manager;
+  let child: ChildProcess | undefined;
+
+  beforeEach(() => {
+    cg = new CgroupV2Manager(`berth/${uniqueId('cg2')}`, UNIFIED);
+    cg.create();
+  });
+
+  afterEach(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await cg.destroy();
+    expect(fs.existsSync(cg.directories[0])).toBe(false);
+  });
+
+  it('maps cpu shares onto cpu.weight as runc does', () => {
+    expect(sharesToWeight(2)).toBe(1);
+    expect(sharesToWeight(1024)).toBe(39);
+    expect(sharesToWeight(262144)).toBe(10000);
+  });
+
+  it('creates berth/<id>, moves a process in, freezes it, and kills it through cgroup.kill', async () => {
+    expect(cg.directories).toEqual([`${UNIFIED}/${cg.path}`]);
+    child = spawn('/bin/sh', ['-c', 'read go; while :; do :; done'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    cg.apply(child.pid!);
+    child.stdin!.write('go\n');
+    expect(fs.readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`0::/${cg.path}\n`);
+    expect(cg.pids()).toEqual([child.pid]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(cg.stats().cpuUsageNs).toBeGreaterThan(1_000_000);
+    await cg.freeze();
+    expect(fs.readFileSync(`${cg.directories[0]}/cgroup.events`, 'utf8')).toMatch(/frozen 1/);
+    await cg.thaw();
+    const exited = once(child, 'exit');
+    await cg.killAll();
+    expect((await exited)[1]).toBe('SIGKILL');
+    expect(cg.oomKilled()).toBe(false);
+  });
+
+  it('refuses limits whose controller is not delegated, naming the file', () => {
+    expect(() => cg.setResources({ memory: { limit: 1 << 26 } })).toThrow(/memory\.max: (ENOENT|EACCES|EPERM)/);
+  });
+});
