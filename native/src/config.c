@@ -255,13 +255,14 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
       else if (strcmp (op, "symlink") == 0)
         {
           NEED (2);
-          FULL (cfg->n_symlinks, MAX_PATHS);
+          FULL (cfg->n_mounts, MAX_MOUNTS);
           if (cfg->rootfs == NULL)
             return berth_error (err, errlen, EINVAL, "config: `symlink` before `rootfs`");
-          struct berth_symlink *l = &cfg->symlinks[cfg->n_symlinks++];
-          l->target = a[0];
-          l->linkpath = under_rootfs (cfg->rootfs, a[1]);
-          if (l->linkpath == NULL)
+          struct berth_mount *l = &cfg->mounts[cfg->n_mounts++];
+          l->is_symlink = 1;
+          l->source = a[0];
+          l->target = under_rootfs (cfg->rootfs, a[1]);
+          if (l->target == NULL)
             return berth_error (err, errlen, ENOMEM, "config: symlink `%s`", a[1]);
         }
       else if (strcmp (op, "mask") == 0)

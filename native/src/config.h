@@ -32,8 +32,10 @@ enum berth_ns
   NS_COUNT
 };
 
+/* One step of building the filesystem, in config order: a mount, or (is_symlink) a symlink source -> target. */
 struct berth_mount
 {
+  int is_symlink;
   const char *source;
   const char *target; /* absolute host path under the rootfs, joined before the clone */
   const char *type;
@@ -50,12 +52,6 @@ struct berth_device
   dev_t dev;
   uid_t uid;
   gid_t gid;
-};
-
-struct berth_symlink
-{
-  const char *target;   /* what the link points to (container view) */
-  const char *linkpath; /* host path under the rootfs */
 };
 
 struct berth_rlimit
@@ -80,8 +76,6 @@ struct berth_config
   size_t n_mounts;
   struct berth_device devices[MAX_DEVICES];
   size_t n_devices;
-  struct berth_symlink symlinks[MAX_PATHS];
-  size_t n_symlinks;
   const char *masked[MAX_PATHS];
   size_t n_masked;
   const char *readonly[MAX_PATHS];

@@ -76,6 +76,12 @@ mounts_prepare_rootfs (const struct berth_config *cfg, char *err, size_t errlen)
 static int
 apply_mount (const struct berth_mount *m, char *err, size_t errlen)
 {
+  if (m->is_symlink)
+    {
+      if (symlink (m->source, m->target) < 0 && errno != EEXIST)
+        return berth_error (err, errlen, errno, "symlink `%s`", m->target);
+      return 0;
+    }
   int is_bind = (m->flags & MS_BIND) != 0;
   int is_remount = (m->flags & MS_REMOUNT) != 0;
   if (!is_remount)
@@ -141,9 +147,6 @@ mounts_create_devices (const struct berth_config *cfg, int in_user_ns, char *err
       if (chmod (d->target, d->mode & 07777) < 0 || chown (d->target, d->uid, d->gid) < 0)
         return berth_error (err, errlen, errno, "chmod/chown `%s`", d->target);
     }
-  for (size_t i = 0; i < cfg->n_symlinks; i++)
-    if (symlink (cfg->symlinks[i].target, cfg->symlinks[i].linkpath) < 0 && errno != EEXIST)
-      return berth_error (err, errlen, errno, "symlink `%s`", cfg->symlinks[i].linkpath);
   return 0;
 }
 

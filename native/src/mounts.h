@@ -9,10 +9,10 @@
  * onto itself (pivot_root needs the new root to be a mount point). */
 int mounts_prepare_rootfs (const struct berth_config *cfg, char *err, size_t errlen);
 
-/* mounts[] in order, creating mount points; binds get their flags by a second, remounting call. */
+/* mounts[] (and symlinks) in order, creating mount points; binds get their flags by a second, remounting call. */
 int mounts_apply (const struct berth_config *cfg, char *err, size_t errlen);
 
-/* Device nodes (mknod, or a bind of the host node inside a user namespace, where mknod is refused) and symlinks. */
+/* Device nodes (mknod, or a bind of the host node inside a user namespace, where mknod is refused). */
 int mounts_create_devices (const struct berth_config *cfg, int in_user_ns, char *err, size_t errlen);
 
 /* pivot_root into the rootfs and detach the old root (runc's pivot_root(".", ".") trick needs no temp dir). */

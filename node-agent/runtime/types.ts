@@ -24,7 +24,8 @@ export interface State {
 /** How a container's (or an exec'd process's) stdio is wired. */
 export interface Stdio {
   /** An open fd of the caller (duplicated into the container), a file path (opened: stdin read-only,
-   *  stdout/stderr append+create), or 'null' for /dev/null (the default for detached containers). */
+   *  stdout/stderr append+create), 'null' for /dev/null (the default), or — for `exec` only — 'pipe'
+   *  (the handle then carries the stream). */
   readonly stdin?: number | string;
   readonly stdout?: number | string;
   readonly stderr?: number | string;
@@ -66,8 +67,12 @@ export interface ExecProcess {
 
 /** A process started by `exec`; `wait()` settles when it exits. */
 export interface ExecHandle {
-  /** Host pid of the exec'd process' supervisor. */
+  /** Host pid of the exec'd process' supervisor (signals sent to it are forwarded to the process). */
   readonly pid: number;
+  /** Present for the stdio streams requested as 'pipe'. */
+  readonly stdin?: NodeJS.WritableStream;
+  readonly stdout?: NodeJS.ReadableStream;
+  readonly stderr?: NodeJS.ReadableStream;
   wait(): Promise<ExitStatus>;
 }
 

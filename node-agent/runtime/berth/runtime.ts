@@ -1,0 +1,385 @@
+/**
+ * Berth's own OCI runtime: the TypeScript half of create/start/state/kill/delete/exec. Container set-up runs in
+ * native/ (berth-shim), reached through the NativeRuntime seam; cgroups through the CgroupManager.
+ *
+ * create: validate config.json → claim the state dir → cgroup create + limits → compile seccomp → serialize
+ * config.bin → spawn the shim → sync PIDS → put the init in its cgroup → sync CGROUP_DONE → sync READY.
+ * The shim outlives the agent and records the exit status in the state dir, so a restarted agent re-adopts
+ * every container from its state dir alone (pid + start time).
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createCgroupManager, type CgroupManager } from '../cgroups';
+import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
+import { compileSeccomp } from '../seccomp';
+import { loadBundle, SpecError, type RuntimeSpec } from '../spec';
+import {
+  canDelete,
+  canKill,
+  canStart,
+  ContainerNotFoundError,
+  ContainerStateError,
+  type ContainerRuntime,
+  type ContainerStatus,
+  type CreateOptions,
+  type DeleteOptions,
+  type ExecHandle,
+  type ExecProcess,
+  type ExitStatus,
+  type State,
+  type Stdio,
+} from '../types';
+import { isSameProcess, processStartTime, signalName, signalNumber } from './proc';
+import { serializeExecConfig, serializeInitConfig } from './serialize';
+import { DEFAULT_STATE_ROOT, StateDir, type RecordedExit, type StoredState } from './state-dir';
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** Upper bounds for the set-up handshake; a healthy container needs a few milliseconds. */
+const PIDS_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 30_000;
+
+export interface BerthRuntimeOptions {
+  /** State directory root; default /run/berth/runtime. */
+  readonly root?: string;
+  readonly native?: NativeRuntime;
+  readonly cgroups?: (id: string, cgroupsPath?: string) => CgroupManager;
+}
+
+/** Opened stdio fds plus the ones to close after handing them over. */
+interface ResolvedStdio {
+  readonly fds: NativeStdio;
+  close(): void;
+}
+
+function resolveStdio(stdio: Stdio | undefined): ResolvedStdio {
+  const opened: number[] = [];
+  const one = (v: number | string | undefined, read: boolean): number => {
+    if (v === undefined || v === 'null') return -1;
+    if (typeof v === 'number') return v;
+    const fd = fs.openSync(v, read ? 'r' : 'a');
+    opened.push(fd);
+    return fd;
+  };
+  try {
+    const fds = { stdin: one(stdio?.stdin, true), stdout: one(stdio?.stdout, false), stderr: one(stdio?.stderr, false) };
+    return { fds, close: () => opened.forEach((fd) => fs.closeSync(fd)) };
+  } catch (err) {
+    opened.forEach((fd) => fs.closeSync(fd));
+    throw err;
+  }
+}
+
+/** Extra checks on top of parseBundleConfig for what this runtime cannot do. */
+function checkSupported(spec: RuntimeSpec): void {
+  if (spec.process?.terminal) throw new SpecError('process.terminal', 'unsupported: Berth has no console socket; set false');
+  const mountNs = spec.linux?.namespaces?.find((n) => n.type === 'mount');
+  if (!mountNs || mountNs.path) throw new SpecError('linux.namespaces', 'a new mount namespace is required');
+}
+
+export class BerthRuntime implements ContainerRuntime {
+  readonly name = 'berth';
+  private readonly root: string;
+  private readonly nativeOverride?: NativeRuntime;
+  private readonly cgroupsFor: (id: string, cgroupsPath?: string) => CgroupManager;
+
+  constructor(opts: BerthRuntimeOptions = {}) {
+    this.root = opts.root ?? DEFAULT_STATE_ROOT;
+    this.nativeOverride = opts.native;
+    this.cgroupsFor = opts.cgroups ?? createCgroupManager;
+  }
+
+  /** Loaded on first use, so that constructing a runtime (e.g. for `list`) does not need the native build. */
+  private get native(): NativeRuntime {
+    return this.nativeOverride ?? loadNative();
+  }
+
+  private stateDir(id: string): StateDir {
+    if (!ID_PATTERN.test(id)) throw new Error(`invalid container id ${JSON.stringify(id)}: use [A-Za-z0-9_.-], at most 128`);
+    return StateDir.of(this.root, id);
+  }
+
+  async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<State> {
+    const dir = this.stateDir(id);
+    const bundleDir = path.resolve(bundle);
+    // Everything that can reject the config happens before anything is created.
+    const spec = loadBundle(bundleDir);
+    checkSupported(spec);
+    const caps = spec.process?.capabilities;
+    const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, caps?.bounding ?? []) : undefined;
+    if (!dir.claim()) throw new Error(`container ${id} already exists`);
+
+    const cgroup = this.cgroupsFor(id, spec.linux?.cgroupsPath);
+    let pid = 0;
+    try {
+      cgroup.create();
+      cgroup.setResources(spec.linux?.resources ?? {});
+      fs.writeFileSync(dir.file('spec.json'), JSON.stringify(spec));
+      if (seccomp) fs.writeFileSync(dir.file('seccomp.bpf'), seccomp);
+      fs.writeFileSync(
+        dir.file('config.bin'),
+        serializeInitConfig({
+          spec,
+          bundle: bundleDir,
+          fifo: dir.file('exec.fifo'),
+          exitFile: dir.file('exit'),
+          seccompFile: seccomp ? dir.file('seccomp.bpf') : undefined,
+          cgroups: { version: cgroup.version, directories: cgroup.directories },
+          init: opts.init,
+        }),
+      );
+      pid = this.spawnInit(dir, cgroup, opts.stdio);
+      const state: StoredState = {
+        ociVersion: spec.ociVersion,
+        id,
+        pid,
+        startTime: processStartTime(pid) ?? '',
+        bundle: bundleDir,
+        created: new Date().toISOString(),
+        annotations: spec.annotations,
+        cgroupsPath: spec.linux?.cgroupsPath,
+      };
+      dir.writeState(state);
+      if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(pid));
+      return this.describe(state, 'created');
+    } catch (err) {
+      await this.undoCreate(dir, cgroup, pid || ((err as { initPid?: number }).initPid ?? 0));
+      throw new Error(`create container ${id}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The shim handshake (native/src/sync.h); returns the init's host pid once it waits for `start`. */
+  private spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined): number {
+    const io = resolveStdio(stdio);
+    let fd: number;
+    try {
+      fd = this.native.spawnShim(dir.file('config.bin'), io.fds);
+    } finally {
+      io.close();
+    }
+    let pid = 0;
+    try {
+      pid = this.native.syncExpect(fd, SyncMessage.PIDS, PIDS_TIMEOUT_MS);
+      cgroup.apply(pid);
+      this.native.syncSend(fd, SyncMessage.CGROUP_DONE);
+      this.native.syncExpect(fd, SyncMessage.READY, READY_TIMEOUT_MS);
+      return pid;
+    } catch (err) {
+      if (pid > 0) (err as { initPid?: number }).initPid = pid;
+      throw err;
+    } finally {
+      this.native.close(fd);
+    }
+  }
+
+  private async undoCreate(dir: StateDir, cgroup: CgroupManager, initPid: number): Promise<void> {
+    if (initPid > 0) {
+      try {
+        process.kill(initPid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await this.waitForExitFile(dir, 2000);
+    }
+    try {
+      await cgroup.destroy();
+    } finally {
+      dir.remove();
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const { state, dir } = this.load(id);
+    if (!canStart(state.status)) throw new ContainerStateError(id, state.status, 'start');
+    let fd: number;
+    try {
+      // O_NONBLOCK: fails with ENXIO instead of hanging if the init no longer holds the fifo open.
+      fd = fs.openSync(dir.file('exec.fifo'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      throw new Error(`start container ${id}: its init is not waiting: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      fs.writeSync(fd, Buffer.from([0]));
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.unlinkSync(dir.file('exec.fifo'));
+  }
+
+  async state(id: string): Promise<State> {
+    return this.load(id).state;
+  }
+
+  private load(id: string): { state: State; stored?: StoredState; dir: StateDir } {
+    const dir = this.stateDir(id);
+    if (!dir.exists()) throw new ContainerNotFoundError(id);
+    const stored = dir.readState();
+    if (!stored) return { dir, state: { ociVersion: '1.0.2', id, status: 'creating', bundle: '' } };
+    return { dir, stored, state: this.describe(stored, this.statusOf(dir, stored)) };
+  }
+
+  private statusOf(dir: StateDir, stored: StoredState): ContainerStatus {
+    if (dir.readExit() || !isSameProcess(stored.pid, stored.startTime)) return 'stopped';
+    return dir.isWaitingForStart() ? 'created' : 'running';
+  }
+
+  private describe(s: StoredState, status: ContainerStatus): State {
+    return {
+      ociVersion: s.ociVersion,
+      id: s.id,
+      status,
+      ...(status === 'stopped' ? {} : { pid: s.pid }),
+      bundle: s.bundle,
+      annotations: s.annotations ?? {},
+      created: s.created,
+    };
+  }
+
+  async kill(id: string, signal: string | number = 'SIGTERM'): Promise<void> {
+    const { state } = this.load(id);
+    if (!canKill(state.status) || !state.pid) throw new ContainerStateError(id, state.status, 'kill');
+    process.kill(state.pid, signalNumber(signal));
+  }
+
+  async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
+    const { state, stored, dir } = this.load(id);
+    if (!canDelete(state.status)) {
+      if (!opts.force || !state.pid) throw new ContainerStateError(id, state.status, 'delete');
+      process.kill(state.pid, 'SIGKILL');
+      await this.wait(id);
+    }
+    await this.cgroupsFor(id, stored?.cgroupsPath).destroy();
+    dir.remove();
+  }
+
+  async run(id: string, bundle: string, opts: CreateOptions & { readonly detach?: boolean } = {}): Promise<ExitStatus | State> {
+    await this.create(id, bundle, opts);
+    try {
+      await this.start(id);
+    } catch (err) {
+      await this.delete(id, { force: true });
+      throw err;
+    }
+    if (opts.detach) return this.state(id);
+    const status = await this.wait(id);
+    await this.delete(id, { force: true });
+    return status;
+  }
+
+  async exec(id: string, proc: ExecProcess, stdio: Stdio = {}): Promise<ExecHandle> {
+    const { state, stored, dir } = this.load(id);
+    if (state.status !== 'running' || !state.pid) throw new ContainerStateError(id, state.status, 'exec in');
+    const cgroup = this.cgroupsFor(id, stored?.cgroupsPath);
+    const seccompFile = fs.existsSync(dir.file('seccomp.bpf')) ? dir.file('seccomp.bpf') : undefined;
+    const config = serializeExecConfig({
+      spec: dir.readSpec(),
+      process: proc,
+      targetPid: state.pid,
+      cgroupProcs: cgroup.procsFiles,
+      seccompFile,
+    });
+    const configFile = path.join(dir.dir, `exec-${crypto.randomBytes(6).toString('hex')}.bin`);
+    fs.writeFileSync(configFile, config);
+    const io = (v: number | string | undefined, read: boolean): number | 'pipe' | 'ignore' => {
+      if (v === undefined || v === 'null') return 'ignore';
+      if (v === 'pipe' || typeof v === 'number') return v;
+      return fs.openSync(v, read ? 'r' : 'a');
+    };
+    const stdioOpts: StdioOptions = [io(stdio.stdin, true), io(stdio.stdout, false), io(stdio.stderr, false)];
+    const child = spawn(this.native.shimPath, ['exec', configFile], { stdio: stdioOpts });
+    // Fds we opened for file paths were duplicated into the child.
+    stdioOpts.forEach((v, i) => {
+      const given = [stdio.stdin, stdio.stdout, stdio.stderr][i];
+      if (typeof v === 'number' && typeof given === 'string') fs.closeSync(v);
+    });
+    const exited = new Promise<ExitStatus>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => {
+        fs.rmSync(configFile, { force: true });
+        if (signal) resolve({ exitCode: 128 + (signalNumber(signal) ?? 0), signal });
+        else resolve({ exitCode: code ?? 255 });
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(new Error(`exec in container ${id}: ${err.message}`, { cause: err })));
+    });
+    return {
+      pid: child.pid!,
+      stdin: child.stdin ?? undefined,
+      stdout: child.stdout ?? undefined,
+      stderr: child.stderr ?? undefined,
+      wait: () => exited,
+    };
+  }
+
+  async list(): Promise<State[]> {
+    let ids: string[];
+    try {
+      ids = fs.readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    const states: State[] = [];
+    for (const id of ids.filter((i) => ID_PATTERN.test(i)).sort()) {
+      try {
+        states.push(this.load(id).state);
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return states;
+  }
+
+  async wait(id: string): Promise<ExitStatus> {
+    const { stored, dir } = this.load(id);
+    const exit = await this.waitForExitFile(dir);
+    if (!exit) throw new Error(`wait for container ${id}: its state directory was removed`);
+    let oomKilled = false;
+    try {
+      oomKilled = this.cgroupsFor(id, stored?.cgroupsPath).oomKilled();
+    } catch {
+      // cgroup already removed: no OOM information left
+    }
+    return {
+      exitCode: exit.exitCode,
+      ...(exit.signal ? { signal: signalName(exit.signal) ?? String(exit.signal) } : {}),
+      ...(oomKilled ? { oomKilled } : {}),
+    };
+  }
+
+  /**
+   * Resolves with the shim's record of the exit, watching the state dir with inotify (no polling); resolves
+   * undefined after `timeoutMs` or if the directory disappears. A shim that died without writing is not seen.
+   */
+  private waitForExitFile(dir: StateDir, timeoutMs?: number): Promise<RecordedExit | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      let watcher: fs.FSWatcher | undefined;
+      const finish = (exit: RecordedExit | undefined) => {
+        if (done) return;
+        done = true;
+        watcher?.close();
+        if (timer) clearTimeout(timer);
+        resolve(exit);
+      };
+      const check = () => {
+        const exit = dir.readExit();
+        if (exit) finish(exit);
+        else if (!dir.exists()) finish(undefined);
+      };
+      try {
+        // Watch first, then look: an exit written in between is caught by the look.
+        watcher = fs.watch(dir.dir, check);
+        watcher.on('error', () => finish(dir.readExit()));
+      } catch {
+        finish(dir.readExit());
+        return;
+      }
+      if (timeoutMs !== undefined) timer = setTimeout(() => finish(dir.readExit()), timeoutMs);
+      check();
+    });
+  }
+}
