@@ -1,0 +1,6 @@
+/** The Berth API server: the express app (createApp) and the process that serves it (start). */
+export { createApp, VERSION_INFO } from './server/app';
+export type { AppDeps, ApiApp } from './server/app';
+export { start, defaultHome } from './server/start';
+export type { StartOptions, RunningServer } from './server/start';
+export { ApiError } from './server/errors';

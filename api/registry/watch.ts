@@ -1,0 +1,141 @@
+/**
+ * `?watch=1`: a chunked stream of `{"type":..,"object":..}` lines. Headers are flushed at once (kubectl wait needs
+ * them before the first event). No resourceVersion (or "0") replays the current state as ADDED first; a compacted
+ * resourceVersion yields an ERROR event carrying a 410 `Expired` Status. Bookmarks are sent when asked for.
+ */
+import type { Request, Response } from 'express';
+import type { ResourceInfo } from '../schema';
+import { StorageError, type Storage, type StoredObject, type WatchEvent, type Watcher } from '../storage';
+import { ApiError, badRequest, gone } from '../server/errors';
+import { keyFor, prefixFor } from './keys';
+import type { Predicate } from './selectors';
+import { toApiError } from './storage-errors';
+
+export interface WatchRequest {
+  readonly info: ResourceInfo;
+  readonly namespace?: string;
+  /** Watch one object (GET .../name?watch=1). */
+  readonly name?: string;
+  readonly predicate?: Predicate;
+  readonly resourceVersion?: string;
+  readonly allowBookmarks: boolean;
+  readonly sendInitialEvents?: boolean;
+  readonly timeoutSeconds?: number;
+  /** Renders each object for the wire (e.g. as a one-row Table). */
+  readonly render?: (obj: StoredObject) => unknown;
+  readonly bookmarkIntervalMs?: number;
+}
+
+export interface WatchHooks {
+  readonly onOpen?: () => void;
+  readonly onClose?: () => void;
+}
+
+const DEFAULT_BOOKMARK_INTERVAL_MS = 10_000;
+
+/** Which event (if any) a filtered watcher sees for a storage event. */
+const filterEvent = (event: WatchEvent, predicate: Predicate | undefined): { type: string; object: StoredObject } | undefined => {
+  if (!predicate) return event;
+  const now = predicate(event.object);
+  if (event.type !== 'MODIFIED') return now ? event : undefined;
+  const before = event.prevObject ? predicate(event.prevObject) : false;
+  if (now && before) return event;
+  if (now) return { type: 'ADDED', object: event.object };
+  if (before) return { type: 'DELETED', object: event.object };
+  return undefined;
+};
+
+const parseResourceVersion = (rv: string | undefined): number | undefined => {
+  if (rv === undefined || rv === '' || rv === '0') return undefined;
+  if (!/^[0-9]+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`);
+  return Number(rv);
+};
+
+export const serveWatch = async (storage: Storage, req: Request, res: Response, w: WatchRequest, hooks: WatchHooks = {}): Promise<void> => {
+  const from = parseResourceVersion(w.resourceVersion);
+  const subject = { group: w.info.group, plural: w.info.plural, name: w.name };
+  const prefix = w.name ? keyFor(w.info, w.namespace, w.name) : prefixFor(w.info, w.namespace);
+  const initial = from === undefined || w.sendInitialEvents === true;
+
+  // Read the initial state before committing to a 200, so storage errors still get their own status code.
+  let lastRevision = from ?? 0;
+  let initialItems: StoredObject[] = [];
+  if (initial) {
+    try {
+      if (w.name) {
+        const obj = await storage.get(prefix).catch((err: unknown) => (err instanceof StorageError && err.code === 'NotFound' ? undefined : Promise.reject(err)));
+        initialItems = obj && (!w.predicate || w.predicate(obj)) ? [obj] : [];
+        lastRevision = Math.max(lastRevision, await storage.currentRevision());
+      } else {
+        const list = await storage.list(prefix, { predicate: w.predicate });
+        initialItems = list.items;
+        lastRevision = Math.max(lastRevision, list.revision);
+      }
+    } catch (err) {
+      throw toApiError(err, subject);
+    }
+  }
+
+  res.status(200);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-cache, private');
+  res.flushHeaders();
+  hooks.onOpen?.();
+
+  const render = w.render ?? ((o: StoredObject) => o);
+  let closed = false;
+  const send = (type: string, object: unknown): boolean => (closed ? true : res.write(`${JSON.stringify({ type, object })}\n`));
+  const bookmark = (annotations?: Record<string, string>): void => {
+    const metadata: Record<string, unknown> = { resourceVersion: String(lastRevision) };
+    if (annotations) metadata.annotations = annotations;
+    send('BOOKMARK', { kind: w.info.kind, apiVersion: w.info.apiVersion, metadata });
+  };
+
+  if (!(from !== undefined && w.sendInitialEvents === false)) for (const item of initialItems) send('ADDED', render(item));
+  if (w.sendInitialEvents && w.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
+
+  let watcher: Watcher | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    watcher?.stop();
+    for (const t of timers) clearTimeout(t);
+    hooks.onClose?.();
+    res.end();
+  };
+  req.on('close', close);
+  res.on('close', close);
+  if (w.timeoutSeconds && w.timeoutSeconds > 0) timers.push(setTimeout(close, w.timeoutSeconds * 1000));
+  if (w.allowBookmarks) {
+    const interval = setInterval(() => bookmark(), w.bookmarkIntervalMs ?? DEFAULT_BOOKMARK_INTERVAL_MS);
+    timers.push(interval);
+  }
+
+  const sendError = (err: ApiError): void => {
+    send('ERROR', err.toStatus());
+    close();
+  };
+
+  try {
+    watcher = await storage.watch(prefix, {
+      fromRevision: lastRevision,
+      onEvent: (event) => {
+        if (closed) return;
+        lastRevision = event.revision;
+        const visible = filterEvent(event, w.predicate);
+        if (!visible) return;
+        if (!send(visible.type, render(visible.object))) return new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+        return undefined;
+      },
+      onError: (err) => sendError(err.code === 'Gone' ? gone(err.message) : (toApiError(err, subject) as ApiError)),
+    });
+    if (closed) watcher.stop();
+  } catch (err) {
+    const apiErr = toApiError(err, subject);
+    sendError(apiErr instanceof ApiError ? apiErr : gone(String(err)));
+  }
+};

@@ -1,0 +1,295 @@
+/**
+ * A small typed client for the Berth API server (and any Kubernetes-style server): TLS with the kubeconfig's CA,
+ * bearer-token or client-certificate authentication, CRUD, patch, server-side apply, and watch.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { ApiStatusError, WatchExpiredError, type Status } from './errors';
+import type { ClientConfig } from './kubeconfig';
+import { apiVersionOf, type KubeList, type KubeObject, type ResourceRef } from './types';
+
+export interface RequestOptions {
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly accept?: string;
+  readonly query?: Record<string, string | number | boolean | undefined>;
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: unknown;
+}
+
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly continue?: string;
+}
+
+export interface WriteOptions {
+  readonly dryRun?: boolean;
+  readonly fieldManager?: string;
+  readonly fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+}
+
+export interface DeleteOptions {
+  readonly propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  readonly dryRun?: boolean;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchOptions extends Omit<ListOptions, 'limit' | 'continue'> {
+  readonly name?: string;
+  readonly resourceVersion?: string;
+  readonly allowWatchBookmarks?: boolean;
+  readonly timeoutSeconds?: number;
+}
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic';
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+};
+
+export class ApiClient {
+  private readonly agent: http.Agent;
+  private readonly base: URL;
+
+  constructor(readonly config: ClientConfig) {
+    this.base = new URL(config.server);
+    const tls = this.base.protocol === 'https:';
+    this.agent = tls
+      ? new https.Agent({
+          keepAlive: true,
+          maxSockets: 64,
+          ca: config.caPem,
+          cert: config.certPem,
+          key: config.keyPem,
+          rejectUnauthorized: !config.insecureSkipTlsVerify,
+        })
+      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  get defaultNamespace(): string {
+    return this.config.namespace;
+  }
+
+  /** `/apis/g/v[/namespaces/ns]/plural[/name[/sub]]` (or `/api/v1/...` for the core group). */
+  path(ref: ResourceRef, namespace?: string, name?: string, subresource?: string): string {
+    const root = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
+    const ns = ref.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    return `${root}${ns}/${ref.plural}${name ? `/${encodeURIComponent(name)}` : ''}${subresource ? `/${subresource}` : ''}`;
+  }
+
+  private url(path: string, query?: RequestOptions['query']): URL {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const url = this.url(path, opts.query);
+    const payload =
+      opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : typeof opts.body === 'string' ? Buffer.from(opts.body) : Buffer.from(JSON.stringify(opts.body));
+    const headers: http.OutgoingHttpHeaders = { Accept: opts.accept ?? 'application/json', 'User-Agent': 'berth-client/0.1' };
+    if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
+    if (payload) {
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = payload.length;
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(url, { method, headers, agent: this.agent }, resolve);
+      req.on('error', (err) => reject(new Error(`${method} ${path}: ${err.message}`, { cause: err })));
+      req.end(payload);
+    });
+  }
+
+  /** Any request; resolves for every HTTP status (see `call` for throwing on errors). */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
+    const res = await this.open(method, path, opts);
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown = text;
+    if ((res.headers['content-type'] ?? '').includes('json') && text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+    }
+    return { status: res.statusCode ?? 0, headers: res.headers, body };
+  }
+
+  /** A request that must succeed: throws ApiStatusError with the server's Status otherwise. */
+  async call<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.request(method, path, opts);
+    if (res.status >= 400) {
+      const status = (typeof res.body === 'object' && res.body ? res.body : { message: String(res.body) }) as Status;
+      throw new ApiStatusError(res.status, status, method, path);
+    }
+    return res.body as T;
+  }
+
+  private nsOf(ref: ResourceRef, namespace?: string): string | undefined {
+    return ref.namespaced ? namespace ?? this.config.namespace : undefined;
+  }
+
+  get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, namespace?: string): Promise<T> {
+    return this.call('GET', this.path(ref, this.nsOf(ref, namespace), name));
+  }
+
+  /** Lists one namespace (default: the context's), or all namespaces with `namespace: ''`. */
+  list<T extends KubeObject = KubeObject>(ref: ResourceRef, opts: ListOptions = {}): Promise<KubeList<T>> {
+    const ns = opts.namespace === '' ? undefined : this.nsOf(ref, opts.namespace);
+    return this.call('GET', this.path(ref, ns), {
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue },
+    });
+  }
+
+  private writeQuery(opts: WriteOptions): RequestOptions['query'] {
+    return { dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager, fieldValidation: opts.fieldValidation };
+  }
+
+  private withTypeMeta<T extends KubeObject>(ref: ResourceRef, obj: T): T {
+    return { apiVersion: apiVersionOf(ref), kind: ref.kind, ...obj };
+  }
+
+  create<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+    return this.call('POST', this.path(ref, this.nsOf(ref, obj.metadata.namespace)), { body: this.withTypeMeta(ref, obj), query: this.writeQuery(opts) });
+  }
+
+  /** PUT (needs metadata.resourceVersion: 409 if stale). */
+  update<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+    const path = this.path(ref, this.nsOf(ref, obj.metadata.namespace), obj.metadata.name);
+    return this.call('PUT', path, { body: this.withTypeMeta(ref, obj), query: this.writeQuery(opts) });
+  }
+
+  /** PUT to /status: only `.status` is taken. */
+  updateStatus<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+    const path = this.path(ref, this.nsOf(ref, obj.metadata.namespace), obj.metadata.name, 'status');
+    return this.call('PUT', path, { body: this.withTypeMeta(ref, obj), query: this.writeQuery(opts) });
+  }
+
+  patch<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    name: string,
+    patch: unknown,
+    opts: WriteOptions & { namespace?: string; type?: PatchType; subresource?: string } = {},
+  ): Promise<T> {
+    const path = this.path(ref, this.nsOf(ref, opts.namespace), name, opts.subresource);
+    return this.call('PATCH', path, { body: patch, contentType: PATCH_CONTENT_TYPES[opts.type ?? 'merge'], query: this.writeQuery(opts) });
+  }
+
+  /** Server-side apply: creates or merges `obj`, owned by `fieldManager` (409 on conflicts unless `force`). */
+  apply<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions & { fieldManager: string; force?: boolean; subresource?: string }): Promise<T> {
+    const path = this.path(ref, this.nsOf(ref, obj.metadata.namespace), obj.metadata.name, opts.subresource);
+    return this.call('PATCH', path, {
+      body: this.withTypeMeta(ref, obj),
+      contentType: 'application/apply-patch+yaml',
+      query: { ...this.writeQuery(opts), force: opts.force ? 'true' : undefined },
+    });
+  }
+
+  delete<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, opts: DeleteOptions & { namespace?: string } = {}): Promise<T> {
+    const body = { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: opts.propagationPolicy };
+    return this.call('DELETE', this.path(ref, this.nsOf(ref, opts.namespace), name), {
+      body,
+      query: { dryRun: opts.dryRun ? 'All' : undefined },
+    });
+  }
+
+  /**
+   * One watch stream. Events arrive in order; `onClose` runs once when the stream ends other than by stop():
+   * with WatchExpiredError on 410 (list again), another error on failure, or nothing on a clean end.
+   */
+  async watch<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, obj: T) => void,
+    onClose: (err?: Error) => void = () => undefined,
+  ): Promise<WatchHandle> {
+    const ns = opts.namespace === '' ? undefined : this.nsOf(ref, opts.namespace);
+    const fieldSelector = opts.name ? [`metadata.name=${opts.name}`, opts.fieldSelector].filter(Boolean).join(',') : opts.fieldSelector;
+    const path = this.path(ref, ns);
+    const res = await this.open('GET', path, {
+      query: {
+        watch: 'true',
+        resourceVersion: opts.resourceVersion,
+        labelSelector: opts.labelSelector,
+        fieldSelector,
+        allowWatchBookmarks: opts.allowWatchBookmarks ? 'true' : undefined,
+        timeoutSeconds: opts.timeoutSeconds,
+      },
+    });
+    if ((res.statusCode ?? 0) >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      let status: Status;
+      try {
+        status = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Status;
+      } catch {
+        status = { message: Buffer.concat(chunks).toString('utf8') };
+      }
+      if (res.statusCode === 410) throw new WatchExpiredError(status.message ?? 'resource version too old');
+      throw new ApiStatusError(res.statusCode ?? 0, status, 'GET', path);
+    }
+    let stopped = false;
+    let closed = false;
+    const finish = (err?: Error): void => {
+      if (closed) return;
+      closed = true;
+      if (!stopped) onClose(err);
+    };
+    let buffer = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line || stopped) continue;
+        let event: { type: string; object: unknown };
+        try {
+          event = JSON.parse(line) as { type: string; object: unknown };
+        } catch (err) {
+          finish(new Error(`watch ${path}: undecodable event: ${(err as Error).message}`));
+          res.destroy();
+          return;
+        }
+        if (event.type === 'ERROR') {
+          const status = event.object as Status;
+          finish(status.code === 410 ? new WatchExpiredError(status.message ?? 'expired') : new ApiStatusError(status.code ?? 500, status, 'GET', path));
+          res.destroy();
+          return;
+        }
+        onEvent(event.type as WatchEventType, event.object as T);
+      }
+    });
+    res.on('end', () => finish());
+    res.on('error', (err) => finish(err));
+    res.on('close', () => finish());
+    return {
+      stop: () => {
+        stopped = true;
+        res.destroy();
+      },
+    };
+  }
+
+  /** Closes idle keep-alive connections (lets a process exit). */
+  close(): void {
+    this.agent.destroy();
+  }
+}

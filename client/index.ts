@@ -1,0 +1,7 @@
+/** The Berth API client: kubeconfig loading, a typed HTTP client with watch, and the resource types. */
+export * from './types';
+export * from './errors';
+export { ApiClient } from './client';
+export type { RequestOptions, RawResponse, ListOptions, WriteOptions, DeleteOptions, WatchOptions, WatchHandle, WatchEventType, PatchType } from './client';
+export { loadKubeconfig, defaultKubeconfigPath } from './kubeconfig';
+export type { ClientConfig } from './kubeconfig';

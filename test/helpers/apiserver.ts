@@ -1,0 +1,51 @@
+/**
+ * Starts a real Berth API server in-process on a temp $BERTH_HOME and port 0 (HTTPS, real auth),
+ * with a client that holds the admin credentials. `stop()` closes it and removes the temp directory.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { start, type RunningServer } from '../../api';
+import { ApiClient, loadKubeconfig } from '../../client';
+
+export interface TestApiServer {
+  readonly url: string;
+  readonly home: string;
+  readonly kubeconfigPath: string;
+  readonly token: string;
+  readonly client: ApiClient;
+  readonly server: RunningServer;
+  stop(): Promise<void>;
+}
+
+export interface TestApiServerOptions {
+  readonly store?: 'sqlite' | 'etcd';
+  /** With store 'etcd': the endpoints of a running etcd (see test/helpers/etcd.ts). */
+  readonly etcdEndpoints?: string[];
+}
+
+export const startApiServer = async (opts: TestApiServerOptions = {}): Promise<TestApiServer> => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-api-'));
+  const server = await start({
+    home,
+    port: 0,
+    address: '127.0.0.1',
+    store: opts.store ?? 'sqlite',
+    etcdEndpoints: opts.etcdEndpoints,
+    etcdPrefix: `/berth-test-${path.basename(home)}`,
+  });
+  const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
+  return {
+    url: server.url,
+    home,
+    kubeconfigPath: server.kubeconfigPath,
+    token: server.adminToken,
+    client,
+    server,
+    stop: async () => {
+      client.close();
+      await server.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+};

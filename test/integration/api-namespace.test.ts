@@ -1,0 +1,42 @@
+import { RESOURCES } from '../../client';
+import { startApiServer, type TestApiServer } from '../helpers/apiserver';
+
+describe('API server: namespaces', () => {
+  let api: TestApiServer;
+  beforeAll(async () => {
+    api = await startApiServer();
+  });
+  afterAll(async () => {
+    await api.stop();
+  });
+
+  it('When the server starts, Then the default namespace exists and is Active', async () => {
+    const ns = await api.client.get(RESOURCES.namespaces, 'default');
+    expect(ns).toMatchObject({ kind: 'Namespace', status: { phase: 'Active' } });
+  });
+
+  it('When a namespace is created and deleted, Then it is Terminating and then gone', async () => {
+    const created = await api.client.create(RESOURCES.namespaces, { metadata: { name: 'ns-life' } });
+    expect(created.metadata.uid).toBeTruthy();
+    await api.client.delete(RESOURCES.namespaces, 'ns-life');
+    for (let i = 0; i < 50; i++) {
+      const r = await api.client.request('GET', api.client.path(RESOURCES.namespaces, undefined, 'ns-life'));
+      if (r.status === 404) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error('namespace ns-life was never removed');
+  });
+
+  it('When a namespace name is not DNS-1123, Then the Status is a 422 naming metadata.name', async () => {
+    const r = await api.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'Bad_Name' } } });
+    expect(r.status).toBe(422);
+    expect(JSON.stringify(r.body)).toContain('metadata.name');
+  });
+
+  it('When the body is malformed JSON, Then 400; when it is too large, Then 413', async () => {
+    const bad = await api.client.request('POST', '/api/v1/namespaces', { body: '{"metadata": ', contentType: 'application/json' });
+    expect(bad.status).toBe(400);
+    const big = await api.client.request('POST', '/api/v1/namespaces', { body: `{"x":"${'a'.repeat(3 * 1024 * 1024 + 10)}"}` });
+    expect(big.status).toBe(413);
+  });
+});
