@@ -1,0 +1,339 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Clock, realClock } from '../../controllers/runtime';
+import { checkFor, ProbeKind, ProbeWorker } from '../probes';
+import type { ContainerRuntime, ExitStatus } from '../runtime/types';
+import { BundleError, buildRuntimeSpec } from './bundle';
+import { BackOffOptions, KUBERNETES_BACKOFF, restartDelay, shouldRestart } from './restart-policy';
+import type {
+  ContainerObject,
+  ContainerStatusReport,
+  ImageProvider,
+  LogProvider,
+  NetworkProvider,
+  NetworkSetup,
+  ResolvedImage,
+  StatusReporter,
+} from './types';
+
+export interface SupervisorDeps {
+  readonly runtime: ContainerRuntime;
+  readonly images: ImageProvider;
+  readonly network: NetworkProvider;
+  readonly logs: LogProvider;
+  readonly reporter: StatusReporter;
+  /** Bundles are written under `<stateDir>/bundles/<id>`. */
+  readonly stateDir: string;
+  readonly backoff?: BackOffOptions;
+  readonly clock?: Clock;
+}
+
+/** The runtime id of a Container: one per namespace/name, stable across agent restarts (re-adoption finds it). */
+export const runtimeIdOf = (c: ContainerObject): string => `${c.metadata.namespace}.${c.metadata.name}`;
+
+/** Why a run could not even start: a spec problem (not retried until the spec changes) or a transient one. */
+class RunSetupError extends Error {
+  constructor(readonly reason: string, message: string, readonly retry: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * Keeps one Container running as its object says, for as long as the object lives on this node: pulls, creates,
+ * starts, probes, restarts with CrashLoopBackOff, reports status, and on deletion stops gracefully and removes
+ * everything before releasing the object. One async loop per container; `update` hands it newer versions.
+ */
+export class ContainerSupervisor {
+  readonly id: string;
+  private obj: ContainerObject;
+  private status: ContainerStatusReport;
+  private deleting = false;
+  private wakeUp?: () => void;
+  private probes: ProbeWorker[] = [];
+  private net?: NetworkSetup;
+  private image?: ResolvedImage;
+  private rootfs?: string;
+  private runGeneration?: number;
+  private stopReason?: string;
+  private readonly clock: Clock;
+  private loop?: Promise<void>;
+
+  constructor(private readonly deps: SupervisorDeps, obj: ContainerObject) {
+    this.obj = obj;
+    this.id = runtimeIdOf(obj);
+    this.clock = deps.clock ?? realClock;
+    this.status = {
+      phase: 'Pending',
+      restartCount: obj.status?.restartCount ?? 0,
+      ready: false,
+      ...(obj.status?.ip ? { ip: obj.status.ip } : {}),
+    };
+  }
+
+  start(): Promise<void> {
+    this.loop ??= this.run().catch((err) => this.warn('AgentError', `supervisor stopped: ${(err as Error).message}`));
+    return this.loop;
+  }
+
+  /** Hands a newer version of the object: a deletion stops the container, a spec change restarts it. */
+  update(obj: ContainerObject): void {
+    this.obj = obj;
+    if (obj.metadata.deletionTimestamp) this.deleting = true;
+    if (!this.deleting && !this.specChanged()) return;
+    void this.interruptRun(this.deleting ? 'Killing' : 'SpecChanged');
+    this.wakeUp?.();
+  }
+
+  /** Resolves when the container is gone and the object released. */
+  finished(): Promise<void> {
+    return this.loop ?? Promise.resolve();
+  }
+
+  private specChanged(): boolean {
+    return this.runGeneration !== undefined && (this.obj.metadata.generation ?? 0) !== this.runGeneration;
+  }
+
+  private async run(): Promise<void> {
+    let shortRuns = 0;
+    let exit = await this.adopt();
+    for (;;) {
+      if (this.deleting) break;
+      if (!exit) {
+        const started = await this.startRun();
+        if (started === 'wait') {
+          await this.sleep(Infinity);
+          continue;
+        }
+        if (started === 'retry') {
+          const { delayMs, consecutiveShortRuns } = restartDelay(0, shortRuns, this.deps.backoff ?? KUBERNETES_BACKOFF);
+          shortRuns = consecutiveShortRuns;
+          await this.sleep(delayMs);
+          continue;
+        }
+        exit = await this.superviseRun();
+      }
+      const ranMs = this.clock.now() - Date.parse(this.status.startedAt ?? new Date(this.clock.now()).toISOString());
+      await this.finishRun(exit);
+      exit = undefined;
+      if (this.deleting) break;
+      if (this.stopReason === 'SpecChanged') {
+        this.stopReason = undefined;
+        continue;
+      }
+      if (!shouldRestart(this.obj.spec.restartPolicy ?? 'Always', this.status.exitCode ?? 0)) {
+        await this.sleep(Infinity);
+        continue;
+      }
+      const { delayMs, consecutiveShortRuns } = restartDelay(ranMs, shortRuns, this.deps.backoff ?? KUBERNETES_BACKOFF);
+      shortRuns = consecutiveShortRuns;
+      if (delayMs > 0) {
+        await this.report({ phase: 'Pending', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delayMs / 1000)}s restarting failed container`, pid: undefined });
+        await this.sleep(delayMs);
+      }
+      if (!this.deleting) this.status.restartCount++;
+    }
+    await this.cleanup();
+  }
+
+  /** A container left by an earlier agent process: supervise it instead of starting a duplicate. */
+  private async adopt(): Promise<ExitStatus | undefined> {
+    const state = await this.deps.runtime.state(this.id).catch(() => undefined);
+    if (!state) return undefined;
+    if (state.status === 'created' || state.status === 'creating') {
+      await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+      return undefined;
+    }
+    this.runGeneration = this.obj.status?.observedGeneration ?? this.obj.metadata.generation ?? 0;
+    this.status = { ...this.status, startedAt: this.obj.status?.startedAt, pid: state.pid, imageDigest: this.obj.status?.imageDigest };
+    if (state.status === 'stopped') return this.deps.runtime.wait(this.id);
+    await this.report({ phase: 'Running', pid: state.pid, ready: !this.obj.spec.readinessProbe && !this.obj.spec.startupProbe, reason: undefined, message: undefined });
+    return this.superviseRun();
+  }
+
+  /** Pull, network, rootfs, bundle, create, start. */
+  private async startRun(): Promise<'started' | 'retry' | 'wait'> {
+    const spec = this.obj.spec;
+    this.runGeneration = this.obj.metadata.generation ?? 0;
+    try {
+      await this.report({ phase: 'Pulling', reason: undefined, message: `pulling image ${spec.image}` });
+      this.image = await this.deps.images
+        .ensure(spec.image, spec.imagePullPolicy ?? 'IfNotPresent', (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m))
+        .catch((err) => {
+          throw new RunSetupError('ErrImagePull', `cannot pull image ${spec.image}: ${(err as Error).message}`, true, { cause: err });
+        });
+      await this.report({ phase: 'Creating', imageDigest: this.image.digest, message: undefined });
+      this.net ??= await this.deps.network.attach(this.obj, this.id).catch((err) => {
+        throw new RunSetupError('NetworkSetupError', `cannot attach networks: ${(err as Error).message}`, true, { cause: err });
+      });
+      this.rootfs ??= await this.deps.images.prepareRootfs(this.image.digest, this.id);
+      const bundle = path.join(this.deps.stateDir, 'bundles', this.id);
+      let config;
+      try {
+        config = buildRuntimeSpec({
+          name: this.obj.metadata.name,
+          spec,
+          image: this.image.config,
+          rootfs: this.rootfs,
+          netnsPath: this.net.netnsPath,
+          cgroupsPath: `berth/${this.id}`,
+          mounts: this.net.mounts,
+        });
+      } catch (err) {
+        if (err instanceof BundleError) throw new RunSetupError('CreateContainerConfigError', err.message, false, { cause: err });
+        throw err;
+      }
+      fs.mkdirSync(bundle, { recursive: true });
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
+      const stdio = this.deps.logs.stdio(this.obj, this.id, this.status.restartCount);
+      await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+      const state = await this.deps.runtime.create(this.id, bundle, { stdio }).catch((err) => {
+        throw new RunSetupError('CreateContainerError', (err as Error).message, true, { cause: err });
+      });
+      await this.deps.runtime.start(this.id).catch(async (err) => {
+        await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+        throw new RunSetupError('StartError', (err as Error).message, true, { cause: err });
+      });
+      await this.report({
+        phase: 'Running',
+        pid: state.pid,
+        startedAt: new Date(this.clock.now()).toISOString(),
+        finishedAt: undefined,
+        exitCode: undefined,
+        reason: undefined,
+        message: undefined,
+        ready: !spec.readinessProbe && !spec.startupProbe,
+        ip: this.net.ip,
+        networks: this.net.networks,
+      });
+      await this.deps.reporter.event(this.obj, 'Normal', 'Started', `started container (pid ${state.pid})`);
+      return 'started';
+    } catch (err) {
+      if (!(err instanceof RunSetupError)) throw err;
+      await this.report({ phase: err.retry ? 'Pending' : 'Failed', reason: err.reason, message: err.message, pid: undefined, ready: false });
+      await this.warn(err.reason, err.message);
+      return err.retry ? 'retry' : 'wait';
+    }
+  }
+
+  /** Probes while the container runs; resolves with its exit. */
+  private async superviseRun(): Promise<ExitStatus> {
+    this.startProbes();
+    try {
+      return await this.deps.runtime.wait(this.id);
+    } finally {
+      this.stopProbes();
+    }
+  }
+
+  private async finishRun(exit: ExitStatus): Promise<void> {
+    await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+    const reason = exit.oomKilled ? 'OOMKilled' : this.stopReason === 'Unhealthy' ? 'Unhealthy' : exit.exitCode === 0 ? 'Completed' : 'Error';
+    const restarting = !this.deleting && this.stopReason !== 'SpecChanged' && shouldRestart(this.obj.spec.restartPolicy ?? 'Always', exit.exitCode);
+    await this.report({
+      phase: this.deleting ? 'Terminating' : restarting || this.stopReason === 'SpecChanged' ? 'Pending' : exit.exitCode === 0 ? 'Succeeded' : 'Failed',
+      exitCode: exit.exitCode,
+      reason,
+      message: exit.signal ? `terminated by ${exit.signal}` : `exited with code ${exit.exitCode}`,
+      finishedAt: new Date(this.clock.now()).toISOString(),
+      pid: undefined,
+      ready: false,
+    });
+    if (reason === 'OOMKilled') await this.warn('OOMKilled', 'the container exceeded its memory limit and was killed');
+    if (this.stopReason !== 'SpecChanged') this.stopReason = undefined;
+  }
+
+  /** The startup probe alone first; readiness and liveness once it has succeeded (or at once without one). */
+  private startProbes(afterStartup = false): void {
+    const spec = this.obj.spec;
+    const exec = async (argv: readonly string[], timeoutMs: number) => {
+      const h = await this.deps.runtime.exec(this.id, { args: argv }, { stdout: 'null', stderr: 'null' });
+      const timer = this.clock.setTimeout(() => {
+        try {
+          process.kill(h.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, timeoutMs);
+      try {
+        return (await h.wait()).exitCode;
+      } finally {
+        timer.cancel();
+      }
+    };
+    const worker = (kind: ProbeKind) => {
+      const probe = spec[`${kind}Probe` as const];
+      if (!probe) return undefined;
+      const check = checkFor(probe, this.status.ip, exec);
+      return new ProbeWorker({ kind, spec: probe, check, onResult: (k, ok, msg) => void this.onProbe(k, ok, msg), clock: this.clock });
+    };
+    const kinds: ProbeKind[] = spec.startupProbe && !afterStartup ? ['startup'] : ['readiness', 'liveness'];
+    this.probes = kinds.map(worker).filter((w): w is ProbeWorker => w !== undefined);
+    for (const p of this.probes) p.start();
+  }
+
+  private stopProbes(): void {
+    for (const p of this.probes) p.stop();
+    this.probes = [];
+  }
+
+  private async onProbe(kind: ProbeKind, ok: boolean, message: string): Promise<void> {
+    if (kind === 'readiness') return this.report({ ready: ok });
+    if (kind === 'startup' && ok) {
+      this.stopProbes();
+      if (!this.obj.spec.readinessProbe) await this.report({ ready: true });
+      this.startProbes(true);
+      return;
+    }
+    if (!ok) {
+      await this.warn('Unhealthy', `${message}; restarting the container`);
+      await this.interruptRun('Unhealthy');
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; the run's wait() then resolves. */
+  private async interruptRun(reason: string): Promise<void> {
+    const state = await this.deps.runtime.state(this.id).catch(() => undefined);
+    if (!state || state.status !== 'running') return;
+    this.stopReason = reason;
+    await this.deps.runtime.kill(this.id, 'SIGTERM').catch(() => undefined);
+    const grace = (this.obj.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+    const exited = await Promise.race([
+      this.deps.runtime.wait(this.id).then(() => true),
+      new Promise<boolean>((r) => this.clock.setTimeout(() => r(false), grace)),
+    ]);
+    if (!exited) await this.deps.runtime.kill(this.id, 'SIGKILL').catch(() => undefined);
+  }
+
+  private async cleanup(): Promise<void> {
+    await this.report({ phase: 'Terminating', ready: false, reason: undefined, message: 'removing the container' });
+    await this.interruptRun('Killing');
+    await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+    await this.deps.images.releaseRootfs(this.id);
+    await this.deps.network.detach(this.obj, this.id);
+    fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true });
+    await this.deps.reporter.release(this.obj);
+  }
+
+  private async report(change: Partial<ContainerStatusReport>): Promise<void> {
+    this.status = { ...this.status, ...change, observedGeneration: this.obj.metadata.generation };
+    for (const k of Object.keys(this.status) as Array<keyof ContainerStatusReport>) if (this.status[k] === undefined) delete this.status[k];
+    await this.deps.reporter.report(this.obj, { ...this.status }).catch(() => undefined);
+  }
+
+  private warn(reason: string, message: string): Promise<void> {
+    return this.deps.reporter.event(this.obj, 'Warning', reason, message).catch(() => undefined);
+  }
+
+  /** Waits `ms` or until `update` wakes the loop (deletion, spec change). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.deleting || this.specChanged()) return resolve();
+      const timer = Number.isFinite(ms) ? this.clock.setTimeout(resolve, ms) : undefined;
+      this.wakeUp = () => {
+        timer?.cancel();
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
+  }
+}
