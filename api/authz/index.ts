@@ -8,6 +8,8 @@
  *     new RbacAuthorizer(rbacLister),           // rbacLister(kind, ns?) → the stored Role/ClusterRole/RoleBinding/ClusterRoleBinding objects
  *   ]);
  *   app.use(authorizationMiddleware(authorizer));  // 403 Status unless allowed; `system:masters` (the admin token) always allowed
+ *   on create, once the body is parsed: nodeAdmissionError(getUser(req)!, attributesOf(req), body) → 403 with that message
+ *     (a node may create only the Node and Lease named after itself; the name is not in a create's URL).
  *   app.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', (req, res) =>
  *     reviewAccess('SelfSubjectAccessReview', req.body, getUser(req)!, authorizer).then((r) => res.status(201).json(r)));
  *   (same for subjectaccessreviews; AccessReviewInvalidError → 422 naming err.field).
@@ -33,7 +35,7 @@ export type {
   RbacOptions,
 } from './rbac';
 export { bootstrapClusterRoles, bootstrapClusterRoleBindings, CLUSTER_ADMIN_RULES } from './bootstrap';
-export { NodeAuthorizer, nodeNameOf, referencedObjects } from './node';
+export { NodeAuthorizer, nodeNameOf, referencedObjects, nodeAdmissionError } from './node';
 export type { NodeGraph, ContainerLike, ReferencedKind } from './node';
 export { UnionAuthorizer } from './union';
 export { authorizationMiddleware, attributesOf, forbiddenMessage, forbiddenStatus } from './middleware';

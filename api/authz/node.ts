@@ -91,9 +91,13 @@ export class NodeAuthorizer implements Authorizer {
     }
   }
 
-  /** Its own Node or Lease: the object named after the node (a list/watch must be pinned to that name). */
+  /**
+   * Its own Node or Lease: the object named after the node (a list/watch must be pinned to that name). A create
+   * carries the name only in its body, so it is allowed here and checked by `nodeAdmissionError` once the body is read.
+   */
   private ownObject(node: string, attrs: Attributes, verbs: string[], kind: string): Decision {
     if (!verbs.includes(attrs.verb)) return noOpinion(`node "${node}" may not ${attrs.verb} ${kind}s`);
+    if (attrs.verb === 'create' && attrs.name === undefined) return allow(`node "${node}" creating a ${kind} (name checked at admission)`);
     if (attrs.name !== node) return noOpinion(`node "${node}" may only access its own ${kind}`);
     return allow(`node "${node}" accessing its own ${kind}`);
   }
@@ -127,6 +131,19 @@ export class NodeAuthorizer implements Authorizer {
     }
     return noOpinion(`no container on node "${node}" references ${kind} ${attrs.namespace}/${attrs.name}`);
   }
+}
+
+/**
+ * Admission for writes by a node (Kubernetes' NodeRestriction): a node may create only the Node and Lease named after
+ * itself. Returns the refusal message (answer 403 with it), or undefined when the write may proceed. The server calls
+ * it for every create once the body is parsed; it is a no-op for users that are not nodes.
+ */
+export function nodeAdmissionError(user: UserInfo, attrs: Attributes, object: { metadata?: { name?: string } }): string | undefined {
+  const node = nodeNameOf(user);
+  if (node === undefined || attrs.verb !== 'create') return undefined;
+  if (attrs.resource !== 'nodes' && attrs.resource !== 'leases') return undefined;
+  const name = object.metadata?.name;
+  return name === node ? undefined : `node "${node}" may not create ${attrs.resource} "${name ?? ''}"`;
 }
 
 const sub = (attrs: Attributes): string => (attrs.subresource ? `/${attrs.subresource}` : '');

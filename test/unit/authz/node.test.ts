@@ -1,0 +1,147 @@
+import type { UserInfo } from '../../../api/auth';
+import {
+  ContainerLike,
+  NodeAuthorizer,
+  NodeGraph,
+  RbacAuthorizer,
+  referencedObjects,
+  requestAttributes,
+  reviewAccess,
+  UnionAuthorizer,
+  AccessReviewInvalidError,
+  nodeAdmissionError,
+} from '../../../api/authz';
+
+const containers: ContainerLike[] = [
+  {
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      nodeName: 'n1',
+      image: 'web-image',
+      secrets: [{ name: 'tls' }],
+      env: [{ valueFrom: { secretKeyRef: { name: 'db-password' } } }],
+      networks: ['frontend', { name: 'backend' }],
+    },
+  },
+  { metadata: { name: 'db', namespace: 'shop' }, spec: { nodeName: 'n2', image: 'postgres', secrets: [{ name: 'db-admin' }], network: 'backend' } },
+  { metadata: { name: 'pending', namespace: 'shop' }, spec: { image: 'x', secrets: [{ name: 'unbound' }] } },
+];
+
+const graph: NodeGraph = {
+  async getContainer(namespace, name) {
+    return containers.find((c) => c.metadata.namespace === namespace && c.metadata.name === name);
+  },
+  async listContainersOnNode(node) {
+    return containers.filter((c) => c.spec?.nodeName === node);
+  },
+};
+
+const nodeUser = (name: string): UserInfo => ({ username: `system:node:${name}`, groups: ['system:nodes', 'system:authenticated'] });
+const req = (method: string, path: string, query: Record<string, string> = {}) => requestAttributes({ method, path, query });
+const base = '/apis/berth.dev/v1';
+
+describe('NodeAuthorizer', () => {
+  const nodes = new NodeAuthorizer(graph);
+
+  it('finds every Secret, Image and Network a container references', () => {
+    expect(referencedObjects(containers[0])).toEqual({
+      secrets: new Set(['tls', 'db-password']),
+      images: new Set(['web-image']),
+      networks: new Set(['frontend', 'backend']),
+    });
+  });
+
+  it.each([
+    ['reads its own Node', 'n1', req('GET', `${base}/nodes/n1`), true],
+    ['may create a Node (its name is checked at admission)', 'n1', req('POST', `${base}/nodes`), true],
+    ['updates its own Node status', 'n1', req('PUT', `${base}/nodes/n1/status`), true],
+    ['watches its own Node by name', 'n1', req('GET', `${base}/nodes`, { watch: '1', fieldSelector: 'metadata.name=n1' }), true],
+    ['not another Node', 'n1', req('PUT', `${base}/nodes/n2/status`), false],
+    ['not every Node', 'n1', req('GET', `${base}/nodes`), false],
+    ['renews its own Lease', 'n1', req('PUT', `${base}/namespaces/berth-node-lease/leases/n1`), true],
+    ['not another node\'s Lease', 'n1', req('PUT', `${base}/namespaces/berth-node-lease/leases/n2`), false],
+    ['lists its containers with spec.nodeName', 'n1', req('GET', `${base}/containers`, { watch: 'true', fieldSelector: 'spec.nodeName=n1' }), true],
+    ['not without the field selector', 'n1', req('GET', `${base}/containers`, { watch: 'true' }), false],
+    ['not with another node\'s', 'n1', req('GET', `${base}/containers`, { fieldSelector: 'spec.nodeName=n2' }), false],
+    ['gets a container bound to it', 'n1', req('GET', `${base}/namespaces/shop/containers/web`), true],
+    ['not a container bound elsewhere', 'n1', req('GET', `${base}/namespaces/shop/containers/db`), false],
+    ['not an unscheduled one', 'n1', req('GET', `${base}/namespaces/shop/containers/pending`), false],
+    ['writes its container\'s status', 'n1', req('PATCH', `${base}/namespaces/shop/containers/web/status`), true],
+    ['not its container\'s spec', 'n1', req('PUT', `${base}/namespaces/shop/containers/web`), false],
+    ['not another node\'s container status', 'n2', req('PUT', `${base}/namespaces/shop/containers/web/status`), false],
+    ['not deleting its containers', 'n1', req('DELETE', `${base}/namespaces/shop/containers/web`), false],
+    ['reads a mounted secret', 'n1', req('GET', `${base}/namespaces/shop/secrets/tls`), true],
+    ['reads an env secret', 'n1', req('GET', `${base}/namespaces/shop/secrets/db-password`), true],
+    ['watches a referenced secret by name', 'n1', req('GET', `${base}/namespaces/shop/secrets`, { watch: '1', fieldSelector: 'metadata.name=tls' }), true],
+    ['not another node\'s secret', 'n1', req('GET', `${base}/namespaces/shop/secrets/db-admin`), false],
+    ['not a secret only an unscheduled container uses', 'n1', req('GET', `${base}/namespaces/shop/secrets/unbound`), false],
+    ['not the same secret name in another namespace', 'n1', req('GET', `${base}/namespaces/other/secrets/tls`), false],
+    ['not listing secrets', 'n1', req('GET', `${base}/namespaces/shop/secrets`), false],
+    ['not writing a referenced secret', 'n1', req('PUT', `${base}/namespaces/shop/secrets/tls`), false],
+    ['reads a referenced image', 'n1', req('GET', `${base}/namespaces/shop/images/web-image`), true],
+    ['not an unreferenced image', 'n1', req('GET', `${base}/namespaces/shop/images/postgres`), false],
+    ['reads a referenced network', 'n2', req('GET', `${base}/namespaces/shop/networks/backend`), true],
+    ['not an unreferenced network', 'n2', req('GET', `${base}/namespaces/shop/networks/frontend`), false],
+    ['records events', 'n1', req('POST', `${base}/namespaces/shop/events`), true],
+    ['not services', 'n1', req('GET', `${base}/namespaces/shop/services`), false],
+  ])('a node %s', async (_what, node, attrs, allowed) => {
+    expect((await nodes.authorize(nodeUser(node), attrs)).allowed).toBe(allowed);
+  });
+
+  it('admits a node creating only its own Node and Lease', () => {
+    const create = req('POST', `${base}/nodes`);
+    expect(nodeAdmissionError(nodeUser('n1'), create, { metadata: { name: 'n1' } })).toBeUndefined();
+    expect(nodeAdmissionError(nodeUser('n1'), create, { metadata: { name: 'n2' } })).toBe('node "n1" may not create nodes "n2"');
+    const lease = req('POST', `${base}/namespaces/berth-node-lease/leases`);
+    expect(nodeAdmissionError(nodeUser('n1'), lease, { metadata: { name: 'scheduler' } })).toBe('node "n1" may not create leases "scheduler"');
+    expect(nodeAdmissionError({ username: 'admin', groups: ['system:masters'] }, create, { metadata: { name: 'n2' } })).toBeUndefined();
+  });
+
+  it('has no opinion about users that are not nodes, or that claim the name without the group', async () => {
+    const d1 = await nodes.authorize({ username: 'alice', groups: [] }, req('GET', `${base}/namespaces/shop/secrets/tls`));
+    const d2 = await nodes.authorize({ username: 'system:node:n1', groups: [] }, req('GET', `${base}/namespaces/shop/secrets/tls`));
+    expect([d1, d2]).toEqual([expect.objectContaining({ allowed: false, noOpinion: true }), expect.objectContaining({ allowed: false, noOpinion: true })]);
+  });
+});
+
+describe('UnionAuthorizer with node + RBAC, and access reviews', () => {
+  const union = new UnionAuthorizer([new NodeAuthorizer(graph), new RbacAuthorizer(() => [])]);
+
+  it('denies a node asking for another node\'s secret with a reason that names only the request', async () => {
+    const d = await union.authorize(nodeUser('n1'), req('GET', `${base}/namespaces/shop/secrets/db-admin`));
+    expect(d).toEqual({ allowed: false, reason: 'no container on node "n1" references secrets shop/db-admin' });
+  });
+
+  it('still lets a node use discovery (RBAC bootstrap policy)', async () => {
+    expect((await union.authorize(nodeUser('n1'), req('GET', '/apis'))).allowed).toBe(true);
+  });
+
+  it('answers SelfSubjectAccessReview about the requester and SubjectAccessReview about the named subject', async () => {
+    const self = await reviewAccess(
+      'SelfSubjectAccessReview',
+      { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { namespace: 'shop', verb: 'get', group: 'berth.dev', resource: 'secrets', name: 'tls' } } },
+      nodeUser('n1'),
+      union,
+    );
+    expect(self).toMatchObject({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', status: { allowed: true } });
+    const other = await reviewAccess(
+      'SubjectAccessReview',
+      { spec: { user: 'system:node:n2', groups: ['system:nodes'], resourceAttributes: { namespace: 'shop', verb: 'get', group: 'berth.dev', resource: 'secrets', name: 'tls' } } },
+      { username: 'admin', groups: ['system:masters'] },
+      union,
+    );
+    expect(other.status).toMatchObject({ allowed: false });
+    const nonResource = await reviewAccess('SelfSubjectAccessReview', { spec: { nonResourceAttributes: { path: '/metrics', verb: 'get' } } }, { username: 'admin', groups: ['system:masters'] }, union);
+    expect(nonResource.status?.allowed).toBe(true);
+  });
+
+  it.each([
+    [{ spec: {} }, 'spec.resourceAttributes'],
+    [{ spec: { resourceAttributes: { resource: 'x' } } }, 'spec.resourceAttributes.verb'],
+    [{ spec: { nonResourceAttributes: { verb: 'get' } } }, 'spec.nonResourceAttributes'],
+    ['not an object', 'spec'],
+  ])('rejects an invalid review %j naming %s', async (body, field) => {
+    await expect(reviewAccess('SelfSubjectAccessReview', body, nodeUser('n1'), union)).rejects.toEqual(expect.objectContaining({ field }));
+    await expect(reviewAccess('SelfSubjectAccessReview', body, nodeUser('n1'), union)).rejects.toBeInstanceOf(AccessReviewInvalidError);
+  });
+});
