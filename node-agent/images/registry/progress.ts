@@ -1,0 +1,21 @@
+/** Progress of blob transfers, reported per blob. */
+export interface TransferProgress {
+  readonly digest: string;
+  readonly kind: 'config' | 'layer';
+  /** Bytes so far (equal to total once done). */
+  readonly current: number;
+  readonly total: number;
+  /** `exists`: already there, not sent; `mounted`: cross-repository mount; `transferring`; `done`. */
+  readonly status: 'exists' | 'mounted' | 'transferring' | 'done';
+}
+
+export type ProgressCallback = (p: TransferProgress) => void;
+
+/** Runs `fn` over `items` with at most `limit` in flight; rejects on the first failure. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
