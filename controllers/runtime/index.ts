@@ -9,3 +9,5 @@ export { LeaderElector } from './leader';
 export type { LeaderElectionOptions, LeaseLock, LeaseRecord } from './leader';
 export { setCondition, findCondition, isConditionTrue } from './conditions';
 export type { Condition, ConditionStatus } from './conditions';
+export { listWatcherFor, leaseLockFor } from './rest';
+export type { Scope } from './rest';

@@ -1,4 +1,5 @@
-import { Clock, KubeObject, ListWatcher, ResourceExpiredError, WatchHandle, keyOf, realClock } from './types';
+import { WatchExpiredError } from '../../client';
+import { Clock, KubeObject, ListWatcher, WatchHandle, keyOf, realClock } from './types';
 
 export interface EventHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -105,7 +106,7 @@ export class Informer<T extends KubeObject> {
         this.watch = undefined;
         if (this.stopped) return;
         if (!err) return void this.startWatch().catch((e) => this.retry(e as Error, false));
-        this.retry(err, err instanceof ResourceExpiredError);
+        this.retry(err, err instanceof WatchExpiredError);
       },
     );
     if (this.stopped) handle.stop();
@@ -114,8 +115,8 @@ export class Informer<T extends KubeObject> {
 
   private retry(err: Error, relist: boolean): void {
     if (this.stopped) return;
-    if (!(err instanceof ResourceExpiredError)) this.opts.onError?.(err);
-    const delay = err instanceof ResourceExpiredError ? 0 : this.backoffMs;
+    if (!(err instanceof WatchExpiredError)) this.opts.onError?.(err);
+    const delay = err instanceof WatchExpiredError ? 0 : this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 30_000);
     this.retryTimer = this.clock.setTimeout(() => {
       if (this.stopped) return;

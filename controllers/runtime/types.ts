@@ -3,41 +3,15 @@
  * the implementations talk to the API server over HTTP through `client/` (never through api/ internals).
  */
 
-/** The part of a Kubernetes object every controller relies on. */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  deletionTimestamp?: string;
-  finalizers?: string[];
-  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
-  [k: string]: unknown;
-}
+import type { KubeObject } from '../../client';
 
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  [k: string]: unknown;
-}
+export type { KubeObject };
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
 export interface ListResult<T extends KubeObject> {
   readonly items: T[];
   readonly resourceVersion: string;
-}
-
-/** Thrown by `watch` when the requested resourceVersion is too old (HTTP 410): the informer relists. */
-export class ResourceExpiredError extends Error {
-  constructor(message = 'resourceVersion too old') {
-    super(message);
-    this.name = 'ResourceExpiredError';
-  }
 }
 
 export interface WatchHandle {
@@ -50,7 +24,7 @@ export interface ListWatcher<T extends KubeObject> {
   list(): Promise<ListResult<T>>;
   /**
    * Streams events after `resourceVersion`. `onClose` is called once when the stream ends for any reason
-   * other than stop(): with a ResourceExpiredError on 410, another error on failure, nothing on a clean end.
+   * other than stop(): with the client's WatchExpiredError on 410, another error on failure, nothing on a clean end.
    */
   watch(
     resourceVersion: string,
@@ -91,8 +65,9 @@ export const realClock: Clock = {
 };
 
 /** `namespace/name`, or `name` for cluster-scoped objects — the workqueue key. */
-export function keyOf(obj: { metadata: { name: string; namespace?: string } }): string {
-  return obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+export function keyOf(obj: { metadata: { name?: string; namespace?: string } }): string {
+  const name = obj.metadata.name ?? '';
+  return obj.metadata.namespace ? `${obj.metadata.namespace}/${name}` : name;
 }
 
 export function splitKey(key: string): { namespace?: string; name: string } {
