@@ -1,6 +1,6 @@
 /** The storage layer's public entry: the contract, the backends and the factory the API server opens them with. */
 export * from './types';
-export { SqliteStorage } from './sqlite';
+export { SqliteStorage, openSqliteFile } from './sqlite';
 export type { SqliteStorageOptions } from './sqlite';
 export type { AutoCompaction } from './compaction';
 export { EtcdStorage } from './etcd';

@@ -81,6 +81,16 @@ const STATE_AT = `l.rev <= @rev AND l.deleted = 0
 const REPLAY_COLUMNS = `SELECT l.rev, l.key, l.created, l.deleted, l.value, p.rev AS prev_rev, p.value AS prev_value
   FROM log l LEFT JOIN log p ON p.rev = l.prev_rev`;
 
+/** Opens a database file the way the backend runs it (also used by bench/store-floor.ts to measure the floor). */
+export function openSqliteFile(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  // One writer process: the in-memory revision counter and watch fan-out are only right if nobody else writes.
+  db.pragma('locking_mode = EXCLUSIVE');
+  return db;
+}
+
 export class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private readonly watchers = new WatcherIndex();
@@ -104,11 +114,7 @@ export class SqliteStorage implements Storage {
   constructor(readonly path: string, options: SqliteStorageOptions = {}) {
     this.watchCapacity = options.watchCapacity ?? 10_000;
     try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      // One writer process: the in-memory revision counter and watch fan-out are only right if nobody else writes.
-      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db = openSqliteFile(path);
       this.db.exec(SCHEMA);
     } catch (err) {
       throw new StorageError('Unavailable', path, `cannot open SQLite store ${path}: ${(err as Error).message}`, undefined, {
