@@ -1,0 +1,49 @@
+/** `berth up` / `berth apiserver`: run the API server in the foreground until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { defaultHome, start } from '../../api';
+
+interface UpOptions {
+  port: string;
+  address: string;
+  store: 'sqlite' | 'etcd';
+  etcdEndpoints?: string;
+}
+
+const runServer = async (opts: UpOptions): Promise<void> => {
+  if (opts.store !== 'sqlite' && opts.store !== 'etcd') throw new Error(`--store must be sqlite or etcd, not "${String(opts.store)}"`);
+  const home = defaultHome();
+  const server = await start({
+    home,
+    port: Number(opts.port),
+    address: opts.address,
+    store: opts.store,
+    etcdEndpoints: opts.etcdEndpoints?.split(','),
+  });
+  console.log(`berth: API server listening on ${server.url} (store: ${opts.store}, home: ${home})`);
+  console.log(`berth: admin kubeconfig: ${server.kubeconfigPath}`);
+  console.log(`berth: try: kubectl --kubeconfig ${server.kubeconfigPath} get containers`);
+  const stop = (signal: string): void => {
+    console.log(`berth: ${signal}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('berth: shutdown failed:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+};
+
+const serverOptions = (cmd: Command): Command =>
+  cmd
+    .option('--port <port>', 'HTTPS port', '6443')
+    .option('--address <address>', 'address to listen on', '127.0.0.1')
+    .option('--store <store>', 'sqlite (embedded, default) or etcd', 'sqlite')
+    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (with --store etcd)', 'http://127.0.0.1:2379');
+
+export const registerUpCommands = (program: Command): void => {
+  serverOptions(program.command('up').description('start a single-node cluster (the API server; state under $BERTH_HOME)')).action(runServer);
+  serverOptions(program.command('apiserver').description('run only the API server')).action(runServer);
+};
