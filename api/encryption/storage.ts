@@ -64,7 +64,7 @@ export class EncryptingStorage implements Storage {
         async (stored) => {
           const current = this.decrypt(key, stored);
           const next = await tryUpdate(current);
-          if (isDeepStrictEqual(next, current) && this.isSealedUnderActiveKey(stored)) return stored;
+          if (sameJson(next, current) && this.isSealedUnderActiveKey(stored)) return stored;
           return this.encrypt(key, next);
         },
         preconditions,
@@ -80,22 +80,19 @@ export class EncryptingStorage implements Storage {
     if (!this.mayCover(prefix)) return this.inner.watch(prefix, opts);
     let failed = false;
     let innerWatcher: Watcher | undefined;
-    const onEvent = (event: WatchEvent): void => {
+    const onEvent = (event: WatchEvent): void | Promise<void> => {
       if (failed) return;
       let decrypted: WatchEvent;
       try {
-        decrypted = {
-          ...event,
-          object: this.decryptListed(prefix, event.object),
-          prevObject: event.prevObject && this.decryptListed(prefix, event.prevObject),
-        };
+        const open = (o: StoredObject) => (event.key ? this.decrypt(event.key, o) : this.decryptListed(prefix, o));
+        decrypted = { ...event, object: open(event.object), prevObject: event.prevObject && open(event.prevObject) };
       } catch (err) {
         failed = true;
         innerWatcher?.stop();
         opts.onError?.(err as StorageError);
         return;
       }
-      opts.onEvent(decrypted);
+      return opts.onEvent(decrypted);
     };
     return this.inner.watch(prefix, { ...opts, onEvent }).then((w) => {
       innerWatcher = w;
@@ -136,7 +133,7 @@ export class EncryptingStorage implements Storage {
   }
 
   /**
-   * Decrypts an object met in a list or watch of `prefix`. Backends do not report each item's key, so the key is
+   * Decrypts an object met in a list (or a watch event without `key`) of `prefix`. Lists do not report each item's key, so the key is
    * rebuilt from metadata for every encrypted prefix the listing can include (`<prefix>[<namespace>/]<name>`,
    * as api/registry lays keys out); the first that authenticates is the object's key.
    */
@@ -188,6 +185,12 @@ export class EncryptingStorage implements Storage {
   private mayCover(prefix: string): boolean {
     return this.prefixes.some((p) => prefix.startsWith(p) || p.startsWith(prefix));
   }
+}
+
+/** Equal as JSON (what the backend stores), whatever the objects' prototypes or key order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const [ta, tb] = [JSON.stringify(a), JSON.stringify(b)];
+  return ta === tb || isDeepStrictEqual(JSON.parse(ta), JSON.parse(tb));
 }
 
 /**
