@@ -43,8 +43,11 @@ caps_apply (const struct berth_config *cfg, char *err, size_t errlen)
     return ret;
   if (prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
     return berth_error (err, errlen, errno, "clear ambient capabilities");
+  /* The kernel only lets a capability be ambient if it is permitted and inheritable; runc skips the others with a
+   * warning (its default spec asks for ambient caps with no inheritable ones), and so do we, silently. */
+  uint64_t ambient = cfg->cap_ambient & cfg->cap_permitted & cfg->cap_inheritable;
   for (int cap = 0; cap <= cfg->last_cap && cap < 64; cap++)
-    if ((cfg->cap_ambient & (1ULL << cap)) && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+    if ((ambient & (1ULL << cap)) && prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
       return berth_error (err, errlen, errno, "raise ambient capability %d", cap);
   return 0;
 }

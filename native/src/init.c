@@ -107,30 +107,32 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
     }
   close (maps_fd);
 
-  /* 2. Wait for the agent to put us in our cgroups: every later step (and the process) must be accounted and
-   *    limited there, and the cgroup namespace created next takes the cgroup we are in now as its root. */
-  if ((ret = sync_expect (sync_fd, SYNC_CGROUP_DONE, -1, err, sizeof err)) < 0)
-    fail (sync_fd, ret, err);
-
-  /* 3. Join the namespaces given by path (user and pid were joined by the shim: they must precede the clone). */
+  /* 2. Join the namespaces given by path (user and pid were joined by the shim: they must precede the clone). */
   if ((ret = ns_join_configured (cfg, NS_IPC, NS_CGROUP, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
-  if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
-    fail (sync_fd, berth_error (err, sizeof err, errno, "unshare cgroup namespace"), err);
 
-  /* 4. Per-namespace identity. */
+  /* 3. Per-namespace identity. */
   if (cfg->hostname != NULL && sethostname (cfg->hostname, strlen (cfg->hostname)) < 0)
     fail (sync_fd, berth_error (err, sizeof err, errno, "sethostname `%s`", cfg->hostname), err);
   if ((ret = process_set_oom_score_adj (cfg, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
 
-  /* 5. The filesystem: private propagation first, then rootfs, mounts, devices (which need the host's /dev),
+  /* 4. The filesystem: private propagation first, then rootfs, mounts, devices (which need the host's /dev),
    *    pivot_root, and only then masked/read-only paths (container paths, many under the new /proc). */
   if ((ret = mounts_prepare_rootfs (cfg, err, sizeof err)) < 0 || (ret = mounts_apply (cfg, err, sizeof err)) < 0
       || (ret = mounts_create_devices (cfg, (cfg->new_ns_flags & CLONE_NEWUSER) || cfg->ns_path[NS_USER], err,
                                        sizeof err)) < 0
       || (ret = mounts_pivot_root (cfg->rootfs, err, sizeof err)) < 0 || (ret = mounts_finish (cfg, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
+
+  /* 5. Wait for the agent to have put us in our cgroups (it does so while we set up the filesystem above: a
+   *    cgroup v1 migration waits for an RCU grace period, which overlaps our mounts instead of adding to them).
+   *    Before the cgroup namespace, which takes the cgroup we are in as its root, and before anything of the
+   *    process runs, so its every fork and page is limited. */
+  if ((ret = sync_expect (sync_fd, SYNC_CGROUP_DONE, -1, err, sizeof err)) < 0)
+    fail (sync_fd, ret, err);
+  if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+    fail (sync_fd, berth_error (err, sizeof err, errno, "unshare cgroup namespace"), err);
 
   /* 6. Limits, and the working directory (a container path, so after pivot_root). */
   if ((ret = process_set_rlimits (cfg, err, sizeof err)) < 0)

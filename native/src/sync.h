@@ -1,8 +1,9 @@
 /* Parent <-> child synchronisation: fixed-size messages over SOCK_SEQPACKET socketpairs, one enumerated set.
  *
- *   shim  -> agent  SYNC_PIDS(init pid)        the init exists, stopped before any setup; the agent puts it in its cgroup
+ *   shim  -> agent  SYNC_PIDS(init pid)        the init exists; the agent puts it in its cgroups meanwhile
  *   shim  -> init   SYNC_MAPS_DONE             uid_map/gid_map written (user namespace only)
- *   agent -> init   SYNC_CGROUP_DONE           the init is in its cgroups: it may create the cgroup namespace and go on
+ *   agent -> init   SYNC_CGROUP_DONE           the init is in its cgroups: it may create the cgroup namespace and
+ *                                              finish (the init waits for it after the filesystem, before rlimits)
  *   init  -> agent  SYNC_READY                 everything is set up; the init waits on exec.fifo for `start`
  *   any   -> agent  SYNC_ERROR(errno, message) setup failed; the sender exits
  */

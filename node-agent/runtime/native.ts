@@ -25,8 +25,9 @@ export interface NativeRuntime {
   readonly shimPath: string;
   /** Starts `berth-shim create configPath`; returns the agent's end of the sync socket. */
   spawnShim(configPath: string, stdio: NativeStdio): number;
-  /** Waits for message `type`; returns its value. Throws NativeError with the child's message on SYNC_ERROR/EOF. */
-  syncExpect(fd: number, type: SyncMessage, timeoutMs: number): number;
+  /** Waits (on a native thread, not the event loop) for message `type`; resolves with its value. Rejects with
+   *  NativeError carrying the child's message on SYNC_ERROR, EOF or timeout. */
+  syncExpect(fd: number, type: SyncMessage, timeoutMs: number): Promise<number>;
   syncSend(fd: number, type: SyncMessage): void;
   close(fd: number): void;
 }
@@ -53,9 +54,14 @@ function nativeBuildDir(): string {
   return path.join(dir, 'native', 'build');
 }
 
+function check(ret: number, err: Buffer): number {
+  if (ret >= 0) return ret;
+  const end = err.indexOf(0);
+  throw new NativeError(err.toString('utf8', 0, end < 0 ? err.length : end), -ret);
+}
+
 class FfiNativeRuntime implements NativeRuntime {
   readonly shimPath: string;
-  private readonly err = Buffer.alloc(ERRLEN);
 
   constructor(buildDir: string) {
     const lib = path.join(buildDir, 'libberth.so');
@@ -72,13 +78,22 @@ class FfiNativeRuntime implements NativeRuntime {
 
   /** Calls a C function taking (..., char *err, int errlen); throws NativeError when it returns < 0. */
   private checked(funcName: string, paramsType: DataType[], paramsValue: unknown[]): number {
-    this.err.fill(0);
-    const ret = this.call(funcName, [...paramsType, DataType.U8Array, DataType.I32], [...paramsValue, this.err, ERRLEN]);
-    if (ret < 0) {
-      const end = this.err.indexOf(0);
-      throw new NativeError(this.err.toString('utf8', 0, end < 0 ? ERRLEN : end), -ret);
-    }
-    return ret;
+    const err = Buffer.alloc(ERRLEN);
+    return check(this.call(funcName, [...paramsType, DataType.U8Array, DataType.I32], [...paramsValue, err, ERRLEN]), err);
+  }
+
+  /** `checked` on a fresh native thread (ffi-rs runInNewThread): for calls that block. */
+  private async checkedAsync(funcName: string, paramsType: DataType[], paramsValue: unknown[]): Promise<number> {
+    const err = Buffer.alloc(ERRLEN);
+    const ret = (await load({
+      library: LIBRARY,
+      funcName,
+      retType: DataType.I32,
+      paramsType: [...paramsType, DataType.U8Array, DataType.I32],
+      paramsValue: [...paramsValue, err, ERRLEN],
+      runInNewThread: true,
+    })) as number;
+    return check(ret, err);
   }
 
   spawnShim(configPath: string, stdio: NativeStdio): number {
@@ -89,8 +104,8 @@ class FfiNativeRuntime implements NativeRuntime {
     );
   }
 
-  syncExpect(fd: number, type: SyncMessage, timeoutMs: number): number {
-    return this.checked('berth_sync_expect', [DataType.I32, DataType.I32, DataType.I32], [fd, type, timeoutMs]);
+  syncExpect(fd: number, type: SyncMessage, timeoutMs: number): Promise<number> {
+    return this.checkedAsync('berth_sync_expect', [DataType.I32, DataType.I32, DataType.I32], [fd, type, timeoutMs]);
   }
 
   syncSend(fd: number, type: SyncMessage): void {

@@ -129,7 +129,7 @@ export class BerthRuntime implements ContainerRuntime {
           init: opts.init,
         }),
       );
-      pid = this.spawnInit(dir, cgroup, opts.stdio);
+      pid = await this.spawnInit(dir, cgroup, opts.stdio);
       const state: StoredState = {
         ociVersion: spec.ociVersion,
         id,
@@ -150,7 +150,7 @@ export class BerthRuntime implements ContainerRuntime {
   }
 
   /** The shim handshake (native/src/sync.h); returns the init's host pid once it waits for `start`. */
-  private spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined): number {
+  private async spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined): Promise<number> {
     const io = resolveStdio(stdio);
     let fd: number;
     try {
@@ -160,10 +160,12 @@ export class BerthRuntime implements ContainerRuntime {
     }
     let pid = 0;
     try {
-      pid = this.native.syncExpect(fd, SyncMessage.PIDS, PIDS_TIMEOUT_MS);
-      cgroup.apply(pid);
+      pid = await this.native.syncExpect(fd, SyncMessage.PIDS, PIDS_TIMEOUT_MS);
+      // What CgroupManager.apply does, but off the event loop: a cgroup v1 migration blocks for an RCU grace
+      // period, and concurrent creates then share one grace period instead of queueing for their own.
+      await Promise.all(cgroup.procsFiles.map((f) => fs.promises.writeFile(f, String(pid))));
       this.native.syncSend(fd, SyncMessage.CGROUP_DONE);
-      this.native.syncExpect(fd, SyncMessage.READY, READY_TIMEOUT_MS);
+      await this.native.syncExpect(fd, SyncMessage.READY, READY_TIMEOUT_MS);
       return pid;
     } catch (err) {
       if (pid > 0) (err as { initPid?: number }).initPid = pid;
