@@ -5,3 +5,4 @@ export { ApiClient } from './client';
 export type { RequestOptions, RawResponse, ListOptions, WriteOptions, DeleteOptions, WatchOptions, WatchHandle, WatchEventType, PatchType } from './client';
 export { loadKubeconfig, defaultKubeconfigPath } from './kubeconfig';
 export type { ClientConfig } from './kubeconfig';
+export { parseQuantity, parseCpuMillis, parseBytes, QuantityError } from './quantity';

@@ -11,3 +11,5 @@ export { setCondition, findCondition, isConditionTrue } from './conditions';
 export type { Condition, ConditionStatus } from './conditions';
 export { listWatcherFor, leaseLockFor } from './rest';
 export type { Scope } from './rest';
+export { EventRecorder } from './events';
+export type { EventType } from './events';
