@@ -2,127 +2,14 @@
  * Escape attempts from inside real containers started by the Berth runtime with the default
  * configuration (defaultSpec: Docker's caps, seccomp profile, masked/read-only paths, NoNewPrivs).
  * Each attempt runs in its own container and asserts the precise failure. busybox applets lie about
- * exit codes, so raw syscalls go through a static C probe compiled here and printing errno names.
+ * exit codes, so raw syscalls go through a static C probe (installEscapeProbe) printing errno names.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthRuntime, type ExitStatus } from '../../node-agent/runtime';
 import { defaultSpec, type DefaultSpecOptions } from '../../node-agent/runtime/spec';
-import { compileStaticProbe, makeBundle, uniqueId, type Bundle } from '../helpers/rootfs';
+import { installEscapeProbe, makeBundle, uniqueId, type Bundle } from '../helpers/rootfs';
 
-/** `probe <attempt> [arg]` prints one line per step: `<step> OK|<ERRNO NAME>[ detail]`. */
-const PROBE = String.raw`
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/perf_event.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/io.h>
-#include <sys/mount.h>
-#include <sys/ptrace.h>
-#include <sys/stat.h>
-#include <sys/swap.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-static void say(const char *step, long rc) {
-  if (rc < 0) printf("%s %s\n", step, strerrorname_np(errno));
-  else printf("%s OK\n", step);
-  fflush(stdout);
-}
-
-static long write_file(const char *file) {
-  int fd = open(file, O_WRONLY);
-  if (fd < 0) return -1;
-  long rc = write(fd, "1", 1);
-  close(fd);
-  return rc;
-}
-
-int main(int argc, char **argv) {
-  const char *what = argv[1];
-  pid_t host = argc > 2 ? atoi(argv[2]) : 0;
-  if (!strcmp(what, "signal")) say("kill", kill(host, SIGTERM));
-  else if (!strcmp(what, "mount")) say("mount", mount("tmpfs", "/mnt", "tmpfs", 0, NULL));
-  else if (!strcmp(what, "umount")) say("umount", umount2("/proc", MNT_DETACH));
-  else if (!strcmp(what, "module")) {
-    say("init_module", syscall(SYS_init_module, "\0asm", 4, ""));
-    int fd = open("/bin/busybox", O_RDONLY);
-    say("finit_module", syscall(SYS_finit_module, fd, "", 0));
-  } else if (!strcmp(what, "reboot")) say("reboot", syscall(SYS_reboot, 0xfee1dead, 672274793, 0x4321fedc, NULL));
-  else if (!strcmp(what, "clock")) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    say("clock_settime", clock_settime(CLOCK_REALTIME, &ts));
-    say("settimeofday", syscall(SYS_settimeofday, NULL, NULL));
-  } else if (!strcmp(what, "keyctl")) say("keyctl", syscall(SYS_keyctl, 0, -3 /* KEY_SPEC_SESSION_KEYRING */, 1));
-  else if (!strcmp(what, "bpf")) {
-    char attr[128] = {0};
-    say("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, attr, sizeof attr));
-  } else if (!strcmp(what, "perf")) {
-    struct perf_event_attr attr = { .type = PERF_TYPE_SOFTWARE, .size = sizeof attr, .config = PERF_COUNT_SW_CPU_CLOCK };
-    say("perf_event_open", syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
-  } else if (!strcmp(what, "ptrace")) {
-    say("ptrace_host", ptrace(PTRACE_ATTACH, host, NULL, NULL));
-    char buf[8];
-    struct iovec local = { buf, sizeof buf }, remote = { (void *)0x400000, sizeof buf };
-    say("process_vm_readv_host", syscall(SYS_process_vm_readv, host, &local, 1, &remote, 1, 0));
-  } else if (!strcmp(what, "mknod")) {
-    say("mknod_sda", mknod("/tmp/sda", S_IFBLK | 0600, makedev(8, 0)));
-    say("open_sda", open("/tmp/sda", O_RDONLY));
-    say("mknod_mem", mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1)));
-    say("open_mem", open("/tmp/mem", O_RDONLY));
-  } else if (!strcmp(what, "procsys")) {
-    say("write_proc_sys", write_file("/proc/sys/kernel/hostname"));
-    say("write_drop_caches", write_file("/proc/sys/vm/drop_caches"));
-  } else if (!strcmp(what, "sys")) {
-    say("write_thp", write_file("/sys/kernel/mm/transparent_hugepage/enabled"));
-    say("write_power", write_file("/sys/power/state"));
-    say("mkdir_cgroup", mkdir("/sys/fs/cgroup/memory/berth-escape", 0755));
-  } else if (!strcmp(what, "masked")) {
-    const char *files[] = { "/proc/kcore", "/proc/keys", "/proc/timer_list" };
-    for (int i = 0; i < 3; i++) {
-      char buf[64];
-      int fd = open(files[i], O_RDONLY);
-      long n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
-      if (n < 0) printf("%s %s\n", files[i], strerrorname_np(errno));
-      else printf("%s read=%ld\n", files[i], n);
-    }
-  } else if (!strcmp(what, "hostname")) say("sethostname", sethostname("host", 4));
-  else if (!strcmp(what, "userns")) {
-    say("unshare_user", unshare(CLONE_NEWUSER));
-    say("unshare_mount", unshare(CLONE_NEWNS));
-  } else if (!strcmp(what, "rawio")) {
-    say("iopl", iopl(3));
-    say("swapon", swapon("/tmp", 0));
-  } else if (!strcmp(what, "forkbomb")) {
-    int made = 0;
-    for (;;) {
-      pid_t p = fork();
-      if (p == 0) { pause(); _exit(0); }
-      if (p < 0) { printf("fork %s after %d\n", strerrorname_np(errno), made); break; }
-      made++;
-    }
-    fflush(stdout);
-  } else if (!strcmp(what, "alloc")) {
-    size_t mb = 256;
-    char *p = malloc(mb << 20);
-    for (size_t i = 0; i < (mb << 20); i += 4096) p[i] = 1;
-    printf("allocated %zu MiB\n", mb);
-  } else if (!strcmp(what, "ids")) {
-    /* Fed from /proc/self/status by the caller; here just the effective uid. */
-    printf("euid %d\n", geteuid());
-  }
-  return 0;
-}`;
 
 const rt = new BerthRuntime();
 let bundle: Bundle;
@@ -131,7 +18,7 @@ const started: string[] = [];
 
 beforeAll(() => {
   bundle = makeBundle();
-  compileStaticProbe(bundle.rootfs, 'probe/escape', PROBE);
+  installEscapeProbe(bundle.rootfs);
   // A setuid-root copy, to try regaining privileges as an unprivileged user.
   fs.copyFileSync(path.join(bundle.rootfs, 'probe/escape'), path.join(bundle.rootfs, 'probe/escape-suid'));
   fs.chmodSync(path.join(bundle.rootfs, 'probe/escape-suid'), 0o4755);

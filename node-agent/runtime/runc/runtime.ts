@@ -45,11 +45,13 @@ interface RuncState {
 
 const NOT_FOUND = /does not exist|not exist/;
 
-/** runc exits 128+N when the container's process was killed by signal N. */
+/**
+ * runc exits with the container's status, 128+N when its process died of signal N — which it cannot
+ * tell apart from exit(128+N), so `signal` stays unset here (only a signal to runc itself sets it).
+ */
 function exitStatusOf(r: RuncResult, oomKilled: boolean): ExitStatus {
   const code = r.code ?? 128 + (os.constants.signals[r.signal ?? 'SIGKILL'] ?? 9);
-  const signame = code > 128 ? Object.entries(os.constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
-  return { exitCode: code, ...(signame ? { signal: signame } : {}), ...(oomKilled ? { oomKilled } : {}) };
+  return { exitCode: code, ...(r.signal ? { signal: r.signal } : {}), ...(oomKilled ? { oomKilled } : {}) };
 }
 
 function processAlive(pid: number): boolean {

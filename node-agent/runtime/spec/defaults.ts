@@ -144,7 +144,8 @@ export function defaultSpec(opts: DefaultSpecOptions = {}): RuntimeSpec {
       terminal: false,
       user: { uid: opts.uid ?? 0, gid: opts.gid ?? 0 },
       args: [...(opts.args ?? ['sh'])],
-      env: [...DEFAULT_ENV, ...(opts.env ?? [])],
+      // runc and Docker give the process a HOME; set it here so every runtime sees the same env.
+      env: [...DEFAULT_ENV, `HOME=${(opts.uid ?? 0) === 0 ? '/root' : '/'}`, ...(opts.env ?? [])],
       cwd: opts.cwd ?? '/',
       capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],

@@ -1,0 +1,107 @@
+/**
+ * The same bundle under runc (the reference) and under Berth gives the same observable results for
+ * probe programs: capabilities and security status, identity, hostname, env, rlimits, cgroup
+ * membership and limits, mounts, seccomp/device errnos and exit statuses.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthRuntime, type ContainerRuntime, type ExitStatus } from '../../node-agent/runtime';
+import { RuncRuntime } from '../../node-agent/runtime/runc';
+import { defaultSpec, type DefaultSpecOptions } from '../../node-agent/runtime/spec';
+import { installEscapeProbe, makeBundle, uniqueId, type Bundle } from '../helpers/rootfs';
+
+const runtimes: ContainerRuntime[] = [new RuncRuntime(), new BerthRuntime()];
+const started = new Map<string, ContainerRuntime>();
+let bundle: Bundle;
+
+beforeAll(() => {
+  bundle = makeBundle();
+  installEscapeProbe(bundle.rootfs);
+});
+
+afterAll(async () => {
+  bundle.cleanup();
+  for (const rt of runtimes) {
+    const ids = (await rt.list()).map((s) => s.id);
+    expect(ids.filter((id) => started.get(id) === rt)).toEqual([]);
+  }
+  for (const id of started.keys()) expect(fs.existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
+});
+
+/** Runs `args` with the same config under both runtimes; returns { runc, berth } output with the id replaced by ID. */
+async function underBoth(args: string[], opts: DefaultSpecOptions = {}): Promise<Record<string, { out: string; exit: ExitStatus }>> {
+  bundle.write(defaultSpec({ args, ...opts }));
+  const results: Record<string, { out: string; exit: ExitStatus }> = {};
+  for (const rt of runtimes) {
+    const id = uniqueId(`parity-${rt.name}`);
+    started.set(id, rt);
+    const file = path.join(bundle.dir, `${id}.out`);
+    const exit = (await rt.run(id, bundle.dir, { stdio: { stdout: file, stderr: file } })) as ExitStatus;
+    results[rt.name] = { out: fs.readFileSync(file, 'utf8').split(id).join('ID'), exit };
+    fs.rmSync(file);
+  }
+  return results;
+}
+
+describe('runc parity: the same bundle, the same observations', () => {
+  it('capabilities, NoNewPrivs, seccomp mode, uid/gids, hostname, cwd, env, rlimits', async () => {
+    const script = 'grep -E "^(Cap|NoNewPrivs|Seccomp:)" /proc/self/status; id; hostname; pwd; env | sort; ulimit -n; ulimit -Hn';
+    const r = await underBoth(['/bin/sh', '-c', script], { uid: 1000, gid: 1000, hostname: 'parity-host', cwd: '/tmp', env: ['GREETING=hi'] });
+    expect(r.runc.out).toMatch(/uid=1000 gid=1000/);
+    expect(r.runc.out).toMatch(/parity-host/);
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
+  it('cgroup membership and the limit files seen from inside', async () => {
+    const files = ['memory/memory.limit_in_bytes', 'memory/memory.memsw.limit_in_bytes', 'pids/pids.max', 'cpu/cpu.shares', 'cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus'];
+    const script = `grep -vE ":(name=systemd|):" /proc/self/cgroup; cd /sys/fs/cgroup; for f in ${files.join(' ')}; do echo "$f $(cat $f)"; done`;
+    const resources = { memory: { limit: 48 << 20, swap: 64 << 20 }, pids: { limit: 33 }, cpu: { shares: 256, quota: 25000, period: 50000, cpus: '0' } };
+    const r = await underBoth(['/bin/sh', '-c', script], { resources });
+    expect(r.runc.out).toContain(`memory/memory.limit_in_bytes ${48 << 20}`);
+    expect(r.runc.out).toContain('pids/pids.max 33');
+    expect(r.runc.out).toContain('4:memory:/berth/ID');
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
+  it('mounts: the same mount points and types, each at least as locked down as under runc', async () => {
+    const r = await underBoth(['/bin/cat', '/proc/self/mounts']);
+    const parse = (out: string) =>
+      new Map(
+        out
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' '))
+          .map(([, dest, type, opts]) => [dest, { type, opts: new Set(opts.split(',')) }] as const),
+      );
+    const runc = parse(r.runc.out);
+    const berth = parse(r.berth.out);
+    // runc also mounts systemd's named cgroup hierarchy, which Berth does not manage.
+    runc.delete('/sys/fs/cgroup/systemd');
+    expect([...berth.keys()].sort()).toEqual([...runc.keys()].sort());
+    for (const [dest, m] of runc) {
+      const b = berth.get(dest)!;
+      expect({ dest, type: b.type }).toEqual({ dest, type: m.type });
+      for (const flag of ['ro', 'nosuid', 'nodev', 'noexec']) {
+        if (m.opts.has(flag)) expect({ dest, flag, berth: b.opts.has(flag) }).toEqual({ dest, flag, berth: true });
+      }
+    }
+  });
+
+  it('seccomp, capability and device-cgroup failures carry the same errnos', async () => {
+    const attempts = ['mount', 'keyctl', 'clock', 'bpf', 'perf', 'mknod', 'procsys', 'sys', 'hostname', 'userns'];
+    const r = await underBoth(['/bin/sh', '-c', attempts.map((a) => `/probe/escape ${a} 999999`).join('; ')]);
+    expect(r.runc.out).toMatch(/keyctl EPERM/);
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
+  it.each([
+    ['exit 3', { exitCode: 3 }],
+    // pid 1 of a pid namespace ignores SIGKILL sent from inside it: the shell survives.
+    ['kill -9 $$; exit 0', { exitCode: 0 }],
+    ['sh -c \'kill -9 $$\'; exit $?', { exitCode: 137 }],
+  ])('exit status of `%s`', async (script, expected) => {
+    const r = await underBoth(['/bin/sh', '-c', script]);
+    expect(r.runc.exit).toEqual(expected);
+    expect(r.berth.exit).toEqual(expected);
+  });
+});
