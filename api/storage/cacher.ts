@@ -90,7 +90,7 @@ export class CachedStorage implements Storage {
     const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.watcherCapacity, (c) => this.watchers.remove(c));
     this.watchers.add(channel);
     const matches = isPrefix(prefix) ? (key: string) => key.startsWith(prefix) : (key: string) => key === prefix;
-    for (const event of this.ring.after(from)) if (matches(event.key!)) channel.push(event);
+    channel.replay([...this.ring.after(from)].filter((event) => matches(event.key!)));
     return channel;
   }
 

@@ -243,9 +243,9 @@ export class SqliteStorage implements Storage {
     this.watchers.add(channel);
     if (from < this.revision) {
       const rows = isPrefix(prefix)
-        ? this.stmt.replayPrefix.iterate(prefix, prefixEnd(prefix), from)
-        : this.stmt.replayKey.iterate(prefix, from);
-      for (const row of rows) channel.push(eventOf(row));
+        ? this.stmt.replayPrefix.all(prefix, prefixEnd(prefix), from)
+        : this.stmt.replayKey.all(prefix, from);
+      channel.replay(rows.map(eventOf));
     }
     return channel;
   }

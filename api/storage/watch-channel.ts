@@ -8,6 +8,8 @@ import { StorageError, WatchEvent, Watcher, WatchOptions } from './types';
 export class WatchChannel implements Watcher {
   private queue: WatchEvent[] = [];
   private head = 0;
+  /** How many queued events (at the front of the queue) are replayed history; they do not count against capacity. */
+  private replayPending = 0;
   private lastQueuedRevision: number;
   private draining = false;
   private stopped = false;
@@ -24,14 +26,18 @@ export class WatchChannel implements Watcher {
     this.lastQueuedRevision = opts.fromRevision;
   }
 
-  get isStopped(): boolean {
-    return this.stopped;
+  /**
+   * Enqueues history the watch asked for (fromRevision in the past), before any live event. However long, it does
+   * not count against capacity: a backlog larger than the bound must not end the watch before it starts.
+   */
+  replay(events: Iterable<WatchEvent>): void {
+    for (const event of events) if (this.enqueue(event)) this.replayPending++;
   }
 
-  /** Enqueues an event; events at or below the last queued revision are duplicates (replay overlapping live). */
+  /** Enqueues a live event; one more than `capacity` pending ends the watch with Unavailable. */
   push(event: WatchEvent): void {
     if (this.stopped || event.revision <= this.lastQueuedRevision) return;
-    if (this.queue.length - this.head >= this.capacity) {
+    if (this.queue.length - this.head - this.replayPending >= this.capacity) {
       this.fail(
         new StorageError(
           'Unavailable',
@@ -42,12 +48,19 @@ export class WatchChannel implements Watcher {
       );
       return;
     }
+    this.enqueue(event);
+  }
+
+  /** Queues an event unless it is a duplicate (replay overlapping live) or the channel ended; true if queued. */
+  private enqueue(event: WatchEvent): boolean {
+    if (this.stopped || event.revision <= this.lastQueuedRevision) return false;
     this.lastQueuedRevision = event.revision;
     this.queue.push(event);
     if (!this.draining) {
       this.draining = true;
       queueMicrotask(() => void this.drain());
     }
+    return true;
   }
 
   /** Ends the watch with an error: pending events are dropped, `onError` is called once (asynchronously). */
@@ -64,6 +77,7 @@ export class WatchChannel implements Watcher {
     this.stopped = true;
     this.queue = [];
     this.head = 0;
+    this.replayPending = 0;
     this.onEnd(this);
     return true;
   }
@@ -71,6 +85,7 @@ export class WatchChannel implements Watcher {
   private async drain(): Promise<void> {
     while (!this.stopped && this.head < this.queue.length) {
       const event = this.queue[this.head++];
+      if (this.replayPending > 0) this.replayPending--;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
