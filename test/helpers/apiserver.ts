@@ -7,6 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { start, type RunningServer } from '../../api';
 import { ApiClient, loadKubeconfig } from '../../client';
+import { startEtcd, type EtcdInstance } from './etcd';
+
+/** Both storage backends: suites run `describe.each(STORES)` so each backend passes the same API tests. */
+export const STORES = ['sqlite', 'etcd'] as const;
+export type StoreKind = (typeof STORES)[number];
 
 export interface TestApiServer {
   readonly url: string;
@@ -20,18 +25,19 @@ export interface TestApiServer {
 
 export interface TestApiServerOptions {
   readonly store?: 'sqlite' | 'etcd';
-  /** With store 'etcd': the endpoints of a running etcd (see test/helpers/etcd.ts). */
+  /** With store 'etcd': the endpoints of a running etcd; without them a private etcd is started (and stopped by stop()). */
   readonly etcdEndpoints?: string[];
 }
 
 export const startApiServer = async (opts: TestApiServerOptions = {}): Promise<TestApiServer> => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-api-'));
+  const etcd: EtcdInstance | undefined = opts.store === 'etcd' && !opts.etcdEndpoints ? await startEtcd() : undefined;
   const server = await start({
     home,
     port: 0,
     address: '127.0.0.1',
     store: opts.store ?? 'sqlite',
-    etcdEndpoints: opts.etcdEndpoints,
+    etcdEndpoints: opts.etcdEndpoints ?? (etcd ? [etcd.endpoint] : undefined),
     etcdPrefix: `/berth-test-${path.basename(home)}`,
   });
   const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
@@ -45,6 +51,7 @@ export const startApiServer = async (opts: TestApiServerOptions = {}): Promise<T
     stop: async () => {
       client.close();
       await server.close();
+      await etcd?.stop();
       fs.rmSync(home, { recursive: true, force: true });
     },
   };

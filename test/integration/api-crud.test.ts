@@ -1,15 +1,15 @@
 import { RESOURCES, ApiStatusError, type Container } from '../../client';
-import { startApiServer, type TestApiServer } from '../helpers/apiserver';
+import { STORES, startApiServer, type TestApiServer } from '../helpers/apiserver';
 
 const newContainer = (name: string, labels: Record<string, string> = {}): Container => ({
   metadata: { name, labels },
   spec: { image: 'busybox:1.36', command: ['sleep', '3600'] },
 });
 
-describe('API server CRUD', () => {
+describe.each(STORES)('API server CRUD on %s', (store) => {
   let api: TestApiServer;
   beforeAll(async () => {
-    api = await startApiServer();
+    api = await startApiServer({ store });
   });
   afterAll(async () => {
     await api.stop();

@@ -1,10 +1,10 @@
 import { RESOURCES } from '../../client';
-import { startApiServer, type TestApiServer } from '../helpers/apiserver';
+import { STORES, startApiServer, type TestApiServer } from '../helpers/apiserver';
 
-describe('API server: namespaces', () => {
+describe.each(STORES)('API server namespaces on %s', (store) => {
   let api: TestApiServer;
   beforeAll(async () => {
-    api = await startApiServer();
+    api = await startApiServer({ store });
   });
   afterAll(async () => {
     await api.stop();
