@@ -1,9 +1,10 @@
 /**
  * The `bridge` driver: one Linux bridge per Network holding the gateway address, and per container a veth
  * pair whose peer is created directly inside the container's namespace under its final name (eth0, ...).
- * An attach is two `ip -batch` processes: one on the host side, one inside the container's namespace.
+ * An attach is one spawned `ip -batch`: the host-side commands, then (through `netns exec`) the ones inside
+ * the container's namespace.
  */
-import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, IpBatchError } from './ip-batch';
+import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnlessTolerated } from './ip-batch';
 import { prefixLengthOf } from './ipam';
 import { ForwardIsolation } from './isolation';
 import { listBerthResources } from './inventory';
@@ -44,26 +45,32 @@ export class BridgeDriver implements NetworkDriver {
     const hostVeth = hostVethName(net.key, containerId);
     const interfaceName = options.interfaceName ?? 'eth0';
     const prefixLength = prefixLengthOf(net.subnet);
-    const createVeth = `link add ${hostVeth}${mtuOption(net)} master ${bridge} up type veth peer name ${interfaceName}${mtuOption(net)} netns ${netnsPath}`;
-    let failures = await runIpBatch([createVeth], this.options.hostNetns);
-    if (failures.some((f) => f.message.includes(`"${bridge}"`) && ALREADY_GONE.test(f.message))) {
-      await this.ensureNetwork(net); // the bridge was missing: create it once, then retry
-      failures = await runIpBatch([createVeth], this.options.hostNetns);
-    }
-    const fatal = failures.filter((f) => !ALREADY_EXISTS.test(f.message));
-    if (fatal.length > 0) throw new IpBatchError(fatal, `attach container ${containerId} to network ${describeNetwork(net)}`);
     const defaultRoute = options.defaultRoute ?? !net.internal;
-    try {
-      await runIpBatchChecked(
-        [
-          `addr add ${ip}/${prefixLength} dev ${interfaceName}`,
-          `link set ${interfaceName} up`,
-          'link set lo up',
-          ...(defaultRoute ? [`route add default via ${net.gateway} dev ${interfaceName}`] : []),
-        ],
-        `configure ${interfaceName} of container ${containerId} on network ${describeNetwork(net)}`,
-        { netns: netnsPath, tolerated: ALREADY_EXISTS },
+    const context = `attach container ${containerId} to network ${describeNetwork(net)}`;
+    const run = () =>
+      runIpBatch(
+        [`link add ${hostVeth}${mtuOption(net)} master ${bridge} up type veth peer name ${interfaceName}${mtuOption(net)} netns ${netnsPath}`],
+        {
+          netns: this.options.hostNetns,
+          nested: {
+            netns: netnsPath,
+            commands: [
+              `addr add ${ip}/${prefixLength} dev ${interfaceName}`,
+              `link set ${interfaceName} up`,
+              'link set lo up',
+              ...(defaultRoute ? [`route add default via ${net.gateway} dev ${interfaceName}`] : []),
+            ],
+          },
+        },
       );
+    let failures = await run();
+    if (failures.some((f) => !f.nested && f.message.includes(`"${bridge}"`))) {
+      await this.ensureNetwork(net); // the bridge was missing: create it once, then retry
+      failures = await run();
+    }
+    try {
+      // "File exists" means an earlier attach of this container got that far: converge rather than fail.
+      throwUnlessTolerated(failures, context, ALREADY_EXISTS);
     } catch (err) {
       await this.detach(net, containerId); // leave nothing half-configured
       throw err;

@@ -3,14 +3,18 @@
  * `-force` runs every line even after a failure; the failures are parsed out of stderr per line so the
  * caller can tolerate the expected ones ("File exists" when converging, "Cannot find device" when removing).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCommand } from './command';
+import { runCommand, type CommandResult } from './command';
 
 export interface IpCommandFailure {
   /** 1-based line of the batch. */
   readonly line: number;
   readonly command: string;
   readonly message: string;
+  /** From the nested batch (see `IpBatchOptions.nested`). */
+  readonly nested: boolean;
 }
 
 export class IpBatchError extends Error {
@@ -38,18 +42,49 @@ export function netnsArgument(netnsPath: string): string {
 /** The iproute2 tools with a batch mode: `ip`, and `bridge` for FDB entries. */
 export type IprouteTool = 'ip' | 'bridge';
 
-/** Runs `commands` (without the tool name) in one `TOOL -force -batch -`, in `netns` when given. Returns the failures. */
-export async function runIpBatch(commands: readonly string[], netns?: string, tool: IprouteTool = 'ip'): Promise<IpCommandFailure[]> {
+export interface IpBatchOptions {
+  /** Namespace the batch runs in; the caller's own when undefined. */
+  readonly netns?: string;
+  readonly tool?: IprouteTool;
+  /**
+   * A second batch run inside another namespace after the first, still from one spawn: the outer `ip` runs
+   * `netns exec NS ip -batch FILE` with the commands in a temporary file (Node's stdio pipes are sockets,
+   * which /dev/fd/N cannot reopen).
+   */
+  readonly nested?: { readonly netns: string; readonly commands: readonly string[] };
+}
+
+let nestedFiles = 0;
+
+function nestedBatchFile(): string {
+  return path.join(os.tmpdir(), `berth-ip-batch-${process.pid}-${nestedFiles++}`);
+}
+
+/** Runs `commands` (without the tool name) in one `TOOL -force -batch -`. Returns the failures of both batches. */
+export async function runIpBatch(commands: readonly string[], options: IpBatchOptions = {}): Promise<IpCommandFailure[]> {
+  const { netns, tool = 'ip', nested } = options;
+  const nestedFile = nested ? nestedBatchFile() : undefined;
+  const outer = nested ? [...commands, `netns exec ${netnsArgument(nested.netns)} ip -force -batch ${nestedFile}`] : commands;
   const argv = [tool, ...(netns ? ['-n', netnsArgument(netns)] : []), '-force', '-batch', '-'];
-  const result = await runCommand(argv, commands.join('\n') + '\n');
+  let result: CommandResult;
+  try {
+    if (nested && nestedFile) fs.writeFileSync(nestedFile, nested.commands.join('\n') + '\n');
+    result = await runCommand(argv, outer.join('\n') + '\n');
+  } finally {
+    if (nestedFile) fs.rmSync(nestedFile, { force: true });
+  }
   if (result.code === 0) return [];
   const failures: IpCommandFailure[] = [];
   let pending: string[] = [];
   for (const text of result.stderr.split('\n')) {
-    const failed = /^Command failed -:(\d+)$/.exec(text.trim());
+    const failed = /^Command failed (\S+):(\d+)$/.exec(text.trim());
     if (failed) {
-      const line = Number(failed[1]);
-      failures.push({ line, command: commands[line - 1] ?? '', message: pending.join(' ').trim() });
+      const line = Number(failed[2]);
+      const isNested = failed[1] === nestedFile;
+      const source = isNested ? (nested?.commands ?? []) : outer;
+      // The `netns exec` line fails whenever a nested command did; the nested failure is the one to report.
+      const isExecOfFailedNested = !isNested && nested !== undefined && line === outer.length && failures.some((f) => f.nested);
+      if (!isExecOfFailedNested) failures.push({ line, command: source[line - 1] ?? '', message: pending.join(' ').trim(), nested: isNested });
       pending = [];
     } else if (text.trim()) {
       pending.push(text.trim());
@@ -57,7 +92,7 @@ export async function runIpBatch(commands: readonly string[], netns?: string, to
   }
   if (failures.length === 0) {
     // ip failed before running the batch (e.g. the namespace cannot be opened).
-    failures.push({ line: 0, command: argv.join(' '), message: result.stderr.trim() });
+    failures.push({ line: 0, command: argv.join(' '), message: result.stderr.trim(), nested: false });
   }
   return failures;
 }
@@ -66,10 +101,13 @@ export async function runIpBatch(commands: readonly string[], netns?: string, to
 export async function runIpBatchChecked(
   commands: readonly string[],
   context: string,
-  options: { readonly netns?: string; readonly tolerated?: RegExp; readonly tool?: IprouteTool } = {},
+  options: IpBatchOptions & { readonly tolerated?: RegExp } = {},
 ): Promise<void> {
-  const failures = await runIpBatch(commands, options.netns, options.tool);
-  const fatal = failures.filter((f) => !(options.tolerated && f.line > 0 && options.tolerated.test(f.message)));
+  throwUnlessTolerated(await runIpBatch(commands, options), context, options.tolerated);
+}
+
+export function throwUnlessTolerated(failures: readonly IpCommandFailure[], context: string, tolerated?: RegExp): void {
+  const fatal = failures.filter((f) => !(tolerated && f.line > 0 && tolerated.test(f.message)));
   if (fatal.length > 0) throw new IpBatchError(fatal, context);
 }
 

@@ -82,7 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   httpd?.kill('SIGKILL');
   await dns?.stop();
-  for (const c of ['alpha', 'beta', 'gamma', 'delta']) {
+  for (const c of ['alpha', 'beta', 'gamma', 'delta', 'epsilon']) {
     removeNetnsEtc(nsName(c));
     await deleteNetns(nsName(c));
   }
@@ -177,6 +177,14 @@ describe('bridge driver', () => {
     await expect(driver.attach(netA, 'ghost', `/run/netns/berth-${tag}-ghost`, '10.213.0.99')).rejects.toThrow(/attach container ghost to network/);
     const left = resourcesNamed(await listBerthResources(), [hostVethName(netA.key, 'ghost')]);
     expect(left).toEqual([]);
+  });
+
+  it('rolls back the veth when configuring the container side fails', async () => {
+    const ns = await createNetns(nsName('epsilon'));
+    await expect(driver.attach(netA, 'epsilon', ns, '10.213.0.300')).rejects.toThrow(/attach container epsilon to network .*10\.213\.0\.300/);
+    expect(resourcesNamed(await listBerthResources(), [hostVethName(netA.key, 'epsilon')])).toEqual([]);
+    expect((await execInNetns(nsName('epsilon'), ['ip', '-o', 'link', 'show'])).stdout).not.toContain('eth0');
+    await deleteNetns(nsName('epsilon'));
   });
 
   it('removes every device, route and namespace it made', async () => {

@@ -28,8 +28,8 @@ const nsName = (id: string) => `berth-${tag}-${id}`;
 
 beforeAll(async () => {
   const [subnet] = await pickFreeSubnets(1);
+  // No ensureNetwork: the first attaches (4 at once) find the bridge missing and create it.
   net = { key: `t${tag}/churn`, name: 'churn', namespace: `t${tag}`, driver: 'bridge', ...validateAddressing({ subnet }, []) };
-  await driver.ensureNetwork(net);
 });
 
 afterAll(async () => {

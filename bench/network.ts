@@ -1,0 +1,134 @@
+/**
+ * `npm run bench:network`: container-to-container throughput and latency over a Berth bridge against the
+ * host's loopback, and the time to attach a container. Containers are bare namespaces; iperf3 runs in them.
+ * The last line of output is one JSON object.
+ */
+import { spawn } from 'node:child_process';
+import {
+  allocateAddress,
+  BridgeDriver,
+  createNetns,
+  deleteNetns,
+  EMPTY_IPAM_STATE,
+  listBerthResources,
+  resourcesNamed,
+  validateAddressing,
+  bridgeName,
+  type IpamState,
+  type NetworkConfig,
+} from '../node-agent/network';
+import { runChecked } from '../node-agent/network/command';
+import { pickFreeSubnets, testTag } from '../node-agent/network/testing';
+
+const IPERF_SECONDS = 4;
+const ATTACH_SAMPLES = 50;
+const PING_COUNT = 200;
+
+interface PathFigures {
+  readonly throughputGbps: number;
+  readonly rttAvgMs: number;
+}
+
+/** Runs iperf3 server and client, each optionally inside a namespace; returns received Gbit/s. */
+async function iperf(server: { ns?: string; address: string }, clientNs: string | undefined, port: number): Promise<number> {
+  const prefix = (ns?: string) => (ns ? ['ip', 'netns', 'exec', ns] : []);
+  const serverArgv = [...prefix(server.ns), 'iperf3', '-s', '-1', '-B', server.address, '-p', String(port)];
+  const child = spawn(serverArgv[0], serverArgv.slice(1), { stdio: 'ignore' });
+  try {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        const out = await runChecked([...prefix(clientNs), 'iperf3', '-c', server.address, '-p', String(port), '-t', String(IPERF_SECONDS), '-J']);
+        return JSON.parse(out.stdout).end.sum_received.bits_per_second / 1e9;
+      } catch (err) {
+        lastError = err; // the server may not listen yet
+      }
+    }
+    throw new Error('iperf3 client never connected', { cause: lastError });
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+async function pingRtt(ns: string | undefined, address: string): Promise<number> {
+  const argv = [...(ns ? ['ip', 'netns', 'exec', ns] : []), '/bin/busybox', 'ping', '-A', '-q', '-c', String(PING_COUNT), address];
+  const out = (await runChecked(argv)).stdout;
+  const match = /min\/avg\/max = [0-9.]+\/([0-9.]+)\//.exec(out);
+  if (!match) throw new Error(`unexpected ping output: ${out}`);
+  return Number(match[1]);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const tag = testTag();
+  const driver = new BridgeDriver();
+  const [subnet] = await pickFreeSubnets(1);
+  const net: NetworkConfig = { key: `bench${tag}/net`, name: 'net', namespace: `bench${tag}`, driver: 'bridge', ...validateAddressing({ subnet }, []) };
+  let ipam: IpamState = EMPTY_IPAM_STATE;
+  const created: string[] = [];
+  const attached: string[] = [];
+  const attachMs: number[] = [];
+  try {
+    await driver.ensureNetwork(net);
+    for (let i = 0; i < ATTACH_SAMPLES; i++) {
+      const id = `c${i}`;
+      const ns = `berth-${tag}-${id}`;
+      const path = await createNetns(ns);
+      created.push(ns);
+      const allocation = allocateAddress(net, ipam, id);
+      ipam = allocation.state;
+      const start = process.hrtime.bigint();
+      await driver.attach(net, id, path, allocation.address);
+      attachMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+      attached.push(id);
+    }
+    const [client, server] = [created[0], created[1]];
+    const serverIp = ipam.allocations.c1;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const bridge: PathFigures = {
+      throughputGbps: await iperf({ ns: server, address: serverIp }, client, port),
+      rttAvgMs: await pingRtt(client, serverIp),
+    };
+    const loopback: PathFigures = {
+      throughputGbps: await iperf({ address: '127.0.0.1' }, undefined, port + 1),
+      rttAvgMs: await pingRtt(undefined, '127.0.0.1'),
+    };
+    const result = {
+      bench: 'network',
+      bridge,
+      loopback,
+      throughputRatio: round(bridge.throughputGbps / loopback.throughputGbps),
+      rttRatio: round(bridge.rttAvgMs / loopback.rttAvgMs),
+      attachMsMedian: round(median(attachMs)),
+      attachMsMax: round(Math.max(...attachMs)),
+      attachSamples: attachMs.length,
+      targets: { throughputRatioAtLeast: 0.8, attachMsAtMost: 20 },
+    };
+    console.log(`bridge:   ${bridge.throughputGbps.toFixed(2)} Gbit/s, rtt ${bridge.rttAvgMs.toFixed(3)} ms (iperf3 ${IPERF_SECONDS}s, ping x${PING_COUNT})`);
+    console.log(`loopback: ${loopback.throughputGbps.toFixed(2)} Gbit/s, rtt ${loopback.rttAvgMs.toFixed(3)} ms`);
+    console.log(`throughput bridge/loopback ${result.throughputRatio} (target >= 0.8); rtt ratio ${result.rttRatio}`);
+    console.log(`attach: median ${result.attachMsMedian} ms, max ${result.attachMsMax} ms over ${attachMs.length} containers (target <= 20 ms)`);
+    console.log(JSON.stringify(result));
+  } finally {
+    for (const id of attached) await driver.detach(net, id);
+    for (const ns of created) await deleteNetns(ns);
+    await driver.removeNetwork(net);
+    const left = resourcesNamed(await listBerthResources(), [bridgeName(net.key), ...created]);
+    if (left.length > 0) console.error(`left behind: ${left.join(', ')}`);
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
