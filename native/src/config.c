@@ -277,6 +277,13 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           FULL (cfg->n_readonly, MAX_PATHS);
           cfg->readonly[cfg->n_readonly++] = a[0];
         }
+      else if (strcmp (op, "sysctl") == 0)
+        {
+          NEED (2);
+          FULL (cfg->n_sysctls, MAX_PATHS);
+          cfg->sysctl_path[cfg->n_sysctls] = a[0];
+          cfg->sysctl_value[cfg->n_sysctls++] = a[1];
+        }
       else if (strcmp (op, "hostname") == 0)
         {
           NEED (1);

@@ -81,6 +81,9 @@ struct berth_config
   const char *readonly[MAX_PATHS];
   size_t n_readonly;
   const char *hostname;
+  const char *sysctl_path[MAX_PATHS]; /* /proc/sys/... of the container's own namespaces */
+  const char *sysctl_value[MAX_PATHS];
+  size_t n_sysctls;
 
   struct berth_rlimit rlimits[MAX_RLIMITS];
   size_t n_rlimits;

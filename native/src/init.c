@@ -118,11 +118,13 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
     fail (sync_fd, ret, err);
 
   /* 4. The filesystem: private propagation first, then rootfs, mounts, devices (which need the host's /dev),
-   *    pivot_root, and only then masked/read-only paths (container paths, many under the new /proc). */
+   *    pivot_root, sysctls (through the container's /proc, whose /proc/sys is still writable), and only then
+   *    masked/read-only paths (container paths, many under the new /proc). */
   if ((ret = mounts_prepare_rootfs (cfg, err, sizeof err)) < 0 || (ret = mounts_apply (cfg, err, sizeof err)) < 0
       || (ret = mounts_create_devices (cfg, (cfg->new_ns_flags & CLONE_NEWUSER) || cfg->ns_path[NS_USER], err,
                                        sizeof err)) < 0
-      || (ret = mounts_pivot_root (cfg->rootfs, err, sizeof err)) < 0 || (ret = mounts_finish (cfg, err, sizeof err)) < 0)
+      || (ret = mounts_pivot_root (cfg->rootfs, err, sizeof err)) < 0 || (ret = process_set_sysctls (cfg, err, sizeof err)) < 0
+      || (ret = mounts_finish (cfg, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
 
   /* 5. Wait for the agent to have put us in our cgroups (it does so while we set up the filesystem above: a

@@ -22,6 +22,19 @@ process_set_rlimits (const struct berth_config *cfg, char *err, size_t errlen)
 }
 
 int
+process_set_sysctls (const struct berth_config *cfg, char *err, size_t errlen)
+{
+  for (size_t i = 0; i < cfg->n_sysctls; i++)
+    {
+      cleanup_fd int fd = open (cfg->sysctl_path[i], O_WRONLY | O_CLOEXEC);
+      size_t len = strlen (cfg->sysctl_value[i]);
+      if (fd < 0 || write (fd, cfg->sysctl_value[i], len) != (ssize_t) len)
+        return berth_error (err, errlen, errno, "sysctl `%s` = `%s`", cfg->sysctl_path[i], cfg->sysctl_value[i]);
+    }
+  return 0;
+}
+
+int
 process_set_oom_score_adj (const struct berth_config *cfg, char *err, size_t errlen)
 {
   if (!cfg->has_oom_score_adj)

@@ -4,6 +4,9 @@
 #include "config.h"
 #include <stddef.h>
 
+/* Writes the sysctls (into the container's /proc: after pivot_root, before /proc/sys is made read-only). */
+int process_set_sysctls (const struct berth_config *cfg, char *err, size_t errlen);
+
 int process_set_rlimits (const struct berth_config *cfg, char *err, size_t errlen);
 int process_set_oom_score_adj (const struct berth_config *cfg, char *err, size_t errlen);
 

@@ -179,6 +179,7 @@ export function serializeInitConfig(input: InitConfigInput): Buffer {
   for (const p of linux.maskedPaths ?? []) t.push('mask', p);
   for (const p of linux.readonlyPaths ?? []) t.push('ro', p);
   if (spec.hostname) t.push('hostname', spec.hostname);
+  for (const [key, value] of Object.entries(linux.sysctl ?? {})) t.push('sysctl', `/proc/sys/${key.replace(/\./g, '/')}`, value);
   pushRlimits(t, proc.rlimits);
   if (proc.oomScoreAdj !== undefined) t.push('oom', proc.oomScoreAdj);
   pushUser(t, proc.user);
