@@ -1,8 +1,9 @@
 /** Assembling images from uncompressed layer tarballs: gzip, diff IDs, config, manifest, registration. */
 import { createHash } from 'crypto';
-import { Readable } from 'stream';
+import * as fs from 'fs';
+import { Readable, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
-import { createGzip, constants as zlibConstants } from 'zlib';
+import { createGunzip, createGzip, constants as zlibConstants } from 'zlib';
 import { BlobInfo } from './blobs';
 import { Descriptor, HistoryEntry, ImageConfig, localPlatform, Manifest, MediaType } from './media';
 import { ImageStore } from './store';
@@ -47,11 +48,34 @@ export async function composeImage(store: ImageStore, input: ComposeInput): Prom
     history: [...(input.base?.config.history ?? []), ...(input.history ?? [])],
   };
   const configBlob = await store.putJson(config);
+  return manifestFor(store, configBlob, [...(input.base?.manifest.layers ?? []), ...input.layers.map((l) => l.descriptor)]);
+}
+
+/** Stores a layer file as found in an archive: gzip blobs as they are, plain tars gzipped; both give their diff ID. */
+export async function storeLayerFile(store: ImageStore, file: string): Promise<NewLayer> {
+  const fh = await fs.promises.open(file, 'r');
+  const magic = Buffer.alloc(2);
+  await fh.read(magic, 0, 2, 0);
+  await fh.close();
+  if (magic[0] !== 0x1f || magic[1] !== 0x8b) return storeLayer(store, fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+  const diffHash = createHash('sha256');
+  await pipeline(fs.createReadStream(file, { highWaterMark: 1 << 20 }), createGunzip(), new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      diffHash.update(chunk);
+      cb();
+    },
+  }));
+  const blob = await store.blobs.write(fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+  return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size }, diffId: 'sha256:' + diffHash.digest('hex') };
+}
+
+/** Writes a manifest for an existing config blob and layers; returns its digest. */
+export async function manifestFor(store: ImageStore, config: BlobInfo, layers: readonly Descriptor[]): Promise<string> {
   const manifest: Manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configBlob.digest, size: configBlob.size },
-    layers: [...(input.base?.manifest.layers ?? []), ...input.layers.map((l) => l.descriptor)],
+    config: { mediaType: MediaType.ociConfig, digest: config.digest, size: config.size },
+    layers: [...layers],
   };
   return (await store.putJson(manifest)).digest;
 }

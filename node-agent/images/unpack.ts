@@ -152,6 +152,14 @@ class LayerWriter {
   }
 }
 
+/** Tags tar/gzip stream failures as a truncated or corrupt archive; other errors pass through. */
+export function asCorruptArchive(err: unknown, what: string): unknown {
+  const message = String((err as Error)?.message);
+  if (err instanceof UnsafeLayerEntryError || err instanceof DigestMismatchError) return err;
+  if (!/unexpected end|premature close|incorrect header|invalid|truncated/i.test(message)) return err;
+  return new Error(`${what} is truncated or corrupt: ${message}`, { cause: err });
+}
+
 function drain(body: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
     body.on('end', resolve).on('error', reject);
@@ -191,10 +199,6 @@ export async function unpackLayer(source: Readable, compression: Compression, de
   } catch (err) {
     source.destroy();
     await fs.promises.rm(tmp, { recursive: true, force: true });
-    const message = String((err as Error)?.message);
-    if (!(err instanceof UnsafeLayerEntryError) && !(err instanceof DigestMismatchError) && /unexpected end|premature close|incorrect header|invalid|truncated/i.test(message)) {
-      throw new Error(`layer archive is truncated or corrupt: ${message}`, { cause: err });
-    }
-    throw err;
+    throw asCorruptArchive(err, 'layer archive');
   }
 }
