@@ -11,7 +11,11 @@ export function encodeObject(key: string, obj: StoredObject): string {
     throw new StorageError('Invalid', key, `object for ${key} has no metadata`);
   }
   const { resourceVersion: _dropped, ...metadata } = obj.metadata;
-  return JSON.stringify({ ...obj, metadata });
+  try {
+    return JSON.stringify({ ...obj, metadata });
+  } catch (err) {
+    throw new StorageError('Invalid', key, `object for ${key} cannot be encoded as JSON`, undefined, { cause: err });
+  }
 }
 
 /** Parses a stored value and stamps it with the revision it was written at. */

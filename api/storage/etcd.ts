@@ -92,8 +92,8 @@ export class EtcdStorage implements Storage {
     const items: StoredObject[] = [];
     let lastKey = '';
     for (;;) {
-      // One more than the page needs, so we know whether a continue token is due.
-      const batch = Number.isFinite(limit) ? Math.min(limit - items.length + 1, LIST_BATCH) : LIST_BATCH;
+      // One more than the page needs tells whether a continue token is due; a predicate may skip any number.
+      const batch = Number.isFinite(limit) && !opts.predicate ? Math.min(limit - items.length + 1, LIST_BATCH) : LIST_BATCH;
       const res = await this.range(prefix, { key: from, range_end: end, limit: batch, revision: revision || undefined });
       revision ||= Number(res.header.revision);
       for (const kv of res.kvs) {
@@ -152,9 +152,17 @@ export class EtcdStorage implements Storage {
     if (isPrefix(prefix)) builder.inRange({ start: this.etcdKey(prefix), end: this.etcdKey(prefixEnd(prefix)) });
     else builder.key(this.etcdKey(prefix));
     etcdWatcher = builder.watcher();
+    // A handler that throws would be rethrown by etcd3 outside any promise and kill the process: fail the watch instead.
+    const guarded = (deliver: () => void): void => {
+      try {
+        deliver();
+      } catch (err) {
+        channel.fail(this.toStorageError(prefix, err));
+      }
+    };
     etcdWatcher
-      .on('put', (kv, prev) => channel.push(this.putEvent(kv, prev)))
-      .on('delete', (kv, prev) => this.pushDelete(channel, kv, prev))
+      .on('put', (kv, prev) => guarded(() => channel.push(this.putEvent(kv, prev))))
+      .on('delete', (kv, prev) => guarded(() => channel.push(this.deleteEvent(kv, prev))))
       .on('error', (err) => channel.fail(this.toStorageError(prefix, err)));
     this.channels.add(channel);
     await new Promise<void>((resolve, reject) => {
@@ -243,21 +251,18 @@ export class EtcdStorage implements Storage {
     return { type: 'MODIFIED', key, object, prevObject, revision };
   }
 
-  private pushDelete(channel: WatchChannel, kv: IKeyValue, prev: IKeyValue | undefined): void {
+  private deleteEvent(kv: IKeyValue, prev: IKeyValue | undefined): WatchEvent {
     const key = this.storageKey(kv);
     const revision = Number(kv.mod_revision);
-    if (!prev) {
-      channel.fail(new StorageError('Invalid', key, `etcd sent a deletion of ${key} at ${revision} without its last state`, revision));
-      return;
-    }
+    if (!prev) throw new StorageError('Invalid', key, `etcd sent a deletion of ${key} at ${revision} without its last state`, revision);
     const text = prev.value.toString();
-    channel.push({
+    return {
       type: 'DELETED',
       key,
       object: decodeObject(key, text, revision),
       prevObject: decodeObject(key, text, Number(prev.mod_revision)),
       revision,
-    });
+    };
   }
 
   private toStorageError(key: string, err: unknown): StorageError {
