@@ -1,0 +1,213 @@
+import { ApiClient, Container, isAlreadyExistsError, isNotFoundError, KubeObject, RESOURCES, Service } from '../../client';
+import { Condition, Controller, EventRecorder, Informer, keyOf, listWatcherFor, Result, setCondition, splitKey } from '../runtime';
+import { plan } from './plan';
+import { canonicalJson, containerName, revisionOf } from './revision';
+import type { Plan, Replica, RolloutStatus, StrategySpec, TrafficStats } from './types';
+
+export const SERVICE_LABEL = 'berth.dev/service';
+export const REVISION_LABEL = 'berth.dev/revision';
+export const PROMOTE_ANNOTATION = 'berth.dev/promote';
+export const ABORT_ANNOTATION = 'berth.dev/abort';
+
+interface ServiceStatus {
+  replicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+  currentRevision?: string;
+  updateRevision: string;
+  observedGeneration?: number;
+  selector: string;
+  weights: Record<string, number>;
+  rollout: RolloutStatus;
+  conditions: Condition[];
+  traffic?: Record<string, TrafficStats>;
+}
+
+const int = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback);
+
+/**
+ * Keeps each Service's Containers as its spec and strategy say: computes the revision, asks the rollout planner
+ * for the next step and carries it out through the API (creates with ownerReferences, deletes), then writes status.
+ * Level-triggered: every Container change requeues its owning Service.
+ */
+export class ServiceController {
+  readonly services: Informer<Service>;
+  readonly containers: Informer<Container>;
+  private readonly controller: Controller;
+  private readonly events: EventRecorder;
+
+  constructor(private readonly client: ApiClient, private readonly now: () => number = Date.now) {
+    this.services = new Informer(listWatcherFor<Service>(client, RESOURCES.services));
+    this.containers = new Informer(listWatcherFor<Container>(client, RESOURCES.containers, { labelSelector: SERVICE_LABEL }));
+    this.events = new EventRecorder(client, 'berth-service-controller');
+    this.controller = new Controller({ name: 'service', reconcile: (key) => this.reconcile(key) });
+    const enqueue = (s: Service) => this.controller.enqueue(keyOf(s));
+    this.services.addHandlers({ onAdd: enqueue, onUpdate: (_o, s) => enqueue(s) });
+    const enqueueOwner = (c: Container) => {
+      const owner = c.metadata.ownerReferences?.find((r) => r.controller && r.kind === 'Service');
+      if (owner) this.controller.enqueue(`${c.metadata.namespace}/${owner.name}`);
+    };
+    this.containers.addHandlers({ onAdd: enqueueOwner, onUpdate: (_o, c) => enqueueOwner(c), onDelete: enqueueOwner });
+  }
+
+  async start(): Promise<void> {
+    this.services.start();
+    this.containers.start();
+    await Promise.all([this.services.waitForSync(), this.containers.waitForSync()]);
+    this.controller.start();
+  }
+
+  async stop(): Promise<void> {
+    this.services.stop();
+    this.containers.stop();
+    await this.controller.stop();
+  }
+
+  async reconcile(key: string): Promise<Result> {
+    const svc = this.services.get(key);
+    if (!svc || svc.metadata.deletionTimestamp) return {};
+    const spec = svc.spec;
+    const status = (svc.status ?? {}) as Partial<ServiceStatus>;
+    const updateRevision = revisionOf(spec.template);
+    const owned = this.ownedReplicas(svc, int(spec.minReadySeconds, 0));
+    const annotations = svc.metadata.annotations ?? {};
+    const p = plan({
+      service: svc.metadata.name!,
+      replicas: int(spec.replicas, 1),
+      strategy: (spec.strategy as StrategySpec | undefined) ?? { type: 'RollingUpdate' },
+      updateRevision,
+      currentRevision: status.currentRevision,
+      owned,
+      rollout: status.rollout,
+      paused: spec.paused === true,
+      promote: annotations[PROMOTE_ANNOTATION],
+      abort: annotations[ABORT_ANNOTATION],
+      canaryTraffic: status.traffic?.[updateRevision],
+      now: this.now(),
+    });
+    await this.carryOut(svc, p);
+    await this.writeStatus(svc, p, updateRevision, owned);
+    return p.requeueAfterMs ? { requeueAfter: p.requeueAfterMs } : {};
+  }
+
+  /** The Containers this Service controls, as the planner sees them. */
+  private ownedReplicas(svc: Service, minReadySeconds: number): Replica[] {
+    const now = this.now();
+    return this.containers
+      .list(svc.metadata.namespace)
+      .filter((c) => c.metadata.ownerReferences?.some((r) => r.controller && r.uid === svc.metadata.uid))
+      .map((c) => {
+        const st = (c.status ?? {}) as { ready?: boolean; phase?: string; reason?: string; conditions?: Condition[] };
+        const readySince = st.conditions?.find((x) => x.type === 'Ready' && x.status === 'True')?.lastTransitionTime;
+        const ready = st.ready === true;
+        const available = ready && (minReadySeconds === 0 || (!!readySince && now - Date.parse(readySince) >= minReadySeconds * 1000));
+        const index = Number(c.metadata.name!.slice(c.metadata.name!.lastIndexOf('-') + 1));
+        return {
+          name: c.metadata.name!,
+          revision: c.metadata.labels?.[REVISION_LABEL] ?? '',
+          index: Number.isInteger(index) ? index : -1,
+          ready,
+          available,
+          failed: st.phase === 'Failed',
+          crashLooping: st.reason === 'CrashLoopBackOff',
+          terminating: !!c.metadata.deletionTimestamp,
+        };
+      });
+  }
+
+  private async carryOut(svc: Service, p: Plan): Promise<void> {
+    const namespace = svc.metadata.namespace!;
+    for (const name of p.delete) {
+      await this.client.delete(RESOURCES.containers, name, { namespace }).catch((err) => {
+        if (!isNotFoundError(err)) throw err;
+      });
+    }
+    for (const c of p.create) {
+      const name = containerName(svc.metadata.name!, c.revision, c.index);
+      const template = svc.spec.template;
+      const container: KubeObject = {
+        metadata: {
+          name,
+          namespace,
+          labels: { ...(template.metadata?.labels ?? {}), [SERVICE_LABEL]: svc.metadata.name!, [REVISION_LABEL]: c.revision },
+          ownerReferences: [{ apiVersion: 'berth.dev/v1', kind: 'Service', name: svc.metadata.name!, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        },
+        spec: structuredClone(template.spec),
+      };
+      await this.client.create(RESOURCES.containers, container).catch((err) => {
+        if (!isAlreadyExistsError(err)) throw err;
+      });
+    }
+    if (p.rollout.phase !== (svc.status as Partial<ServiceStatus> | undefined)?.rollout?.phase) {
+      const type = p.rollout.phase === 'Aborted' || p.rollout.phase === 'RolledBack' || p.rollout.phase === 'Degraded' ? 'Warning' : 'Normal';
+      await this.events.record(svc, type, `Rollout${p.rollout.phase}`, p.rollout.message ?? p.rollout.phase).catch(() => undefined);
+    }
+  }
+
+  private async writeStatus(svc: Service, p: Plan, updateRevision: string, owned: Replica[]): Promise<void> {
+    const prev = (svc.status ?? {}) as Partial<ServiceStatus>;
+    const replicas = int(svc.spec.replicas, 1);
+    const live = owned.filter((r) => !r.terminating);
+    const available = live.filter((r) => r.available).length;
+    const generation = svc.metadata.generation;
+    let conditions = prev.conditions ?? [];
+    conditions = setCondition(conditions, {
+      type: 'Available',
+      status: available >= replicas ? 'True' : 'False',
+      reason: available >= replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+      message: `${available} of ${replicas} replicas available`,
+      observedGeneration: generation,
+    });
+    const deadline = int(svc.spec.progressDeadlineSeconds, 600) * 1000;
+    const progressingSince = Date.parse(conditions.find((c) => c.type === 'Progressing' && c.status === 'True')?.lastTransitionTime ?? '') || this.now();
+    const stuck = p.rollout.phase === 'Progressing' && this.now() - progressingSince > deadline;
+    conditions = setCondition(conditions, {
+      type: 'Progressing',
+      status: stuck ? 'False' : 'True',
+      reason: stuck ? 'ProgressDeadlineExceeded' : p.rollout.phase === 'Healthy' ? 'NewRevisionAvailable' : 'RolloutInProgress',
+      message: stuck ? `revision ${updateRevision} has not progressed for ${deadline / 1000}s` : p.rollout.message,
+      observedGeneration: generation,
+    });
+    const degraded = p.rollout.phase === 'Aborted' || p.rollout.phase === 'RolledBack' || stuck;
+    conditions = setCondition(conditions, {
+      type: 'Degraded',
+      status: degraded ? 'True' : 'False',
+      reason: degraded ? (stuck ? 'ProgressDeadlineExceeded' : `Rollout${p.rollout.phase}`) : 'AsExpected',
+      message: degraded ? p.rollout.message : undefined,
+      observedGeneration: generation,
+    });
+    const status: ServiceStatus = {
+      replicas: live.length,
+      readyReplicas: live.filter((r) => r.ready).length,
+      updatedReplicas: live.filter((r) => r.revision === updateRevision).length,
+      availableReplicas: available,
+      currentRevision: p.currentRevision,
+      updateRevision,
+      observedGeneration: generation,
+      selector: `${SERVICE_LABEL}=${svc.metadata.name}`,
+      weights: { ...p.weights },
+      rollout: p.rollout,
+      conditions,
+    };
+    if (p.previewRevision) status.rollout = { ...status.rollout, previewRevision: p.previewRevision };
+    if (sameStatus(prev, status)) return;
+    const { namespace, name } = splitKey(keyOf(svc));
+    // Merge patch with nulls for what went away: the planner's status is the whole truth about these fields.
+    await this.client.patch(RESOURCES.services, name, { status: { ...nullsFor(prev, status), ...status, rollout: { ...nullsFor(prev.rollout ?? {}, status.rollout), ...status.rollout }, weights: { ...nullsFor(prev.weights ?? {}, status.weights), ...status.weights } } }, { namespace, subresource: 'status' });
+  }
+}
+
+/** Merge-patch nulls for the fields `next` drops (the agent-written `traffic` is not ours to drop). */
+function nullsFor(prev: object, next: object): Record<string, null> {
+  const out: Record<string, null> = {};
+  for (const k of Object.keys(prev)) if (k !== 'traffic' && (!(k in next) || (next as Record<string, unknown>)[k] === undefined)) out[k] = null;
+  for (const [k, v] of Object.entries(next)) if (v === undefined) out[k] = null;
+  return out;
+}
+
+/** Equal up to key order and undefined fields, ignoring `traffic`: then nothing needs writing. */
+function sameStatus(prev: Partial<ServiceStatus>, next: ServiceStatus): boolean {
+  const { traffic: _traffic, ...rest } = prev;
+  return canonicalJson(rest) === canonicalJson(next);
+}
