@@ -37,49 +37,55 @@ export const fieldErrors = {
   required: (field: string, detail?: string): FieldError => ({
     field,
     reason: 'FieldValueRequired',
-    message: `${field}: ${withDetail('Required value', detail)}`,
+    message: `${withDetail('Required value', detail)}`,
   }),
   invalid: (field: string, value: unknown, detail: string): FieldError => ({
     field,
     reason: 'FieldValueInvalid',
-    message: `${field}: Invalid value: ${formatValue(value)}: ${detail}`,
+    message: `Invalid value: ${formatValue(value)}: ${detail}`,
   }),
   typeInvalid: (field: string, value: unknown, detail: string): FieldError => ({
     field,
     reason: 'FieldValueTypeInvalid',
-    message: `${field}: Invalid value: ${formatValue(value)}: ${detail}`,
+    message: `Invalid value: ${formatValue(value)}: ${detail}`,
   }),
   notSupported: (field: string, value: unknown, supported: readonly unknown[]): FieldError => ({
     field,
     reason: 'FieldValueNotSupported',
-    message: `${field}: Unsupported value: ${formatValue(value)}: supported values: ${supported.map(formatValue).join(', ')}`,
+    message: `Unsupported value: ${formatValue(value)}: supported values: ${supported.map(formatValue).join(', ')}`,
   }),
   duplicate: (field: string, value: unknown): FieldError => ({
     field,
     reason: 'FieldValueDuplicate',
-    message: `${field}: Duplicate value: ${formatValue(value)}`,
+    message: `Duplicate value: ${formatValue(value)}`,
   }),
   forbidden: (field: string, detail: string): FieldError => ({
     field,
     reason: 'FieldValueForbidden',
-    message: `${field}: Forbidden: ${detail}`,
+    message: `Forbidden: ${detail}`,
   }),
   tooLong: (field: string, max: number, unit = 'bytes'): FieldError => ({
     field,
     reason: 'FieldValueTooLong',
-    message: `${field}: Too long: may not be more than ${max} ${unit}`,
+    message: `Too long: may not be more than ${max} ${unit}`,
   }),
   tooMany: (field: string, actual: number, max: number): FieldError => ({
     field,
     reason: 'FieldValueTooMany',
-    message: `${field}: Too many: ${actual}: must have at most ${max} items`,
+    message: `Too many: ${actual}: must have at most ${max} items`,
   }),
 };
+
+/** `spec.image: Required value` — a field error as one line (what Kubernetes puts in Status.message). */
+export function fieldErrorText(e: FieldError): string {
+  return e.field ? `${e.field}: ${e.message}` : e.message;
+}
 
 /** `Container.berth.dev "web" is invalid: [spec.image: Required value, ...]` — the Status.message of a 422. */
 export function invalidMessage(info: Pick<ResourceInfo, 'kind' | 'group'>, name: string | undefined, errors: readonly FieldError[]): string {
   const qualifiedKind = info.group ? `${info.kind}.${info.group}` : info.kind;
-  const list = errors.length === 1 ? errors[0].message : `[${errors.map((e) => e.message).join(', ')}]`;
+  const texts = errors.map(fieldErrorText);
+  const list = texts.length === 1 ? texts[0] : `[${texts.join(', ')}]`;
   return `${qualifiedKind} ${JSON.stringify(name ?? '')} is invalid: ${list}`;
 }
 

@@ -32,7 +32,7 @@
  *   buildTable(info, objects, { includeObject })  → a meta.k8s.io/v1 Table from the printer columns.
  */
 export { SchemaRegistry, BUILTIN_CRD_DIR } from './registry';
-export { SchemaInvalidError, invalidMessage, strictDecodingMessage, unknownFieldWarnings } from './errors';
+export { SchemaInvalidError, fieldErrorText, invalidMessage, strictDecodingMessage, unknownFieldWarnings } from './errors';
 export { discoveryRouter } from './router';
 export {
   apiVersions,

@@ -8,6 +8,7 @@ import type { JSONSchemaProps } from './types';
 
 export const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 export const SCALE_DEFINITION = 'io.k8s.api.autoscaling.v1.Scale';
+export const INT_OR_STRING = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
 
 /** `ref(name)` gives the reference string of a definition in the document being built (v2 or v3 location). */
 export type RefOf = (name: string) => string;
@@ -97,5 +98,6 @@ export function metaDefinitions(ref: RefOf): Record<string, JSONSchemaProps> {
       }),
       'x-kubernetes-group-version-kind': [{ group: 'autoscaling', version: 'v1', kind: 'Scale' }],
     },
+    [INT_OR_STRING]: { description: 'IntOrString is a type that can hold an int32 or a string.', format: 'int-or-string' },
   };
 }

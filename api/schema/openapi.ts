@@ -6,7 +6,7 @@
  * `fieldValidation` query parameter, which is how kubectl decides the server validates fields (see NOTES.md).
  */
 import { createHash } from 'node:crypto';
-import { META, SCALE_DEFINITION, metaDefinitions, type RefOf } from './openapi-meta';
+import { INT_OR_STRING, META, SCALE_DEFINITION, metaDefinitions, type RefOf } from './openapi-meta';
 import type { SchemaRegistry } from './registry';
 import type { JSONSchemaProps, ResourceInfo } from './types';
 
@@ -43,9 +43,21 @@ function toV2(node: JSONSchemaProps): JSONSchemaProps {
   return out;
 }
 
+/** int-or-string nodes are published as a reference to IntOrString (as Kubernetes does), so `kubectl explain` names their type. */
+function forPublishing(node: JSONSchemaProps, ref: RefOf): JSONSchemaProps {
+  if (node['x-kubernetes-int-or-string']) {
+    return { description: node.description, allOf: [{ $ref: ref(INT_OR_STRING) } as JSONSchemaProps] };
+  }
+  const out: JSONSchemaProps = { ...node };
+  if (node.properties) out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, forPublishing(v, ref)]));
+  if (node.items) out.items = forPublishing(node.items, ref);
+  if (typeof node.additionalProperties === 'object') out.additionalProperties = forPublishing(node.additionalProperties, ref);
+  return out;
+}
+
 function kindDefinitions(info: ResourceInfo, schema: JSONSchemaProps, ref: RefOf, v2: boolean): Record<string, JSONSchemaProps> {
   const name = definitionName(info.group, info.version, info.kind);
-  const body = v2 ? toV2(schema) : schema;
+  const body = v2 ? toV2(schema) : forPublishing(schema, ref);
   const typeMeta = {
     apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
     kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },

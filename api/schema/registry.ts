@@ -5,7 +5,7 @@
 import type Ajv from 'ajv';
 import { crdInfo, crdSchema, namespaceInfo, namespaceSchema } from './builtins';
 import { compareKubeVersions, validateCrdObject } from './crd-validation';
-import { SchemaInvalidError, fieldErrors } from './errors';
+import { SchemaInvalidError, fieldErrorText, fieldErrors } from './errors';
 import { findBuiltinCrdDir, readManifestDir } from './load';
 import { nameRules, validateObjectMeta } from './object-meta';
 import { applyDefaults, prune } from './structural';
@@ -112,7 +112,7 @@ export class SchemaRegistry {
     const errors = this.validateCrd(crd);
     const name = (crd as { metadata?: { name?: unknown } })?.metadata?.name;
     if (errors.length > 0) {
-      throw new SchemaInvalidError(`CustomResourceDefinition ${JSON.stringify(name ?? '')} is invalid: ${errors.map((e) => e.message).join(', ')}`, errors);
+      throw new SchemaInvalidError(`CustomResourceDefinition ${JSON.stringify(name ?? '')} is invalid: ${errors.map(fieldErrorText).join(', ')}`, errors);
     }
     const c = structuredClone(crd) as CustomResourceDefinition;
     const crdName = String(c.metadata.name);

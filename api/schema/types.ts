@@ -106,7 +106,7 @@ export interface FieldError {
   /** Kubernetes field path: `spec.ports[0].containerPort`, `metadata.labels[app]`. */
   readonly field: string;
   readonly reason: FieldErrorReason;
-  /** Kubernetes-style message *including* the field, e.g. `spec.image: Required value`. */
+  /** Kubernetes-style message *without* the field (as in StatusCause), e.g. `Required value`; see fieldErrorText(). */
   readonly message: string;
 }
 

@@ -57,6 +57,7 @@ const strategy = obj(
     blueGreen,
     canary,
   },
+  { default: { type: 'RollingUpdate' } },
 );
 
 const servicePort = obj(
