@@ -70,13 +70,12 @@ export class ApiClient {
     this.agent = tls
       ? new https.Agent({
           keepAlive: true,
-          maxSockets: 64,
           ca: config.caPem,
           cert: config.certPem,
           key: config.keyPem,
           rejectUnauthorized: !config.insecureSkipTlsVerify,
         })
-      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+      : new http.Agent({ keepAlive: true });
   }
 
   get defaultNamespace(): string {

@@ -2,6 +2,7 @@
  * Starts a real Berth API server in-process on a temp $BERTH_HOME and port 0 (HTTPS, real auth),
  * with a client that holds the admin credentials. `stop()` closes it and removes the temp directory.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -53,6 +54,50 @@ export const startApiServer = async (opts: TestApiServerOptions = {}): Promise<T
       await server.close();
       await etcd?.stop();
       fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+};
+
+export interface ApiServerProcess {
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly pid: number;
+  readonly exited: Promise<number | null>;
+  /** SIGKILL (crash) or SIGTERM (clean stop); resolves once the process is gone. */
+  kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+}
+
+/** Runs `berth apiserver` (the built dist/) as a child process on $BERTH_HOME=home and a free port. */
+export const spawnApiServer = async (home: string, opts: { store?: StoreKind; etcdEndpoint?: string; port?: number } = {}): Promise<ApiServerProcess> => {
+  const main = path.resolve(__dirname, '../../cli/main.js');
+  const script = fs.existsSync(main) ? main : path.resolve(__dirname, '../../dist/cli/main.js');
+  const args = [script, 'apiserver', '--port', String(opts.port ?? 0), '--store', opts.store ?? 'sqlite'];
+  if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
+  const child = spawn(process.execPath, args, { env: { ...process.env, BERTH_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`berth apiserver did not start in 30 s: ${output}`)), 30_000);
+    const onData = (d: Buffer): void => {
+      output += d.toString();
+      const m = /listening on (https:\/\/\S+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    void exited.then((code) => reject(new Error(`berth apiserver exited with ${code}: ${output}`)));
+  });
+  return {
+    url,
+    kubeconfigPath: path.join(home, 'admin.kubeconfig'),
+    pid: child.pid ?? 0,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
     },
   };
 };

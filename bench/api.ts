@@ -1,0 +1,126 @@
+/**
+ * `npm run bench:api`: the API server against its raw store floors, both backends, side by side.
+ * Per backend: raw floor (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s against the same etcd),
+ * API creates/s with 64 concurrent clients, get latency, list of 10,000 objects, watch delivery p50/p99 with 1,000
+ * watchers. The server runs as its own process (as in production); the last line is one JSON object with every figure.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ApiClient, RESOURCES, loadKubeconfig, type Container } from '../client';
+import { spawnApiServer, type StoreKind } from '../test/helpers/apiserver';
+import { startEtcd } from '../test/helpers/etcd';
+import { etcdPutsPerSecond, sqliteInsertsPerSecond } from './store-floor';
+
+const CONCURRENCY = 64;
+const LIST_SIZE = 10_000;
+const WATCHERS = 1_000;
+const WATCH_EVENTS = 100;
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
+const container = (name: string, namespace: string): Container => ({ metadata: { name, namespace }, spec: { image: 'busybox', command: ['sleep', '1'] } });
+
+const createMany = async (client: ApiClient, namespace: string, prefix: string, n: number): Promise<number> => {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let i = next++; i < n; i = next++) await client.create(RESOURCES.containers, container(`${prefix}-${i}`, namespace));
+    }),
+  );
+  return (n / (performance.now() - start)) * 1000;
+};
+
+const measureWatch = async (client: ApiClient): Promise<{ p50: number; p99: number; delivered: number }> => {
+  await client.create(RESOURCES.namespaces, { metadata: { name: 'bench-watch' } });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const handles = await Promise.all(
+    Array.from({ length: WATCHERS }, () =>
+      client.watch(RESOURCES.containers, { namespace: 'bench-watch', resourceVersion: undefined }, (type, obj) => {
+        const t0 = sentAt.get(String(obj.metadata.name));
+        if (type === 'ADDED' && t0 !== undefined) latencies.push(performance.now() - t0);
+      }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  for (let i = 0; i < WATCH_EVENTS; i++) {
+    const name = `w-${i}`;
+    sentAt.set(name, performance.now());
+    await client.create(RESOURCES.containers, container(name, 'bench-watch'));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (let i = 0; i < 100 && latencies.length < WATCHERS * WATCH_EVENTS; i++) await new Promise((r) => setTimeout(r, 100));
+  for (const h of handles) h.stop();
+  return { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), delivered: latencies.length };
+};
+
+const benchBackend = async (store: StoreKind): Promise<Record<string, number>> => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), `berth-bench-${store}-`));
+  const etcd = store === 'etcd' ? await startEtcd() : undefined;
+  try {
+    const floor =
+      store === 'sqlite'
+        ? await sqliteInsertsPerSecond({ path: path.join(home, 'floor.db'), n: 20_000 })
+        : await etcdPutsPerSecond({ endpoint: etcd!.endpoint, n: 10_000, concurrency: CONCURRENCY });
+    const server = await spawnApiServer(home, { store, etcdEndpoint: etcd?.endpoint });
+    const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
+    try {
+      await client.create(RESOURCES.namespaces, { metadata: { name: 'bench' } });
+      const createsPerSecond = await createMany(client, 'bench', 'c', LIST_SIZE);
+      const getLatencies: number[] = [];
+      for (let i = 0; i < 1000; i++) {
+        const t0 = performance.now();
+        await client.get(RESOURCES.containers, `c-${i}`, 'bench');
+        getLatencies.push(performance.now() - t0);
+      }
+      const listTimes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const list = await client.list(RESOURCES.containers, { namespace: 'bench' });
+        listTimes.push(performance.now() - t0);
+        if (list.items.length !== LIST_SIZE) throw new Error(`list returned ${list.items.length} items, expected ${LIST_SIZE}`);
+      }
+      const watch = await measureWatch(client);
+      return {
+        floorWritesPerSecond: Math.round(floor),
+        createsPerSecond: Math.round(createsPerSecond),
+        createsVsFloor: round(createsPerSecond / floor, 3),
+        getP50Ms: round(percentile(getLatencies, 50), 2),
+        getP99Ms: round(percentile(getLatencies, 99), 2),
+        list10kMs: round(percentile(listTimes, 50)),
+        watchP50Ms: watch.p50,
+        watchP99Ms: watch.p99,
+        watchDelivered: watch.delivered,
+      };
+    } finally {
+      client.close();
+      await server.kill('SIGTERM');
+    }
+  } finally {
+    await etcd?.stop();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+};
+
+const main = async (): Promise<void> => {
+  const results: Record<string, Record<string, number>> = {};
+  for (const store of ['sqlite', 'etcd'] as const) {
+    results[store] = await benchBackend(store);
+    const r = results[store];
+    console.log(
+      `${store.padEnd(6)} floor ${r.floorWritesPerSecond}/s | API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, 64 clients) | ` +
+        `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms`,
+    );
+  }
+  console.log(JSON.stringify(results));
+};
+
+main().catch((err: unknown) => {
+  console.error('bench:api failed:', err);
+  process.exit(1);
+});
