@@ -19,7 +19,7 @@ import {
   Watcher,
   WatchOptions,
 } from './types';
-import { WatchChannel } from './watch-channel';
+import { ChannelOwner, WatchChannel } from './watch-channel';
 import { WatcherIndex } from './watcher-index';
 
 export interface CachedStorageOptions {
@@ -34,20 +34,24 @@ export interface CachedStorageOptions {
 export class CachedStorage implements Storage {
   private readonly ring: EventRing;
   private readonly watchers = new WatcherIndex();
-  private readonly watcherCapacity: number;
   private readonly keyspace: string;
   /** The ring holds every event with revision in (bufferFrom, lastRevision]. */
   private bufferFrom = 0;
   private lastRevision = 0;
   private upstream?: Promise<Watcher>;
   private closed = false;
+  private readonly channelOwner: ChannelOwner;
 
   constructor(
     readonly backend: Storage,
     options: CachedStorageOptions = {},
   ) {
     this.ring = new EventRing(options.bufferSize ?? 10_000);
-    this.watcherCapacity = options.watcherCapacity ?? 1_000;
+    this.channelOwner = {
+      capacity: options.watcherCapacity ?? 1_000,
+      revision: () => this.lastRevision,
+      onEnd: (c) => this.watchers.remove(c),
+    };
     this.keyspace = options.keyspace ?? '/';
   }
 
@@ -87,7 +91,7 @@ export class CachedStorage implements Storage {
     const from = opts.fromRevision > 0 ? opts.fromRevision : this.lastRevision;
     if (from < this.bufferFrom) return this.backend.watch(prefix, opts);
     // Registering and replaying in one JS turn: no upstream event can slip between them.
-    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.watcherCapacity, (c) => this.watchers.remove(c));
+    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.channelOwner);
     this.watchers.add(channel);
     const matches = isPrefix(prefix) ? (key: string) => key.startsWith(prefix) : (key: string) => key === prefix;
     channel.replay([...this.ring.after(from)].filter((event) => matches(event.key!)));

@@ -144,9 +144,14 @@ export class EtcdStorage implements Storage {
     const from = opts.fromRevision > 0 ? opts.fromRevision : await this.currentRevision();
     if (opts.fromRevision > 0) await this.assertNotCompacted(prefix, from);
     let etcdWatcher: EtcdWatcher | undefined;
-    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.watchCapacity, (c) => {
-      this.channels.delete(c);
-      void etcdWatcher?.cancel().catch(() => undefined); // ending a watch whose stream is already gone
+    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, {
+      capacity: this.watchCapacity,
+      revision: () => 0, // known only through the events themselves
+
+      onEnd: (c) => {
+        this.channels.delete(c);
+        void etcdWatcher?.cancel().catch(() => undefined); // ending a watch whose stream is already gone
+      },
     });
     const builder = this.client.watch().withPreviousKV().startRevision(String(from + 1));
     if (isPrefix(prefix)) builder.inRange({ start: this.etcdKey(prefix), end: this.etcdKey(prefixEnd(prefix)) });
@@ -163,7 +168,10 @@ export class EtcdStorage implements Storage {
     etcdWatcher
       .on('put', (kv, prev) => guarded(() => channel.push(this.putEvent(kv, prev))))
       .on('delete', (kv, prev) => guarded(() => channel.push(this.deleteEvent(kv, prev))))
-      .on('error', (err) => channel.fail(this.toStorageError(prefix, err)));
+      .on('error', (err) => channel.fail(this.toStorageError(prefix, err)))
+      // etcd3 resumes after the newest revision any response header named, which during a replay is ahead of the
+      // events delivered so far; resume after the last event we really received instead.
+      .on('disconnected', () => (etcdWatcher!.request.start_revision = String(channel.progress() + 1)));
     this.channels.add(channel);
     await new Promise<void>((resolve, reject) => {
       etcdWatcher!.once('connected', () => resolve());

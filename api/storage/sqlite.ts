@@ -35,7 +35,7 @@ import {
   WatchOptions,
 } from './types';
 import { AutoCompaction, scheduleCompaction } from './compaction';
-import { WatchChannel } from './watch-channel';
+import { ChannelOwner, WatchChannel } from './watch-channel';
 import { WatcherIndex } from './watcher-index';
 
 export interface SqliteStorageOptions {
@@ -94,7 +94,7 @@ export function openSqliteFile(path: string): Database.Database {
 export class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private readonly watchers = new WatcherIndex();
-  private readonly watchCapacity: number;
+  private readonly channelOwner: ChannelOwner;
   private revision: number;
   private compactedRevision: number;
   private stopCompaction?: () => void;
@@ -112,7 +112,11 @@ export class SqliteStorage implements Storage {
   };
 
   constructor(readonly path: string, options: SqliteStorageOptions = {}) {
-    this.watchCapacity = options.watchCapacity ?? 10_000;
+    this.channelOwner = {
+      capacity: options.watchCapacity ?? 10_000,
+      revision: () => this.revision, // writes publish synchronously: every channel has seen all up to here
+      onEnd: (c) => this.watchers.remove(c),
+    };
     try {
       this.db = openSqliteFile(path);
       this.db.exec(SCHEMA);
@@ -238,7 +242,7 @@ export class SqliteStorage implements Storage {
     if (from < this.compactedRevision) {
       throw new StorageError('Gone', prefix, `revision ${from} is older than the compacted revision ${this.compactedRevision}`, from);
     }
-    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.watchCapacity, (c) => this.watchers.remove(c));
+    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.channelOwner);
     // Registering and reading the backlog in the same JS turn leaves no gap; the channel drops any overlap.
     this.watchers.add(channel);
     if (from < this.revision) {

@@ -84,6 +84,11 @@ export interface WatchEvent {
 export interface Watcher {
   /** Stops delivery; idempotent. No events are delivered after it resolves. */
   stop(): void;
+  /**
+   * The revision through which this watcher has been handed every matching event (non-matching ones skipped), even
+   * when nothing matched for a while: the resourceVersion to put in a BOOKMARK. Berth's backends and cache provide it.
+   */
+  progress?(): number;
 }
 
 export interface WatchOptions {

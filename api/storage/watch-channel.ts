@@ -5,6 +5,16 @@
  */
 import { StorageError, WatchEvent, Watcher, WatchOptions } from './types';
 
+/** What a channel needs from the store feeding it. */
+export interface ChannelOwner {
+  /** Pending live events beyond this end the watch with Unavailable. */
+  readonly capacity: number;
+  /** The revision through which the owner has pushed every event (matching or not) to its channels; 0 if unknown. */
+  revision(): number;
+  /** Called once when a channel ends, for whatever reason, so the owner can unregister it. */
+  onEnd(channel: WatchChannel): void;
+}
+
 export class WatchChannel implements Watcher {
   private queue: WatchEvent[] = [];
   private head = 0;
@@ -18,12 +28,15 @@ export class WatchChannel implements Watcher {
     /** The prefix or exact key this channel watches (used by the index that feeds it). */
     readonly prefix: string,
     private readonly opts: WatchOptions,
-    /** Pending events beyond this end the watch with Unavailable. */
-    private readonly capacity: number,
-    /** Called once when the channel ends, for whatever reason, so its owner can unregister it. */
-    private readonly onEnd: (channel: WatchChannel) => void,
+    private readonly owner: ChannelOwner,
   ) {
     this.lastQueuedRevision = opts.fromRevision;
+  }
+
+  /** Every event at or below this revision has been handed to onEvent (or did not match). */
+  progress(): number {
+    if (this.head < this.queue.length) return this.queue[this.head].revision - 1;
+    return Math.max(this.lastQueuedRevision, this.owner.revision());
   }
 
   /**
@@ -37,12 +50,12 @@ export class WatchChannel implements Watcher {
   /** Enqueues a live event; one more than `capacity` pending ends the watch with Unavailable. */
   push(event: WatchEvent): void {
     if (this.stopped || event.revision <= this.lastQueuedRevision) return;
-    if (this.queue.length - this.head - this.replayPending >= this.capacity) {
+    if (this.queue.length - this.head - this.replayPending >= this.owner.capacity) {
       this.fail(
         new StorageError(
           'Unavailable',
           this.prefix,
-          `watch on ${this.prefix} fell more than ${this.capacity} events behind at revision ${event.revision}`,
+          `watch on ${this.prefix} fell more than ${this.owner.capacity} events behind at revision ${event.revision}`,
           event.revision,
         ),
       );
@@ -78,7 +91,7 @@ export class WatchChannel implements Watcher {
     this.queue = [];
     this.head = 0;
     this.replayPending = 0;
-    this.onEnd(this);
+    this.owner.onEnd(this);
     return true;
   }
 

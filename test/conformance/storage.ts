@@ -349,6 +349,20 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
         expect(summary(await log.next(1))).toEqual(['DELETED a']);
       });
 
+      it('reports progress: at least the last delivered revision, never beyond the store', async () => {
+        const log = new EventLog();
+        const watcher = await store.watch('/registry/containers/', { fromRevision: 0, onEvent: log.onEvent });
+        watchers.push(watcher);
+        expect(watcher.progress).toEqual(expect.any(Function));
+        const created = await store.create('/registry/containers/ns1/a', newObject('a'));
+        await log.next(1);
+        expect(watcher.progress!()).toBeGreaterThanOrEqual(rv(created));
+        await store.create('/registry/images/ns1/b', newObject('b'));
+        await settle(50);
+        expect(watcher.progress!()).toBeGreaterThanOrEqual(rv(created));
+        expect(watcher.progress!()).toBeLessThanOrEqual(await store.currentRevision());
+      });
+
       it('stops delivering after stop()', async () => {
         const log = new EventLog();
         const watcher = await store.watch('/registry/containers/', { fromRevision: 0, onEvent: log.onEvent });

@@ -59,6 +59,16 @@ describe('CachedStorage', () => {
     expect(backendWatches).toBe(1);
   });
 
+  it('advances a quiet watcher progress past writes it does not match (bookmarks stay fresh)', async () => {
+    open();
+    const watcher = await cache.watch('/registry/quiet/', { fromRevision: 0, onEvent: () => undefined });
+    watchers.push(watcher);
+    const busy = await collect('/registry/busy/', 0);
+    for (let i = 0; i < 3; i++) await cache.create(`/registry/busy/ns/o${i}`, obj(`o${i}`));
+    await until(() => busy.length === 3);
+    expect(watcher.progress!()).toBe(busy[2].revision);
+  });
+
   it('sends a watch older than its window to the backend, which replays it', async () => {
     open({ bufferSize: 2 });
     await collect('/registry/x/', 0);

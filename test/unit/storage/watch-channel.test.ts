@@ -8,9 +8,11 @@ describe('WatchChannel', () => {
   const open = (capacity: number, onEvent: (e: WatchEvent) => void | Promise<void>) => {
     const errors: StorageError[] = [];
     const ended: WatchChannel[] = [];
-    const channel = new WatchChannel('/k', { fromRevision: 10, onEvent, onError: (e) => void errors.push(e) }, capacity, (c) =>
-      ended.push(c),
-    );
+    const channel = new WatchChannel('/k', { fromRevision: 10, onEvent, onError: (e) => void errors.push(e) }, {
+      capacity,
+      revision: () => 10,
+      onEnd: (c) => void ended.push(c),
+    });
     return { channel, errors, ended };
   };
 
