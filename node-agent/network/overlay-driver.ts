@@ -48,7 +48,7 @@ export class OverlayDriver implements NetworkDriver {
   }
 
   attach(net: NetworkConfig, containerId: string, netnsPath: string, ip: string, options?: AttachOptions): Promise<Attachment> {
-    return this.bridge.attach(asBridgeNetwork(net), containerId, netnsPath, ip, options);
+    return this.bridge.attach(asBridgeNetwork(net), containerId, netnsPath, ip, { ...options, defaultRoute: false });
   }
 
   detach(net: NetworkConfig, containerId: string): Promise<void> {

@@ -1,0 +1,198 @@
+/**
+ * The agent's one entry to networking on a node: Networks (devices + embedded DNS), containers (namespace,
+ * attachments, name records, /etc/hosts and /etc/resolv.conf), Service names and published ports.
+ * Addresses come from IPAM (the network controller); this class only applies them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { RecordTable, type NameRecord } from './dns-records';
+import { DnsServer, DNS_PORT } from './dns-server';
+import { createDriver } from './drivers';
+import { renderHostsFile, renderResolvConf, writeInPlace } from './etc-files';
+import { containerNetnsName } from './names';
+import { createNetns, deleteNetns } from './netns';
+import { TcpForwarder, type PortTarget } from './port-forwarder';
+import type { Attachment, NetworkConfig, NetworkDriver, NetworkDriverName } from './types';
+
+export interface NodeNetworkingOptions {
+  /** Namespace playing the host (simulated hosts in tests); the agent's own when undefined. */
+  readonly hostNetns?: string;
+  /** Port of the embedded DNS servers; 53 unless set. */
+  readonly dnsPort?: number;
+}
+
+export interface ContainerNetworkRequest {
+  /** Unique on the node (the Container's uid); names its namespace and veths. */
+  readonly containerId: string;
+  /** The Container's name and namespace: what other containers resolve. */
+  readonly name: string;
+  readonly namespace: string;
+  /** In order: the first is eth0 and, unless internal, carries the default route. Empty means driver `none`. */
+  readonly networks: readonly { readonly network: NetworkConfig; readonly address: string }[];
+  /** Directory to write `hosts` and `resolv.conf` into (bind-mounted over the container's /etc files by the runtime). */
+  readonly etcDir?: string;
+}
+
+export interface ContainerNetworkSetup {
+  /** For `linux.namespaces[{type: "network", path}]`; undefined for host networking (share the node's). */
+  readonly netnsPath?: string;
+  readonly attachments: readonly Attachment[];
+  readonly hostsPath?: string;
+  readonly resolvConfPath?: string;
+}
+
+interface NetworkState {
+  readonly config: NetworkConfig;
+  readonly records: RecordTable;
+  /** Bridge networks of the agent's own namespace get a DNS server; others resolve through hosts files. */
+  dns?: DnsServer;
+}
+
+export class NodeNetworking {
+  private readonly networks = new Map<string, NetworkState>();
+  private readonly containers = new Map<string, ContainerNetworkRequest>();
+  private readonly forwarders = new Map<string, TcpForwarder>();
+  private readonly drivers = new Map<NetworkDriverName, NetworkDriver>();
+
+  constructor(private readonly options: NodeNetworkingOptions = {}) {}
+
+  /** Creates the Network's devices and starts its DNS server (idempotent). */
+  async ensureNetwork(config: NetworkConfig): Promise<void> {
+    await this.driver(config.driver).ensureNetwork(config);
+    let state = this.networks.get(config.key);
+    if (!state) {
+      state = { config, records: new RecordTable(config.namespace) };
+      this.networks.set(config.key, state);
+    }
+    if (!state.dns && config.driver === 'bridge' && !this.options.hostNetns) {
+      const dns = new DnsServer(state.records, { address: config.gateway, port: this.options.dnsPort ?? DNS_PORT });
+      await dns.start();
+      state.dns = dns;
+    }
+  }
+
+  /** Stops the DNS server and removes the devices. The caller makes sure no container still uses it (the finalizer). */
+  async removeNetwork(config: NetworkConfig): Promise<void> {
+    const state = this.networks.get(config.key);
+    await state?.dns?.stop();
+    this.networks.delete(config.key);
+    await this.driver(config.driver).removeNetwork(config);
+  }
+
+  /** Creates the container's namespace, attaches it to each network, publishes its name and writes its /etc files. */
+  async setUpContainer(request: ContainerNetworkRequest): Promise<ContainerNetworkSetup> {
+    if (request.networks.some((n) => n.network.driver === 'host')) {
+      if (request.networks.length > 1) throw new Error(`container ${request.containerId}: host networking cannot be combined with other networks`);
+      return { attachments: [] };
+    }
+    const netnsPath = await createNetns(containerNetnsName(request.containerId));
+    const attachments: Attachment[] = [];
+    try {
+      let defaultRouteTaken = false;
+      for (const [index, { network, address }] of request.networks.entries()) {
+        await this.ensureNetwork(network);
+        const defaultRoute: boolean = !network.internal && network.driver !== 'overlay' && !defaultRouteTaken;
+        defaultRouteTaken ||= defaultRoute;
+        attachments.push(await this.driver(network.driver).attach(network, request.containerId, netnsPath, address, { interfaceName: `eth${index}`, defaultRoute }));
+      }
+      if (request.networks.length === 0) attachments.push(await this.driver('none').attach(noneNetwork(request), request.containerId, netnsPath, ''));
+    } catch (err) {
+      await this.tearDownContainer(request);
+      throw err;
+    }
+    this.containers.set(request.containerId, request);
+    for (const { network, address } of request.networks) {
+      this.networks.get(network.key)?.records.set({ name: request.name, namespace: request.namespace, addresses: [address] });
+    }
+    this.refreshHostsFiles(request.networks.map((n) => n.network.key));
+    return { netnsPath, attachments, ...this.writeEtcFiles(request) };
+  }
+
+  /** Removes the container's name records, devices and namespace (idempotent). */
+  async tearDownContainer(request: ContainerNetworkRequest): Promise<void> {
+    this.containers.delete(request.containerId);
+    for (const { network } of request.networks) {
+      this.networks.get(network.key)?.records.delete(request.name, request.namespace);
+      await this.driver(network.driver).detach(network, request.containerId);
+    }
+    await deleteNetns(containerNetnsName(request.containerId));
+    this.refreshHostsFiles(request.networks.map((n) => n.network.key));
+  }
+
+  /** Publishes a Service name (its ready endpoints' addresses) on a network; an empty list removes it. */
+  setServiceRecord(networkKey: string, record: NameRecord): void {
+    const state = this.networks.get(networkKey);
+    if (!state) throw new Error(`network ${networkKey} is not set up on this node`);
+    if (record.addresses.length === 0) state.records.delete(record.name, record.namespace);
+    else state.records.set(record);
+    this.refreshHostsFiles([networkKey]);
+  }
+
+  /** Forwards `hostAddress:hostPort` (127.0.0.1 by default) to a target picked per connection. Rejects with `PortInUseError`. */
+  async publishPort(hostPort: number, pickTarget: () => PortTarget | undefined, hostAddress = '127.0.0.1'): Promise<number> {
+    const key = `${hostAddress}:${hostPort}`;
+    if (this.forwarders.has(key)) throw new Error(`published port ${hostPort} on ${hostAddress} is already published by this node`);
+    const forwarder = new TcpForwarder({ hostPort, hostAddress, pickTarget });
+    const port = await forwarder.start();
+    this.forwarders.set(`${hostAddress}:${port}`, forwarder);
+    return port;
+  }
+
+  async unpublishPort(hostPort: number, hostAddress = '127.0.0.1'): Promise<void> {
+    const key = `${hostAddress}:${hostPort}`;
+    await this.forwarders.get(key)?.stop();
+    this.forwarders.delete(key);
+  }
+
+  /** Stops DNS servers and forwarders; leaves devices and namespaces alone, so containers keep running (live-restore). */
+  async close(): Promise<void> {
+    for (const forwarder of this.forwarders.values()) await forwarder.stop();
+    this.forwarders.clear();
+    for (const state of this.networks.values()) await state.dns?.stop();
+  }
+
+  private driver(name: NetworkDriverName): NetworkDriver {
+    let driver = this.drivers.get(name);
+    if (!driver) {
+      driver = createDriver(name, { hostNetns: this.options.hostNetns });
+      this.drivers.set(name, driver);
+    }
+    return driver;
+  }
+
+  private writeEtcFiles(request: ContainerNetworkRequest): { hostsPath?: string; resolvConfPath?: string } {
+    if (!request.etcDir) return {};
+    fs.mkdirSync(request.etcDir, { recursive: true });
+    const hostsPath = path.join(request.etcDir, 'hosts');
+    const resolvConfPath = path.join(request.etcDir, 'resolv.conf');
+    writeInPlace(hostsPath, this.hostsFileOf(request));
+    const nameservers = request.networks.flatMap(({ network }) => (this.networks.get(network.key)?.dns ? [network.gateway] : []));
+    writeInPlace(resolvConfPath, renderResolvConf({ nameservers: nameservers.slice(0, 1), namespace: request.namespace }));
+    return { hostsPath, resolvConfPath };
+  }
+
+  /** Self, plus every name of the container's networks that have no DNS server (they resolve through this file). */
+  private hostsFileOf(request: ContainerNetworkRequest): string {
+    const records = request.networks.flatMap(({ network }) => {
+      const state = this.networks.get(network.key);
+      return state && !state.dns ? state.records.list().filter((r) => !(r.name === request.name && r.namespace === request.namespace)) : [];
+    });
+    const self = request.networks[0] ? { hostname: request.name, address: request.networks[0].address } : undefined;
+    return renderHostsFile({ self, records });
+  }
+
+  /** Rewrites the hosts files of containers on `networkKeys` that resolve names through them. */
+  private refreshHostsFiles(networkKeys: readonly string[]): void {
+    const affected = new Set(networkKeys.filter((key) => !this.networks.get(key)?.dns));
+    if (affected.size === 0) return;
+    for (const container of this.containers.values()) {
+      if (container.etcDir && container.networks.some((n) => affected.has(n.network.key))) {
+        writeInPlace(path.join(container.etcDir, 'hosts'), this.hostsFileOf(container));
+      }
+    }
+  }
+}
+
+function noneNetwork(request: ContainerNetworkRequest): NetworkConfig {
+  return { key: `none/${request.containerId}`, name: 'none', namespace: request.namespace, driver: 'none', subnet: '127.0.0.0/8', gateway: '127.0.0.1' };
+}

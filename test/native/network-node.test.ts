@@ -1,0 +1,143 @@
+/**
+ * NodeNetworking, the agent's entry: containers set up with namespaces, interfaces eth0/eth1, names in the
+ * network DNS and /etc files, a Service reachable by name from a container and on its published port from
+ * the host. Everything it made is removed at the end and checked.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  bridgeName,
+  containerNetnsName,
+  hostVethName,
+  listBerthResources,
+  NodeNetworking,
+  PortInUseError,
+  resourcesNamed,
+  validateAddressing,
+  type ContainerNetworkRequest,
+  type NetworkConfig,
+} from '../../node-agent/network';
+import { execInNetns, pickFreeSubnets, removeNetnsEtc, testTag } from '../../node-agent/network/testing';
+
+const tag = testTag();
+const namespace = `t${tag}`;
+const node = new NodeNetworking();
+const nets: Record<'a' | 'b', NetworkConfig> = {} as never;
+const requests: Record<string, ContainerNetworkRequest> = {};
+const servers: ChildProcess[] = [];
+const webRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-node-web-'));
+const ipOf = (net: NetworkConfig, host: number) => net.subnet.replace(/0\/24$/, String(host));
+const nsOf = (name: string) => containerNetnsName(`${tag}-${name}`);
+const run = (name: string, ...argv: string[]) => execInNetns(nsOf(name), argv, 3);
+
+function request(name: string, networks: ContainerNetworkRequest['networks']): ContainerNetworkRequest {
+  // /etc/netns/<ns> is what `ip netns exec` mounts over /etc: it stands in for the runtime's bind mounts.
+  return { containerId: `${tag}-${name}`, name, namespace, networks, etcDir: `/etc/netns/${nsOf(name)}` };
+}
+
+function get(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+beforeAll(async () => {
+  const [subnetA, subnetB] = await pickFreeSubnets(2);
+  nets.a = { key: `${namespace}/a`, name: 'a', namespace, driver: 'bridge', ...validateAddressing({ subnet: subnetA }, []) };
+  nets.b = { key: `${namespace}/b`, name: 'b', namespace, driver: 'bridge', internal: true, ...validateAddressing({ subnet: subnetB }, []) };
+  requests['web-1'] = request('web-1', [{ network: nets.a, address: ipOf(nets.a, 11) }]);
+  requests['web-2'] = request('web-2', [{ network: nets.a, address: ipOf(nets.a, 12) }]);
+  requests.client = request('client', [
+    { network: nets.a, address: ipOf(nets.a, 20) },
+    { network: nets.b, address: ipOf(nets.b, 20) },
+  ]);
+  requests.lonely = request('lonely', []);
+  for (const r of Object.values(requests)) await node.setUpContainer(r);
+  for (const web of ['web-1', 'web-2']) {
+    const root = path.join(webRoot, web);
+    fs.mkdirSync(root);
+    fs.writeFileSync(path.join(root, 'index.html'), `served-by-${web}`);
+    servers.push(spawn('ip', ['netns', 'exec', nsOf(web), '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', root], { stdio: 'ignore' }));
+  }
+  node.setServiceRecord(nets.a.key, { name: 'web', namespace, addresses: [ipOf(nets.a, 11), ipOf(nets.a, 12)] });
+});
+
+afterAll(async () => {
+  for (const s of servers) s.kill('SIGKILL');
+  for (const r of Object.values(requests)) {
+    await node.tearDownContainer(r);
+    removeNetnsEtc(nsOf(r.name));
+  }
+  for (const net of Object.values(nets)) await node.removeNetwork(net);
+  await node.close();
+  fs.rmSync(webRoot, { recursive: true, force: true });
+});
+
+describe('NodeNetworking', () => {
+  it('gives a container on two networks eth0 and eth1, with the default route on the first only', async () => {
+    const addresses = (await run('client', 'ip', '-4', '-o', 'addr', 'show')).stdout;
+    expect(addresses).toContain(`eth0    inet ${ipOf(nets.a, 20)}/24`);
+    expect(addresses).toContain(`eth1    inet ${ipOf(nets.b, 20)}/24`);
+    expect((await run('client', 'ip', 'route', 'show', 'default')).stdout.trim()).toBe(`default via ${nets.a.gateway} dev eth0`);
+    expect(fs.readFileSync(`/etc/netns/${nsOf('client')}/resolv.conf`, 'utf8')).toContain(`nameserver ${nets.a.gateway}\nsearch ${namespace}.berth.local`);
+  });
+
+  it('gives a container with no networks loopback only', async () => {
+    const links = (await run('lonely', 'ip', '-o', 'link', 'show')).stdout.trim().split('\n');
+    expect(links).toHaveLength(1);
+    expect(links[0]).toMatch(/lo: <LOOPBACK,UP/);
+  });
+
+  it('makes a Service reachable by name from a container, over all its endpoints', async () => {
+    const lookup = await run('client', '/bin/busybox', 'nslookup', 'web', nets.a.gateway);
+    expect(lookup.stdout).toContain(`Address: ${ipOf(nets.a, 11)}`);
+    expect(lookup.stdout).toContain(`Address: ${ipOf(nets.a, 12)}`);
+    let body = '';
+    for (let attempt = 0; attempt < 20 && !body.startsWith('served-by-web-'); attempt++) {
+      body = (await run('client', '/bin/busybox', 'wget', '-q', '-O', '-', `http://web.${namespace}/`)).stdout;
+      if (!body) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body).toMatch(/^served-by-web-[12]$/);
+    expect((await run('client', '/bin/busybox', 'wget', '-q', '-O', '-', 'http://web-2/')).stdout).toBe('served-by-web-2');
+  });
+
+  it('makes a Service reachable on its published port from the host, spreading connections', async () => {
+    const endpoints = [ipOf(nets.a, 11), ipOf(nets.a, 12)];
+    let next = 0;
+    const port = await node.publishPort(0, () => ({ address: endpoints[next++ % endpoints.length], port: 80 }));
+    try {
+      const bodies = [await get(port), await get(port)];
+      expect(bodies.sort()).toEqual(['served-by-web-1', 'served-by-web-2']);
+      await expect(node.publishPort(port, () => undefined)).rejects.toThrow(/already published/);
+      const other = new NodeNetworking();
+      await expect(other.publishPort(port, () => undefined)).rejects.toBeInstanceOf(PortInUseError);
+    } finally {
+      await node.unpublishPort(port);
+    }
+  });
+
+  it('drops a container name when the container goes, and removes everything at the end', async () => {
+    await node.tearDownContainer(requests['web-2']);
+    const gone = await run('client', '/bin/busybox', 'nslookup', 'web-2', nets.a.gateway);
+    expect(gone.stdout + gone.stderr).toMatch(/NXDOMAIN|can't find/);
+    for (const s of servers) s.kill('SIGKILL');
+    for (const r of Object.values(requests)) {
+      await node.tearDownContainer(r);
+      removeNetnsEtc(nsOf(r.name));
+    }
+    for (const net of Object.values(nets)) await node.removeNetwork(net);
+    const names = [
+      ...Object.values(nets).map((n) => bridgeName(n.key)),
+      ...Object.values(requests).flatMap((r) => [nsOf(r.name), ...Object.values(nets).map((n) => hostVethName(n.key, r.containerId))]),
+    ];
+    expect(resourcesNamed(await listBerthResources(), names)).toEqual([]);
+    expect(Object.values(requests).filter((r) => fs.existsSync(r.etcDir!))).toEqual([]);
+  });
+});
