@@ -13,7 +13,10 @@ export interface EtcdInstance {
   /** `http://127.0.0.1:PORT`, for `new EtcdStorage({ endpoints: [endpoint] })`. */
   readonly endpoint: string;
   readonly dataDir: string;
+  /** The current process (changes on restart). */
   readonly pid: number;
+  /** Kills etcd (SIGKILL, by pid) and starts it again on the same ports and data, as after a crash. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,40 +58,53 @@ export async function startEtcd(timeoutMs = 20_000): Promise<EtcdInstance> {
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const name = `berth-test-${process.pid}-${clientPort}`;
-  const child = spawn(
-    ETCD_BINARY,
-    [
-      `--name=${name}`,
-      `--data-dir=${dataDir}`,
-      `--listen-client-urls=${endpoint}`,
-      `--advertise-client-urls=${endpoint}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=${name}=${peer}`,
-      `--initial-cluster-token=${name}`,
-      '--log-level=error',
-      '--logger=zap',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = [
+    `--name=${name}`,
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${endpoint}`,
+    `--advertise-client-urls=${endpoint}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=${name}=${peer}`,
+    `--initial-cluster-token=${name}`,
+    '--log-level=error',
+    '--logger=zap',
+  ];
+  let child: ChildProcess;
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-
-  const stop = async (): Promise<void> => {
+  const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL'); // by pid: the ChildProcess we spawned
       await exited(child);
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
-
-  const deadline = Date.now() + timeoutMs;
-  while (!(await isHealthy(endpoint))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`etcd on ${endpoint} did not become healthy (exit ${child.exitCode}): ${stderr}`);
+  const launch = async (): Promise<void> => {
+    child = spawn(ETCD_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const deadline = Date.now() + timeoutMs;
+    while (!(await isHealthy(endpoint))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`etcd on ${endpoint} did not become healthy (exit ${child.exitCode}): ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { endpoint, dataDir, pid: child.pid!, stop };
+  };
+  await launch();
+  return {
+    endpoint,
+    dataDir,
+    get pid() {
+      return child.pid!;
+    },
+    restart: async () => {
+      await kill();
+      await launch();
+    },
+    stop,
+  };
 }
