@@ -7,7 +7,7 @@
 import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnlessTolerated } from './ip-batch';
 import { prefixLengthOf } from './ipam';
 import { ForwardIsolation } from './isolation';
-import { listBerthResources } from './inventory';
+import { listBerthBridges } from './inventory';
 import { bridgeName, hostVethName } from './names';
 import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
 
@@ -93,8 +93,7 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   private async syncIsolation(): Promise<void> {
-    const { links } = await listBerthResources(this.options.hostNetns);
-    await this.isolation.sync(links.filter((l) => l.kind === 'bridge').map((l) => l.name));
+    await this.isolation.sync(await listBerthBridges(this.options.hostNetns));
   }
 }
 

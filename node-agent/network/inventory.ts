@@ -4,7 +4,7 @@
  */
 import { runChecked, inNetns } from './command';
 import { ForwardIsolation } from './isolation';
-import { BERTH_PREFIX } from './names';
+import { BERTH_PREFIX, BRIDGE_PREFIX } from './names';
 import { listNetns } from './netns';
 
 export interface BerthLink {
@@ -47,6 +47,12 @@ export async function listBerthResources(hostNetns?: string): Promise<BerthResou
     netns: listNetns().filter(isBerth),
     iptablesRules,
   };
+}
+
+/** Names of the berth bridges in `hostNetns` (the caller's namespace when undefined). */
+export async function listBerthBridges(hostNetns?: string): Promise<string[]> {
+  const links = await runChecked(inNetns(hostNetns, ['ip', '-j', 'link', 'show', 'type', 'bridge']));
+  return (JSON.parse(links.stdout) as IpJsonLink[]).map((l) => l.ifname).filter((name) => name.startsWith(BRIDGE_PREFIX));
 }
 
 /** The subset of `resources` that mentions any of `names` (devices, namespaces): what a test must find empty. */

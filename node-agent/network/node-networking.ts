@@ -90,7 +90,7 @@ export class NodeNetworking {
     try {
       let defaultRouteTaken = false;
       for (const [index, { network, address }] of request.networks.entries()) {
-        await this.ensureNetwork(network);
+        if (!this.networks.has(network.key)) await this.ensureNetwork(network); // attach recreates a bridge deleted behind our back
         const defaultRoute: boolean = !network.internal && network.driver !== 'overlay' && !defaultRouteTaken;
         defaultRouteTaken ||= defaultRoute;
         attachments.push(await this.driver(network.driver).attach(network, request.containerId, netnsPath, address, { interfaceName: `eth${index}`, defaultRoute }));
