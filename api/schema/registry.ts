@@ -44,6 +44,7 @@ interface Served {
 interface CrdEntry {
   readonly crd: CustomResourceDefinition;
   readonly resources: ResourceInfo[];
+  readonly builtIn: boolean;
 }
 
 const resourceKey = (group: string, version: string, plural: string): string => `${group}/${version}/${plural}`;
@@ -95,13 +96,11 @@ export class SchemaRegistry {
     if (RESERVED_GROUPS.has(c.spec.group)) {
       return [fieldErrors.invalid('spec.group', c.spec.group, 'is reserved for resources built into the API server')];
     }
-    for (const served of this.byResource.values()) {
-      const info = served.info;
-      if (info.crdName === name || info.group !== c.spec.group) continue;
-      if (info.plural === c.spec.names.plural) errors.push(fieldErrors.duplicate('spec.names.plural', c.spec.names.plural));
-      if (info.kind === c.spec.names.kind) errors.push(fieldErrors.duplicate('spec.names.kind', c.spec.names.kind));
+    const existing = this.crds.get(name);
+    if (existing?.builtIn && canonicalJson(existing.crd.spec) !== canonicalJson(c.spec)) {
+      return [fieldErrors.forbidden('spec', `${name} defines a built-in kind; its definition comes from manifests/crds and cannot be changed through the API`)];
     }
-    return dedupe(errors);
+    return namesConflicts(c, [...this.byResource.values()].map((s) => s.info).filter((i) => i.crdName !== name && i.group === c.spec.group));
   }
 
   /**
@@ -116,13 +115,16 @@ export class SchemaRegistry {
     }
     const c = structuredClone(crd) as CustomResourceDefinition;
     const crdName = String(c.metadata.name);
-    if (this.crds.has(crdName)) this.unregisterCrd(crdName);
-    const resources = crdResources(c, crdName, builtIn);
+    const replaced = this.crds.get(crdName);
+    if (replaced) this.unregisterCrd(crdName);
+    // Re-applying a built-in kind's CRD (kubectl apply -f manifests/crds) keeps it built-in.
+    const isBuiltIn = builtIn || replaced?.builtIn === true;
+    const resources = crdResources(c, crdName, isBuiltIn);
     resources.forEach((info) => {
       const version = c.spec.versions.find((v) => v.name === info.version)!;
       this.register(info, version.schema!.openAPIV3Schema!);
     });
-    this.crds.set(crdName, { crd: c, resources });
+    this.crds.set(crdName, { crd: c, resources, builtIn: isBuiltIn });
     this.emit({ type: 'added', resources });
     return resources;
   }
@@ -134,6 +136,11 @@ export class SchemaRegistry {
     this.unregisterCrd(name);
     this.emit({ type: 'removed', resources: entry.resources });
     return true;
+  }
+
+  /** True for the CRDs of Berth's own kinds (manifests/crds); the API should refuse to delete those. */
+  isBuiltInCrd(name: string): boolean {
+    return this.crds.get(name)?.builtIn === true;
   }
 
   getCrd(name: string): CustomResourceDefinition | undefined {
@@ -290,6 +297,28 @@ function crdResources(crd: CustomResourceDefinition, crdName: string, builtIn: b
 /** Namespace names become DNS labels (and path segments); everything else is a DNS-1123 subdomain, as in Kubernetes. */
 function nameProblemsFor(info: ResourceInfo): (name: string) => string[] {
   return info.group === namespaceInfo.group && info.plural === namespaceInfo.plural ? nameRules.label : nameRules.subdomain;
+}
+
+/** Names a new CRD would share with other kinds of its group (kube's NamesAccepted check): kind, listKind, singular, short names. */
+function namesConflicts(crd: CustomResourceDefinition, others: ResourceInfo[]): FieldError[] {
+  const names = crd.spec.names;
+  const taken = new Set(others.flatMap((i) => [i.plural, i.singular, ...i.shortNames]));
+  const takenKinds = new Set(others.flatMap((i) => [i.kind, i.listKind]));
+  const errors: FieldError[] = [];
+  if (takenKinds.has(names.kind)) errors.push(fieldErrors.duplicate('spec.names.kind', names.kind));
+  if (names.listKind && takenKinds.has(names.listKind)) errors.push(fieldErrors.duplicate('spec.names.listKind', names.listKind));
+  if (taken.has(names.singular ?? names.kind.toLowerCase())) errors.push(fieldErrors.duplicate('spec.names.singular', names.singular ?? names.kind.toLowerCase()));
+  (names.shortNames ?? []).forEach((short, i) => {
+    if (taken.has(short)) errors.push(fieldErrors.duplicate(`spec.names.shortNames[${i}]`, short));
+  });
+  return errors;
+}
+
+/** JSON with sorted object keys, to compare definitions regardless of key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
 function dedupe(errors: FieldError[]): FieldError[] {

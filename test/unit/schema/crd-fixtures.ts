@@ -1,0 +1,44 @@
+/** CRD builders shared by the schema unit tests. */
+import type { CustomResourceDefinition } from '../../../api/schema';
+
+export function newWidgetCrd(overrides: { group?: string; plural?: string; kind?: string; scope?: 'Namespaced' | 'Cluster' } = {}): CustomResourceDefinition {
+  const group = overrides.group ?? 'example.com';
+  const plural = overrides.plural ?? 'widgets';
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: overrides.scope ?? 'Namespaced',
+      names: { kind: overrides.kind ?? 'Widget', plural, shortNames: ['wd'], categories: ['all'] },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  required: ['size'],
+                  properties: {
+                    size: { type: 'integer', minimum: 1 },
+                    color: { type: 'string', enum: ['red', 'blue'], default: 'red' },
+                    replicas: { type: 'integer' },
+                    extra: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  },
+                },
+                status: { type: 'object', properties: { replicas: { type: 'integer' }, selector: { type: 'string' } } },
+              },
+            },
+          },
+          subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } },
+          additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }],
+        },
+      ],
+    },
+  };
+}
