@@ -48,6 +48,7 @@ export class ContainerSupervisor {
   private obj: ContainerObject;
   private status: ContainerStatusReport;
   private deleting = false;
+  private detached = false;
   private wakeUp?: () => void;
   private probes: ProbeWorker[] = [];
   private net?: NetworkSetup;
@@ -55,6 +56,7 @@ export class ContainerSupervisor {
   private rootfs?: string;
   private runGeneration?: number;
   private stopReason?: string;
+  private lastArgv: readonly string[] = [];
   private readonly clock: Clock;
   private loop?: Promise<void>;
 
@@ -84,6 +86,13 @@ export class ContainerSupervisor {
     this.wakeUp?.();
   }
 
+  /** Stops supervising without touching the container (the agent is stopping; a new one re-adopts it). */
+  detach(): void {
+    this.detached = true;
+    this.stopProbes();
+    this.wakeUp?.();
+  }
+
   /** Resolves when the container is gone and the object released. */
   finished(): Promise<void> {
     return this.loop ?? Promise.resolve();
@@ -97,6 +106,7 @@ export class ContainerSupervisor {
     let shortRuns = 0;
     let exit = await this.adopt();
     for (;;) {
+      if (this.detached) return;
       if (this.deleting) break;
       if (!exit) {
         const started = await this.startRun();
@@ -112,6 +122,7 @@ export class ContainerSupervisor {
         }
         exit = await this.superviseRun();
       }
+      if (this.detached) return;
       const ranMs = this.clock.now() - Date.parse(this.status.startedAt ?? new Date(this.clock.now()).toISOString());
       await this.finishRun(exit);
       exit = undefined;
@@ -182,11 +193,13 @@ export class ContainerSupervisor {
         if (err instanceof BundleError) throw new RunSetupError('CreateContainerConfigError', err.message, false, { cause: err });
         throw err;
       }
+      this.lastArgv = config.process?.args ?? [];
       fs.mkdirSync(bundle, { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
       const stdio = this.deps.logs.stdio(this.obj, this.id, this.status.restartCount);
       await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
-      const state = await this.deps.runtime.create(this.id, bundle, { stdio }).catch((err) => {
+      // A minimal init as pid 1 forwards SIGTERM and reaps zombies: a plain `sleep` as pid 1 would ignore SIGTERM.
+      const state = await this.deps.runtime.create(this.id, bundle, { stdio, init: true }).catch((err) => {
         throw new RunSetupError('CreateContainerError', (err as Error).message, true, { cause: err });
       });
       await this.deps.runtime.start(this.id).catch(async (err) => {
@@ -227,13 +240,28 @@ export class ContainerSupervisor {
 
   private async finishRun(exit: ExitStatus): Promise<void> {
     await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
-    const reason = exit.oomKilled ? 'OOMKilled' : this.stopReason === 'Unhealthy' ? 'Unhealthy' : exit.exitCode === 0 ? 'Completed' : 'Error';
+    const ranMs = this.clock.now() - Date.parse(this.status.startedAt ?? '');
+    // 126/127 at once is the shell convention the init uses when execve fails: say what it means.
+    const cannotRun = (exit.exitCode === 126 || exit.exitCode === 127) && ranMs < 2000;
+    const reason = exit.oomKilled
+      ? 'OOMKilled'
+      : this.stopReason === 'Unhealthy'
+        ? 'Unhealthy'
+        : cannotRun
+          ? 'StartError'
+          : exit.exitCode === 0
+            ? 'Completed'
+            : 'Error';
     const restarting = !this.deleting && this.stopReason !== 'SpecChanged' && shouldRestart(this.obj.spec.restartPolicy ?? 'Always', exit.exitCode);
     await this.report({
       phase: this.deleting ? 'Terminating' : restarting || this.stopReason === 'SpecChanged' ? 'Pending' : exit.exitCode === 0 ? 'Succeeded' : 'Failed',
       exitCode: exit.exitCode,
       reason,
-      message: exit.signal ? `terminated by ${exit.signal}` : `exited with code ${exit.exitCode}`,
+      message: cannotRun
+        ? `cannot run ${JSON.stringify(this.lastArgv)}: exit code ${exit.exitCode} (${exit.exitCode === 127 ? 'command not found' : 'not executable'})`
+        : exit.signal
+          ? `terminated by ${exit.signal}`
+          : `exited with code ${exit.exitCode}`,
       finishedAt: new Date(this.clock.now()).toISOString(),
       pid: undefined,
       ready: false,
@@ -298,7 +326,10 @@ export class ContainerSupervisor {
     await this.deps.runtime.kill(this.id, 'SIGTERM').catch(() => undefined);
     const grace = (this.obj.spec.terminationGracePeriodSeconds ?? 30) * 1000;
     const exited = await Promise.race([
-      this.deps.runtime.wait(this.id).then(() => true),
+      this.deps.runtime.wait(this.id).then(
+        () => true,
+        () => true, // already deleted by the run loop: it has exited
+      ),
       new Promise<boolean>((r) => this.clock.setTimeout(() => r(false), grace)),
     ]);
     if (!exited) await this.deps.runtime.kill(this.id, 'SIGKILL').catch(() => undefined);
@@ -327,7 +358,7 @@ export class ContainerSupervisor {
   /** Waits `ms` or until `update` wakes the loop (deletion, spec change). */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      if (this.deleting || this.specChanged()) return resolve();
+      if (this.deleting || this.detached || this.specChanged()) return resolve();
       const timer = Number.isFinite(ms) ? this.clock.setTimeout(resolve, ms) : undefined;
       this.wakeUp = () => {
         timer?.cancel();

@@ -1,0 +1,151 @@
+import { ApiClient, Container, isAlreadyExistsError, isConflictError, isNotFoundError, KubeObject, RESOURCES } from '../../client';
+import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
+import type { ContainerRuntime } from '../runtime/types';
+import { AGENT_FINALIZER, ApiStatusReporter } from './api-reporter';
+import { nodeStatus } from './node-status';
+import type { BackOffOptions } from './restart-policy';
+import { ContainerSupervisor, runtimeIdOf } from './supervisor';
+import type { ContainerObject, ImageProvider, LogProvider, NetworkProvider } from './types';
+
+export const NODE_LEASE_NAMESPACE = 'berth-node-lease';
+export const AGENT_VERSION = '0.1.0';
+
+export interface NodeAgentOptions {
+  readonly client: ApiClient;
+  readonly nodeName: string;
+  /** Bundles and agent state. */
+  readonly stateDir: string;
+  readonly runtime: ContainerRuntime;
+  readonly images: ImageProvider;
+  readonly network: NetworkProvider;
+  readonly logs: LogProvider;
+  readonly backoff?: BackOffOptions;
+  /** Lease renewal period; the Lease lasts four of these. */
+  readonly heartbeatMs?: number;
+}
+
+/**
+ * The node agent: registers its Node, renews its Lease, and runs exactly the Containers bound to it through one
+ * ContainerSupervisor each. Stopping the agent leaves containers running; a new agent re-adopts them (live-restore).
+ */
+export class NodeAgent {
+  private readonly supervisors = new Map<string, ContainerSupervisor>();
+  private readonly informer: Informer<Container>;
+  private readonly reporter: ApiStatusReporter;
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(private readonly opts: NodeAgentOptions) {
+    this.reporter = new ApiStatusReporter(opts.client, opts.nodeName);
+    this.informer = new Informer(listWatcherFor<Container>(opts.client, RESOURCES.containers, { fieldSelector: `spec.nodeName=${opts.nodeName}` }));
+    this.informer.addHandlers({
+      onAdd: (c) => void this.sync(c).catch((err) => this.logError(c, err)),
+      onUpdate: (_old, c) => void this.sync(c).catch((err) => this.logError(c, err)),
+      onDelete: (c) => this.forget(c),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.register();
+    await this.renewLease();
+    const every = this.opts.heartbeatMs ?? 10_000;
+    this.heartbeat = setInterval(() => void this.renewLease().catch(() => undefined), every);
+    this.heartbeat.unref();
+    this.informer.start();
+    await this.informer.waitForSync();
+    await this.removeOrphans();
+  }
+
+  /** Stops watching and heartbeating; containers keep running (live-restore). */
+  stop(): void {
+    clearInterval(this.heartbeat);
+    this.informer.stop();
+    for (const s of this.supervisors.values()) s.detach();
+    this.supervisors.clear();
+  }
+
+  /** Supervisors by runtime id (for tests and `berth top`). */
+  running(): string[] {
+    return [...this.supervisors.keys()];
+  }
+
+  private async sync(c: Container): Promise<void> {
+    const obj = c as unknown as ContainerObject;
+    const key = keyOf(c);
+    const existing = this.supervisors.get(key);
+    if (existing) return existing.update(obj);
+    const ours = c.metadata.finalizers?.includes(AGENT_FINALIZER) ?? false;
+    if (c.metadata.deletionTimestamp && !ours) return;
+    if (!ours) {
+      // The finalizer keeps the object until the node has removed the cgroup, mounts and network of the container.
+      try {
+        await this.opts.client.patch(
+          RESOURCES.containers,
+          c.metadata.name!,
+          { metadata: { finalizers: [...(c.metadata.finalizers ?? []), AGENT_FINALIZER], resourceVersion: c.metadata.resourceVersion } },
+          { namespace: c.metadata.namespace },
+        );
+      } catch (err) {
+        if (isConflictError(err) || isNotFoundError(err)) return;
+        throw err;
+      }
+      return; // the update event of our own patch starts the supervisor
+    }
+    const s = new ContainerSupervisor(
+      { runtime: this.opts.runtime, images: this.opts.images, network: this.opts.network, logs: this.opts.logs, reporter: this.reporter, stateDir: this.opts.stateDir, backoff: this.opts.backoff },
+      obj,
+    );
+    this.supervisors.set(key, s);
+    void s.start().finally(() => {
+      if (this.supervisors.get(key) === s && obj.metadata.deletionTimestamp) this.supervisors.delete(key);
+    });
+  }
+
+  private forget(c: Container): void {
+    const key = keyOf(c);
+    const s = this.supervisors.get(key);
+    if (!s) return;
+    // Deleted without our finalizer having run (e.g. force-removed): stop what runs for it.
+    s.update({ ...(c as unknown as ContainerObject), metadata: { ...(c as unknown as ContainerObject).metadata, deletionTimestamp: new Date().toISOString() } });
+    void s.finished().then(() => this.supervisors.delete(key));
+  }
+
+  /** Runtime containers of this agent that no bound Container accounts for (deleted while the agent was down). */
+  private async removeOrphans(): Promise<void> {
+    const wanted = new Set(this.informer.list().map((c) => runtimeIdOf(c as unknown as ContainerObject)));
+    for (const state of await this.opts.runtime.list()) {
+      if (wanted.has(state.id)) continue;
+      await this.opts.runtime.delete(state.id, { force: true }).catch(() => undefined);
+      await this.opts.images.releaseRootfs(state.id).catch(() => undefined);
+    }
+  }
+
+  private async register(): Promise<void> {
+    const { client, nodeName } = this.opts;
+    try {
+      await client.create(RESOURCES.nodes, { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName } }, spec: {} });
+    } catch (err) {
+      if (!isAlreadyExistsError(err)) throw err;
+    }
+    await client.patch(RESOURCES.nodes, nodeName, { status: nodeStatus(AGENT_VERSION) }, { subresource: 'status' });
+    try {
+      await client.create(RESOURCES.namespaces, { metadata: { name: NODE_LEASE_NAMESPACE } });
+    } catch (err) {
+      if (!isAlreadyExistsError(err)) throw err;
+    }
+  }
+
+  private async renewLease(): Promise<void> {
+    const { client, nodeName } = this.opts;
+    const spec = { holderIdentity: nodeName, leaseDurationSeconds: Math.ceil(((this.opts.heartbeatMs ?? 10_000) * 4) / 1000), renewTime: new Date().toISOString() };
+    try {
+      await client.patch(RESOURCES.leases, nodeName, { spec }, { namespace: NODE_LEASE_NAMESPACE });
+    } catch (err) {
+      if (!isNotFoundError(err)) throw err;
+      await client.create<KubeObject>(RESOURCES.leases, { metadata: { name: nodeName, namespace: NODE_LEASE_NAMESPACE }, spec });
+    }
+  }
+
+  private logError(c: Container, err: unknown): void {
+    console.error(JSON.stringify({ component: 'berth-agent', container: keyOf(c), err: (err as Error).message }));
+  }
+}

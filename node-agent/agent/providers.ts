@@ -1,0 +1,32 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ContainerObject, LogProvider, NetworkProvider, NetworkSetup } from './types';
+
+/**
+ * Containers that name no Network get a private network namespace with loopback only (Docker's `--network none`).
+ * Attaching to Networks is the network driver's job (node-agent/network) once the Network controller assigns addresses.
+ */
+export class IsolatedNetworkProvider implements NetworkProvider {
+  async attach(c: ContainerObject): Promise<NetworkSetup> {
+    if (c.spec.networks?.length) throw new Error(`spec.networks: attaching to Networks (${c.spec.networks.join(', ')}) needs the bridge driver, which this agent was not started with`);
+    return { networks: [] };
+  }
+
+  async detach(): Promise<void> {}
+}
+
+/** Each run of a container writes to `<root>/<namespace>_<name>/<restartCount>.log` (kubelet's layout). */
+export class FileLogProvider implements LogProvider {
+  constructor(readonly root: string) {}
+
+  dirOf(namespace: string, name: string): string {
+    return path.join(this.root, `${namespace}_${name}`);
+  }
+
+  stdio(c: ContainerObject, _containerId: string, restartCount: number): { stdout: string; stderr: string } {
+    const dir = this.dirOf(c.metadata.namespace, c.metadata.name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const file = path.join(dir, `${restartCount}.log`);
+    return { stdout: file, stderr: file };
+  }
+}
