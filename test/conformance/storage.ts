@@ -12,11 +12,14 @@ export interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
-/** A SQLite store in a fresh temp dir (optionally wrapped, e.g. by the watch cache); cleanup removes the dir. */
-export function sqliteFixture(wrap: (backend: SqliteStorage) => Storage = (b) => b): () => Promise<StoreFixture> {
+/**
+ * A SQLite store in a fresh temp dir (optionally wrapped, e.g. by the watch cache, which may keep its own files in
+ * `dir`); cleanup removes the dir.
+ */
+export function sqliteFixture(wrap: (backend: SqliteStorage, dir: string) => Storage = (b) => b): () => Promise<StoreFixture> {
   return async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-storage-'));
-    const store = wrap(new SqliteStorage(path.join(dir, 'berth.db')));
+    const store = wrap(new SqliteStorage(path.join(dir, 'berth.db')), dir);
     return {
       store,
       async cleanup() {
@@ -28,11 +31,13 @@ export function sqliteFixture(wrap: (backend: SqliteStorage) => Storage = (b) =>
   };
 }
 
-const newObject = (name: string, spec: Record<string, unknown> = {}): StoredObject => ({
+/** Objects agree with their keys (`/registry/<resource>/<namespace>/<name>`), as the API server lays them out. */
+const newObject = (name: string, spec: Record<string, unknown> = {}, namespace = 'ns1'): StoredObject => ({
   apiVersion: 'berth.dev/v1',
   kind: 'Container',
-  metadata: { name, namespace: 'ns1', uid: `uid-${name}` },
+  metadata: { name, namespace, uid: `uid-${name}` },
   spec,
+  data: { token: Buffer.from(`secret of ${name}`).toString('base64') }, // what an encrypting wrapper seals
 });
 
 const rv = (obj: StoredObject): number => Number(obj.metadata.resourceVersion);
@@ -146,7 +151,8 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
     describe('list', () => {
       it('returns only keys under the prefix, in key order, at the newest revision', async () => {
         for (const key of ['/registry/containers/ns1/b', '/registry/containers/ns1/a', '/registry/containers/ns10/c', '/registry/containersx/ns1/d']) {
-          await store.create(key, newObject(key.split('/').pop()!));
+          const [, , , namespace, name] = key.split('/');
+          await store.create(key, newObject(name, {}, namespace));
         }
         const ns1 = await store.list('/registry/containers/ns1/');
         expect(ns1.items.map((o) => o.metadata.name)).toEqual(['a', 'b']);
@@ -325,10 +331,10 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
       it('keeps prefixes apart and an exact-key watch to its key', async () => {
         const prefixLog = await watch('/registry/containers/ns1/', 0);
         const keyLog = await watch('/registry/containers/ns1/a', 0);
-        await store.create('/registry/containers/ns10/x', newObject('x'));
+        await store.create('/registry/containers/ns10/x', newObject('x', {}, 'ns10'));
         await store.create('/registry/containers/ns1/ab', newObject('ab'));
         await store.create('/registry/containers/ns1/a', newObject('a'));
-        await store.create('/registry/images/ns1/a', newObject('img'));
+        await store.create('/registry/images/ns1/img', newObject('img'));
         expect(summary(await keyLog.next(1))).toEqual(['ADDED a']);
         expect(summary(await prefixLog.next(2))).toEqual(['ADDED ab', 'ADDED a']);
         await settle();
