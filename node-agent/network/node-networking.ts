@@ -108,6 +108,19 @@ export class NodeNetworking {
     return { netnsPath, attachments, ...this.writeEtcFiles(request) };
   }
 
+  /**
+   * Takes a container that is already set up back into this (restarted) agent: records its names and keeps its
+   * hosts file current, without touching its namespace or devices (live-restore).
+   */
+  async adoptContainer(request: ContainerNetworkRequest): Promise<void> {
+    for (const { network } of request.networks) if (!this.networks.has(network.key)) await this.ensureNetwork(network);
+    this.containers.set(request.containerId, request);
+    for (const { network, address } of request.networks) {
+      this.networks.get(network.key)?.records.set({ name: request.name, namespace: request.namespace, addresses: [address] });
+    }
+    this.refreshHostsFiles(request.networks.map((n) => n.network.key));
+  }
+
   /** Removes the container's name records, devices and namespace (idempotent). */
   async tearDownContainer(request: ContainerNetworkRequest): Promise<void> {
     this.containers.delete(request.containerId);

@@ -24,7 +24,7 @@ import { execInNetns, pickFreeSubnets, removeNetnsEtc, testTag } from '../../nod
 
 const tag = testTag();
 const namespace = `t${tag}`;
-const node = new NodeNetworking();
+let node = new NodeNetworking();
 const nets: Record<'a' | 'b', NetworkConfig> = {} as never;
 const requests: Record<string, ContainerNetworkRequest> = {};
 const servers: ChildProcess[] = [];
@@ -121,6 +121,15 @@ describe('NodeNetworking', () => {
     } finally {
       await node.unpublishPort(port);
     }
+  });
+
+  it('re-adopts running containers after an agent restart without disturbing them', async () => {
+    await node.close();
+    node = new NodeNetworking();
+    for (const r of Object.values(requests)) await node.adoptContainer(r);
+    expect((await run('client', 'ip', '-4', '-o', 'addr', 'show', 'eth0')).stdout).toContain(`inet ${ipOf(nets.a, 20)}/24`);
+    expect((await run('client', '/bin/busybox', 'nslookup', 'web-1', nets.a.gateway)).stdout).toContain(`Address: ${ipOf(nets.a, 11)}`);
+    expect((await run('client', '/bin/busybox', 'wget', '-q', '-O', '-', 'http://web-1/')).stdout).toBe('served-by-web-1');
   });
 
   it('drops a container name when the container goes, and removes everything at the end', async () => {
