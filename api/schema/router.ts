@@ -58,7 +58,9 @@ export function discoveryRouter(registry: SchemaRegistry, options: { serverAddre
   };
   const send = (res: Response, body: string | undefined, type = 'application/json'): boolean => {
     if (body === undefined) return false;
-    res.status(200).type(type).send(body);
+    // Set verbatim: express would reorder the media-type parameters clients match on.
+    res.status(200).setHeader('Content-Type', type);
+    res.end(body);
     return true;
   };
   const discovery = (legacy: boolean, plain: () => Json) => (req: Request, res: Response) => {
