@@ -1,0 +1,29 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ApiClient } from '../client';
+import { FileLogProvider, IsolatedNetworkProvider, NodeAgent, StoreImageProvider } from './agent';
+import { ImageStore } from './images/store';
+import { BerthRuntime } from './runtime';
+
+export interface AgentProcessOptions {
+  readonly client: ApiClient;
+  /** $BERTH_HOME: images, logs and agent state live below it. */
+  readonly home: string;
+  readonly nodeName?: string;
+}
+
+/** The node agent with this machine's real parts: Berth's runtime, the image store, per-run log files. */
+export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> {
+  const state = path.join(opts.home, 'node');
+  const agent = new NodeAgent({
+    client: opts.client,
+    nodeName: opts.nodeName ?? os.hostname().toLowerCase(),
+    stateDir: state,
+    runtime: new BerthRuntime({ root: path.join(state, 'runtime') }),
+    images: new StoreImageProvider(new ImageStore({ root: path.join(opts.home, 'images') })),
+    network: new IsolatedNetworkProvider(),
+    logs: new FileLogProvider(path.join(opts.home, 'logs')),
+  });
+  await agent.start();
+  return agent;
+}
