@@ -109,16 +109,6 @@ static const struct
   { "mount", CLONE_NEWNS, NS_MNT },
 };
 
-/* Joins the rootfs and a container path into a new host path (before the clone, so the child allocates nothing). */
-static char *
-under_rootfs (const char *rootfs, const char *path)
-{
-  char *out;
-  if (asprintf (&out, "%s/%s", rootfs, path[0] == '/' ? path + 1 : path) < 0)
-    return NULL;
-  return out;
-}
-
 static int
 load_seccomp (const char *path, struct berth_config *cfg, char *err, size_t errlen)
 {
@@ -224,13 +214,11 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
             return berth_error (err, errlen, EINVAL, "config: `mount` before `rootfs`");
           struct berth_mount *m = &cfg->mounts[cfg->n_mounts++];
           m->source = a[0];
-          m->target = under_rootfs (cfg->rootfs, a[1]);
+          m->target = a[1];
           m->type = a[2];
           NUM (m->flags, a[3]);
           NUM (m->propagation, a[4]);
           m->data = a[5][0] ? a[5] : NULL;
-          if (m->target == NULL)
-            return berth_error (err, errlen, ENOMEM, "config: mount `%s`", a[1]);
         }
       else if (strcmp (op, "device") == 0)
         {
@@ -240,8 +228,7 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
             return berth_error (err, errlen, EINVAL, "config: `device` before `rootfs`");
           struct berth_device *d = &cfg->devices[cfg->n_devices++];
           long long major, minor, mode;
-          d->host = a[0];
-          d->target = under_rootfs (cfg->rootfs, a[0]);
+          d->path = a[0];
           NUM (major, a[2]);
           NUM (minor, a[3]);
           NUM (mode, a[4]);
@@ -249,8 +236,6 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           NUM (d->gid, a[6]);
           d->dev = makedev (major, minor);
           d->mode = (mode & 07777) | (a[1][0] == 'b' ? S_IFBLK : a[1][0] == 'p' ? S_IFIFO : S_IFCHR);
-          if (d->target == NULL)
-            return berth_error (err, errlen, ENOMEM, "config: device `%s`", a[0]);
         }
       else if (strcmp (op, "symlink") == 0)
         {
@@ -261,9 +246,7 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           struct berth_mount *l = &cfg->mounts[cfg->n_mounts++];
           l->is_symlink = 1;
           l->source = a[0];
-          l->target = under_rootfs (cfg->rootfs, a[1]);
-          if (l->target == NULL)
-            return berth_error (err, errlen, ENOMEM, "config: symlink `%s`", a[1]);
+          l->target = a[1];
         }
       else if (strcmp (op, "mask") == 0)
         {

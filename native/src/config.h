@@ -37,7 +37,7 @@ struct berth_mount
 {
   int is_symlink;
   const char *source;
-  const char *target; /* absolute host path under the rootfs, joined before the clone */
+  const char *target; /* container path, resolved inside the rootfs at mount time (mounts.c) */
   const char *type;
   unsigned long flags;       /* MS_* incl. MS_BIND/MS_REC; MS_RDONLY etc. applied by a remount for binds */
   unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/MS_SHARED/MS_UNBINDABLE (| MS_REC), or 0 */
@@ -46,8 +46,7 @@ struct berth_mount
 
 struct berth_device
 {
-  const char *target; /* host path under the rootfs */
-  const char *host;   /* the same device on the host, bind-mounted when we may not mknod (user namespace) */
+  const char *path; /* the same path in the container and on the host (bind-mounted when mknod is refused) */
   mode_t mode;        /* S_IFCHR/S_IFBLK/S_IFIFO | permissions */
   dev_t dev;
   uid_t uid;

@@ -120,10 +120,15 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
   /* 4. The filesystem: private propagation first, then rootfs, mounts, devices (which need the host's /dev),
    *    pivot_root, sysctls (through the container's /proc, whose /proc/sys is still writable), and only then
    *    masked/read-only paths (container paths, many under the new /proc). */
-  if ((ret = mounts_prepare_rootfs (cfg, err, sizeof err)) < 0 || (ret = mounts_apply (cfg, err, sizeof err)) < 0
-      || (ret = mounts_create_devices (cfg, (cfg->new_ns_flags & CLONE_NEWUSER) || cfg->ns_path[NS_USER], err,
-                                       sizeof err)) < 0
-      || (ret = mounts_pivot_root (cfg->rootfs, err, sizeof err)) < 0 || (ret = process_set_sysctls (cfg, err, sizeof err)) < 0
+  int rootfd = mounts_prepare_rootfs (cfg, err, sizeof err);
+  if (rootfd < 0)
+    fail (sync_fd, rootfd, err);
+  if ((ret = mounts_apply (cfg, rootfd, err, sizeof err)) < 0
+      || (ret = mounts_create_devices (cfg, rootfd, (cfg->new_ns_flags & CLONE_NEWUSER) || cfg->ns_path[NS_USER], err,
+                                       sizeof err)) < 0)
+    fail (sync_fd, ret, err);
+  close (rootfd);
+  if ((ret = mounts_pivot_root (cfg->rootfs, err, sizeof err)) < 0 || (ret = process_set_sysctls (cfg, err, sizeof err)) < 0
       || (ret = mounts_finish (cfg, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
 

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -13,52 +15,125 @@
 #define BIND_REMOUNT_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME \
                             | MS_STRICTATIME)
 
-/* mkdir -p on a stack copy of path. */
+/* openat2(2) with RESOLVE_IN_ROOT: `rel` is looked up with rootfd as "/", so neither ".." nor a symlink in the
+ * image (absolute or relative) can lead outside the rootfs. */
 static int
-mkdir_p (const char *path, mode_t mode, char *err, size_t errlen)
+open_in_root (int rootfd, const char *rel)
 {
-  char buf[PATH_MAX];
-  size_t len = strlen (path);
-  if (len >= sizeof buf)
-    return berth_error (err, errlen, ENAMETOOLONG, "mkdir `%s`", path);
-  memcpy (buf, path, len + 1);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        if (mkdir (buf, mode) < 0 && errno != EEXIST)
-          return berth_error (err, errlen, errno, "mkdir `%s`", buf);
-        *p = '/';
-      }
-  if (mkdir (buf, mode) < 0 && errno != EEXIST)
-    return berth_error (err, errlen, errno, "mkdir `%s`", buf);
+  struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  return syscall (SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof how);
+}
+
+/* Resolves the container path `path` inside the rootfs, creating what is missing when `create` (directories, and
+ * the last component as an empty file when `is_file`), and writes the host path it resolved to into `out`.
+ * Mount targets come from the image's own tree: resolving them as the kernel would from the host could follow a
+ * symlink such as /proc -> /etc (of the host) and mount over the host's files (CVE-2021-30465 is this class). */
+static int
+resolve_in_root_at (int rootfd, const char *path, int create, int is_file, char *out, size_t outlen, int depth,
+                    char *err, size_t errlen)
+{
+  char rel[PATH_MAX];
+  while (*path == '/')
+    path++;
+  if (strlen (path) >= sizeof rel)
+    return berth_error (err, errlen, ENAMETOOLONG, "path `/%s` in the rootfs", path);
+  strcpy (rel, path);
+
+  int cur = fcntl (rootfd, F_DUPFD_CLOEXEC, 0);
+  if (cur < 0)
+    return berth_error (err, errlen, errno, "dup rootfs fd");
+  for (char *comp = rel; *comp;)
+    {
+      char *slash = strchr (comp, '/');
+      int last = slash == NULL || slash[strspn (slash, "/")] == '\0';
+      if (slash)
+        *slash = '\0';
+      int next = open_in_root (rootfd, rel);
+      char link[PATH_MAX];
+      ssize_t link_len;
+      if (next < 0 && errno == ENOENT && create && depth < 40
+          && (link_len = readlinkat (cur, comp, link, sizeof link - 1)) > 0)
+        {
+          /* A dangling symlink: create where it points, inside the rootfs, as the kernel would have resolved it
+           * (absolute targets from the rootfs, relative ones from the link's directory). */
+          char again[PATH_MAX];
+          link[link_len] = '\0';
+          int n = snprintf (again, sizeof again, "%.*s%s%s%s", link[0] == '/' ? 0 : (int) (comp - rel), rel, link,
+                            last ? "" : "/", last ? "" : slash + 1);
+          close (cur);
+          if (n < 0 || (size_t) n >= sizeof again)
+            return berth_error (err, errlen, ENAMETOOLONG, "resolve `/%s` in the rootfs", path);
+          return resolve_in_root_at (rootfd, again, create, is_file, out, outlen, depth + 1, err, errlen);
+        }
+      if (next < 0 && errno == ENOENT && create)
+        {
+          /* Created relative to the already resolved parent, then resolved again from the root. */
+          if (last && is_file)
+            {
+              int f = openat (cur, comp, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+              if (f >= 0)
+                close (f);
+            }
+          else
+            mkdirat (cur, comp, 0755);
+          next = open_in_root (rootfd, rel);
+        }
+      if (next < 0)
+        {
+          int e = errno;
+          close (cur);
+          return berth_error (err, errlen, e, "resolve `/%s` in the rootfs", rel);
+        }
+      close (cur);
+      cur = next;
+      if (last)
+        break;
+      *slash = '/';
+      comp = slash + 1;
+      while (*comp == '/')
+        comp++;
+    }
+
+  char proc[64];
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", cur);
+  ssize_t n = readlink (proc, out, outlen - 1);
+  int e = errno;
+  close (cur);
+  if (n < 0 || (size_t) n >= outlen - 1)
+    return berth_error (err, errlen, n < 0 ? e : ENAMETOOLONG, "readlink the resolved `/%s`", path);
+  out[n] = '\0';
   return 0;
 }
 
-/* Creates a mount point: a directory, or an empty file when a file is bind-mounted onto it. */
 static int
-make_mount_point (const char *target, int is_file, char *err, size_t errlen)
+resolve_in_root (int rootfd, const char *path, int create, int is_file, char *out, size_t outlen, char *err,
+                 size_t errlen)
 {
-  if (!is_file)
-    return mkdir_p (target, 0755, err, errlen);
-  char parent[PATH_MAX];
-  const char *slash = strrchr (target, '/');
-  size_t n = slash ? (size_t) (slash - target) : 0;
-  if (n >= sizeof parent)
-    return berth_error (err, errlen, ENAMETOOLONG, "mount point `%s`", target);
-  memcpy (parent, target, n);
-  parent[n] = '\0';
-  if (n > 0)
-    {
-      int ret = mkdir_p (parent, 0755, err, errlen);
-      if (ret < 0)
-        return ret;
-    }
-  int fd = open (target, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0 && errno != EISDIR)
-    return berth_error (err, errlen, errno, "create mount point `%s`", target);
-  if (fd >= 0)
-    close (fd);
+  return resolve_in_root_at (rootfd, path, create, is_file, out, outlen, 0, err, errlen);
+}
+
+/* Splits a container path into its parent (resolved, created, in `parent`) and its last component. */
+static int
+resolve_parent_in_root (int rootfd, const char *path, char *parent, size_t len, const char **name, char *err,
+                        size_t errlen)
+{
+  char dir[PATH_MAX];
+  const char *slash = strrchr (path, '/');
+  size_t n = slash ? (size_t) (slash - path) : 0;
+  if (n >= sizeof dir || slash == NULL || slash[1] == '\0')
+    return berth_error (err, errlen, EINVAL, "path `%s` has no last component", path);
+  memcpy (dir, path, n);
+  dir[n] = '\0';
+  *name = slash + 1;
+  return resolve_in_root (rootfd, dir, 1, 0, parent, len, err, errlen);
+}
+
+/* Joins parent and name into out. */
+static int
+join_path (const char *parent, const char *name, char *out, size_t len, char *err, size_t errlen)
+{
+  if ((size_t) snprintf (out, len, "%s/%s", parent, name) >= len)
+    return berth_error (err, errlen, ENAMETOOLONG, "path `%s/%s`", parent, name);
   return 0;
 }
 
@@ -70,49 +145,57 @@ mounts_prepare_rootfs (const struct berth_config *cfg, char *err, size_t errlen)
     return berth_error (err, errlen, errno, "make / rprivate");
   if (mount (cfg->rootfs, cfg->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return berth_error (err, errlen, errno, "bind rootfs `%s`", cfg->rootfs);
-  return 0;
+  /* Opened after the bind, so that lookups from it cross into the mounts made below it. */
+  int fd = open (cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_error (err, errlen, errno, "open rootfs `%s`", cfg->rootfs);
+  return fd;
 }
 
 static int
-apply_mount (const struct berth_mount *m, char *err, size_t errlen)
+apply_mount (int rootfd, const struct berth_mount *m, char *err, size_t errlen)
 {
+  char target[PATH_MAX];
+  int ret;
   if (m->is_symlink)
     {
-      if (symlink (m->source, m->target) < 0 && errno != EEXIST)
+      const char *name;
+      if ((ret = resolve_parent_in_root (rootfd, m->target, target, sizeof target, &name, err, errlen)) < 0)
+        return ret;
+      char link[PATH_MAX];
+      if ((ret = join_path (target, name, link, sizeof link, err, errlen)) < 0)
+        return ret;
+      if (symlink (m->source, link) < 0 && errno != EEXIST)
         return berth_error (err, errlen, errno, "symlink `%s`", m->target);
       return 0;
     }
   int is_bind = (m->flags & MS_BIND) != 0;
   int is_remount = (m->flags & MS_REMOUNT) != 0;
-  if (!is_remount)
-    {
-      struct stat st;
-      int is_file = is_bind && stat (m->source, &st) == 0 && !S_ISDIR (st.st_mode);
-      int ret = make_mount_point (m->target, is_file, err, errlen);
-      if (ret < 0)
-        return ret;
-    }
+  struct stat st;
+  int is_file = is_bind && stat (m->source, &st) == 0 && !S_ISDIR (st.st_mode);
+  if ((ret = resolve_in_root (rootfd, m->target, !is_remount, is_file, target, sizeof target, err, errlen)) < 0)
+    return ret;
   if (is_bind)
     {
-      if (mount (m->source, m->target, NULL, m->flags & (MS_BIND | MS_REC), NULL) < 0)
+      if (mount (m->source, target, NULL, m->flags & (MS_BIND | MS_REC), NULL) < 0)
         return berth_error (err, errlen, errno, "bind mount `%s` on `%s`", m->source, m->target);
       if ((m->flags & BIND_REMOUNT_FLAGS)
-          && mount (NULL, m->target, NULL, MS_REMOUNT | MS_BIND | (m->flags & BIND_REMOUNT_FLAGS), NULL) < 0)
+          && mount (NULL, target, NULL, MS_REMOUNT | MS_BIND | (m->flags & BIND_REMOUNT_FLAGS), NULL) < 0)
         return berth_error (err, errlen, errno, "remount bind `%s` with its flags", m->target);
     }
-  else if (mount (m->source[0] ? m->source : NULL, m->target, m->type[0] ? m->type : NULL, m->flags, m->data) < 0)
+  else if (mount (m->source[0] ? m->source : NULL, target, m->type[0] ? m->type : NULL, m->flags, m->data) < 0)
     return berth_error (err, errlen, errno, "mount %s `%s` on `%s`", m->type, m->source, m->target);
-  if (m->propagation && mount (NULL, m->target, NULL, m->propagation, NULL) < 0)
+  if (m->propagation && mount (NULL, target, NULL, m->propagation, NULL) < 0)
     return berth_error (err, errlen, errno, "set propagation of `%s`", m->target);
   return 0;
 }
 
 int
-mounts_apply (const struct berth_config *cfg, char *err, size_t errlen)
+mounts_apply (const struct berth_config *cfg, int rootfd, char *err, size_t errlen)
 {
   for (size_t i = 0; i < cfg->n_mounts; i++)
     {
-      int ret = apply_mount (&cfg->mounts[i], err, errlen);
+      int ret = apply_mount (rootfd, &cfg->mounts[i], err, errlen);
       if (ret < 0)
         return ret;
     }
@@ -120,8 +203,9 @@ mounts_apply (const struct berth_config *cfg, char *err, size_t errlen)
 }
 
 int
-mounts_create_devices (const struct berth_config *cfg, int in_user_ns, char *err, size_t errlen)
+mounts_create_devices (const struct berth_config *cfg, int rootfd, int in_user_ns, char *err, size_t errlen)
 {
+  char target[PATH_MAX];
   for (size_t i = 0; i < cfg->n_devices; i++)
     {
       const struct berth_device *d = &cfg->devices[i];
@@ -129,23 +213,23 @@ mounts_create_devices (const struct berth_config *cfg, int in_user_ns, char *err
       if (in_user_ns)
         {
           /* mknod is refused inside a user namespace: expose the host's node instead. */
-          ret = make_mount_point (d->target, 1, err, errlen);
-          if (ret < 0)
+          if ((ret = resolve_in_root (rootfd, d->path, 1, 1, target, sizeof target, err, errlen)) < 0)
             return ret;
-          if (mount (d->host, d->target, NULL, MS_BIND, NULL) < 0)
-            return berth_error (err, errlen, errno, "bind device `%s`", d->host);
+          if (mount (d->path, target, NULL, MS_BIND, NULL) < 0)
+            return berth_error (err, errlen, errno, "bind device `%s`", d->path);
           continue;
         }
-      ret = make_mount_point (d->target, 0, err, errlen);
-      if (ret < 0)
+      const char *name;
+      char parent[PATH_MAX];
+      if ((ret = resolve_parent_in_root (rootfd, d->path, parent, sizeof parent, &name, err, errlen)) < 0
+          || (ret = join_path (parent, name, target, sizeof target, err, errlen)) < 0)
         return ret;
-      rmdir (d->target); /* make_mount_point made the parents and the path itself; the node replaces the latter */
-      unlink (d->target);
-      if (mknod (d->target, d->mode, d->dev) < 0)
-        return berth_error (err, errlen, errno, "mknod `%s`", d->target);
+      unlink (target); /* the image's own file there, if any (unlink never follows a symlink) */
+      if (mknod (target, d->mode, d->dev) < 0)
+        return berth_error (err, errlen, errno, "mknod `%s`", d->path);
       /* mknod's mode is filtered by the umask: set the exact permissions. */
-      if (chmod (d->target, d->mode & 07777) < 0 || chown (d->target, d->uid, d->gid) < 0)
-        return berth_error (err, errlen, errno, "chmod/chown `%s`", d->target);
+      if (chmod (target, d->mode & 07777) < 0 || chown (target, d->uid, d->gid) < 0)
+        return berth_error (err, errlen, errno, "chmod/chown `%s`", d->path);
     }
   return 0;
 }

@@ -6,14 +6,15 @@
 #include <stddef.h>
 
 /* Makes every mount in our namespace private (nothing we do may propagate to the host) and bind-mounts the rootfs
- * onto itself (pivot_root needs the new root to be a mount point). */
+ * onto itself (pivot_root needs the new root to be a mount point). Returns an O_PATH fd of it (the caller closes
+ * it): every path below is resolved from it, confined to the rootfs. */
 int mounts_prepare_rootfs (const struct berth_config *cfg, char *err, size_t errlen);
 
 /* mounts[] (and symlinks) in order, creating mount points; binds get their flags by a second, remounting call. */
-int mounts_apply (const struct berth_config *cfg, char *err, size_t errlen);
+int mounts_apply (const struct berth_config *cfg, int rootfd, char *err, size_t errlen);
 
 /* Device nodes (mknod, or a bind of the host node inside a user namespace, where mknod is refused). */
-int mounts_create_devices (const struct berth_config *cfg, int in_user_ns, char *err, size_t errlen);
+int mounts_create_devices (const struct berth_config *cfg, int rootfd, int in_user_ns, char *err, size_t errlen);
 
 /* pivot_root into the rootfs and detach the old root (runc's pivot_root(".", ".") trick needs no temp dir). */
 int mounts_pivot_root (const char *rootfs, char *err, size_t errlen);

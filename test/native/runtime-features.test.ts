@@ -234,3 +234,30 @@ test('sysctls of the container\'s own namespaces are set', async () => {
   });
   expect(out.trim().split('\n')).toEqual(['80', '2048']);
 });
+
+test('mount targets are resolved inside the rootfs: an image symlink cannot aim a mount at the host', async () => {
+  const host = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-escape-target-'));
+  // From the host these point at `host`; in the container, at rootfs/<host> and rootfs/<host>/../rel-target.
+  fs.symlinkSync(host, path.join(bundle.rootfs, 'evil'));
+  fs.symlinkSync(`../../..${host}/../rel-target`, path.join(bundle.rootfs, 'tmp', 'evil-rel'));
+  try {
+    const { out, status } = await probe('grep -E " (/evil|/tmp/evil-rel)/sub |berth-escape|rel-target" /proc/mounts', (s) => {
+      s.mounts!.push(
+        { destination: '/evil/sub', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+        { destination: '/tmp/evil-rel/sub', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+      );
+    });
+    expect(status.exitCode).toBe(0);
+    expect(out).toMatch(new RegExp(`^tmpfs ${host}/sub tmpfs`, 'm')); // landed at rootfs/<host>/sub
+    expect(out).toMatch(new RegExp(`^tmpfs ${path.dirname(host)}/rel-target/sub tmpfs`, 'm'));
+    expect(fs.existsSync(path.join(host, 'sub'))).toBe(false); // nothing was created on the host
+    expect(fs.existsSync(path.join(path.dirname(host), 'rel-target'))).toBe(false);
+    expect(fs.existsSync(path.join(bundle.rootfs, host, 'sub'))).toBe(true);
+  } finally {
+    fs.unlinkSync(path.join(bundle.rootfs, 'evil'));
+    fs.unlinkSync(path.join(bundle.rootfs, 'tmp', 'evil-rel'));
+    fs.rmSync(path.join(bundle.rootfs, host), { recursive: true, force: true });
+    fs.rmSync(path.join(bundle.rootfs, path.dirname(host), 'rel-target'), { recursive: true, force: true });
+    fs.rmSync(host, { recursive: true, force: true });
+  }
+});

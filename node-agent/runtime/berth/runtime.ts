@@ -163,15 +163,14 @@ export class BerthRuntime implements ContainerRuntime {
       pid = await this.native.syncExpect(fd, SyncMessage.PIDS, PIDS_TIMEOUT_MS);
       // What CgroupManager.apply does, but off the event loop: a cgroup v1 migration blocks for an RCU grace
       // period, and concurrent creates then share one grace period instead of queueing for their own.
-      const placement = await Promise.all(cgroup.procsFiles.map((f) => fs.promises.writeFile(f, String(pid)))).then(
-        () => undefined,
-        (err: unknown) => new Error(`put init ${pid} in cgroup ${cgroup.path}: ${(err as Error).message}`, { cause: err }),
-      );
-      if (placement) {
-        // An init that died during set-up (ESRCH above) has sent the reason; prefer it.
-        throw (await this.native.syncExpect(fd, SyncMessage.READY, 1000).then(() => undefined, (e: unknown) => e)) ?? placement;
+      try {
+        await Promise.all(cgroup.procsFiles.map((f) => fs.promises.writeFile(f, String(pid))));
+        this.native.syncSend(fd, SyncMessage.CGROUP_DONE);
+      } catch (err) {
+        // An init that died during set-up (ESRCH, EPIPE here) has sent the reason; prefer it.
+        const report = await this.native.syncExpect(fd, SyncMessage.READY, 1000).then(() => undefined, (e: unknown) => e);
+        throw report ?? new Error(`put init ${pid} in cgroup ${cgroup.path}: ${(err as Error).message}`, { cause: err });
       }
-      this.native.syncSend(fd, SyncMessage.CGROUP_DONE);
       await this.native.syncExpect(fd, SyncMessage.READY, READY_TIMEOUT_MS);
       return pid;
     } catch (err) {
