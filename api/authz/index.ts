@@ -2,7 +2,14 @@
  * Authorization for the Berth API server: RBAC over rbac.authorization.k8s.io/v1 objects, the node authorizer,
  * access reviews (`kubectl auth can-i`) and the express middleware.
  *
- * How the server uses it (after api/auth's authenticationMiddleware):
+ * Simplest wiring (does all of api/auth's set-up too):
+ *   const security = createClusterSecurity({ home, storage });    // PKI, admin token, authn, RBAC+node authz, audit log
+ *   createApp({ storage, schemas, guards: security.guards });      // audit → 401 → 403 → /apis/authorization.k8s.io/v1/*reviews
+ *   https.createServer(security.tlsOptions, app); writeKubeconfig(..., { token: security.adminToken });
+ *   body decoding: for application/vnd.kubernetes.protobuf, try decodeAuthzProtobuf(raw) first (Role, ClusterRole,
+ *   RoleBinding, ClusterRoleBinding as `kubectl create role|rolebinding` send them); undefined → not an RBAC kind.
+ *
+ * The pieces, for a custom wiring (after api/auth's authenticationMiddleware):
  *   const authorizer = new UnionAuthorizer([
  *     new NodeAuthorizer(nodeGraph),            // nodeGraph: getContainer(ns, name), listContainersOnNode(node) from storage/cache
  *     new RbacAuthorizer(rbacLister),           // rbacLister(kind, ns?) → the stored Role/ClusterRole/RoleBinding/ClusterRoleBinding objects
@@ -41,3 +48,9 @@ export { UnionAuthorizer } from './union';
 export { authorizationMiddleware, attributesOf, forbiddenMessage, forbiddenStatus } from './middleware';
 export { reviewAccess, reviewAttributes, AccessReviewInvalidError, AUTHORIZATION_API_VERSION } from './review';
 export type { AccessReview, AccessReviewKind, AccessReviewSpec, ResourceAttributes } from './review';
+export { decodeAuthzProtobuf, ProtobufDecodeError } from './protobuf';
+export { accessReviewRouter } from './review-router';
+export type { AccessReviewRouterOptions } from './review-router';
+export { rbacListerFromStorage, nodeGraphFromStorage } from './sources';
+export { createClusterSecurity } from './security';
+export type { ClusterSecurity, ClusterSecurityOptions } from './security';

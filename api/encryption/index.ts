@@ -1,11 +1,11 @@
 /**
  * Encryption at rest for Secrets: AES-256-GCM envelope encryption under a rotatable key file.
  *
- * How the server uses it: wrap the backend once, before anything else sees it —
- *   const keys = KeyRing.loadOrCreate(path.join(home, 'encryption-keys.json'));   // first start creates it, mode 0600
- *   const storage = new EncryptingStorage(backend, keys);   // default prefix /registry/berth.dev/secrets/
- * and use `storage` everywhere (registry, watch cache). Secrets' `data`/`stringData` are sealed in the backend; metadata
- * stays clear. Reading a tampered value throws StorageError 'Invalid' naming the secret (map it to a 500 Status
+ * How the server uses it: wrap the backend once, under the watch cache, before anything else sees it —
+ *   const storage = new CachedStorage(encryptedStorage(home, backend));   // $home/encryption-keys.json, mode 0600
+ * (= new EncryptingStorage(backend, KeyRing.loadOrCreate(file)), default prefix /registry/berth.dev/secrets/)
+ * and use `storage` everywhere (registry, watch cache). Under the cache, each event is decrypted once, not per
+ * watcher. Secrets' `data`/`stringData` are sealed in the backend; metadata stays clear. Reading a tampered value throws StorageError 'Invalid' naming the secret (map it to a 500 Status
  * "InternalError" without the payload — or whatever the error middleware does for Invalid from storage).
  * Rotation (`berth secrets reencrypt`): `keys.rotate()` then `await reencryptAll(storage)`; a KeyRing notices a key file
  * rotated by another process on its next use (one stat per call).
@@ -14,4 +14,11 @@ export { KeyRing } from './keyring';
 export type { KeyEntry, KeyProvider } from './keyring';
 export { seal, open, DecryptionError } from './envelope';
 export type { Sealed } from './envelope';
-export { EncryptingStorage, reencryptAll, PAYLOAD_FIELDS, SEALED_FIELD, DEFAULT_ENCRYPTED_PREFIXES } from './storage';
+export {
+  EncryptingStorage,
+  encryptedStorage,
+  reencryptAll,
+  PAYLOAD_FIELDS,
+  SEALED_FIELD,
+  DEFAULT_ENCRYPTED_PREFIXES,
+} from './storage';

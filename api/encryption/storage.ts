@@ -18,7 +18,8 @@ import {
   WatchOptions,
 } from '../storage/types';
 import { open, seal, Sealed } from './envelope';
-import type { KeyProvider } from './keyring';
+import * as path from 'node:path';
+import { KeyProvider, KeyRing } from './keyring';
 
 /** Fields that carry secret values. */
 export const PAYLOAD_FIELDS = ['data', 'stringData'] as const;
@@ -215,4 +216,9 @@ export async function reencryptAll(storage: Storage, prefix: string = DEFAULT_EN
     continueToken = page.continue;
   } while (continueToken);
   return count;
+}
+
+/** `backend` wrapped so Secrets are sealed under the key file `$home/encryption-keys.json` (created on first start). */
+export function encryptedStorage(home: string, backend: Storage): EncryptingStorage {
+  return new EncryptingStorage(backend, KeyRing.loadOrCreate(path.join(home, 'encryption-keys.json')));
 }

@@ -1,0 +1,324 @@
+/**
+ * The security acceptance lines of issues 2 and 8 against a real API server (createApp + SQLite + watch cache) wired
+ * with createClusterSecurity and encryptedStorage, driven over HTTPS by raw requests and kubectl 1.32.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { createApp } from '../../api';
+import { createCertificateAuthority, issueClientCertificate, writeKubeconfig } from '../../api/auth';
+import { ClusterSecurity, createClusterSecurity } from '../../api/authz';
+import { encryptedStorage, KeyRing, reencryptAll, SEALED_FIELD } from '../../api/encryption';
+import { SchemaRegistry } from '../../api/schema';
+import { CachedStorage, SqliteStorage } from '../../api/storage';
+
+const run = promisify(execFile);
+const CANARY = 'sup3r-s3cret-canary-91c2';
+const CANARY_B64 = Buffer.from(CANARY).toString('base64');
+const B = '/apis/berth.dev/v1';
+const RBAC = '/apis/rbac.authorization.k8s.io/v1';
+
+interface Credentials {
+  token?: string;
+  cert?: { certPem: string; keyPem?: string };
+}
+interface Reply {
+  status: number;
+  body: any;
+  text: string;
+}
+
+describe('cluster security over HTTPS', () => {
+  let home: string;
+  let backend: SqliteStorage;
+  let storage: CachedStorage;
+  let security: ClusterSecurity;
+  let server: https.Server;
+  let url: string;
+  let admin: Credentials;
+
+  const call = (method: string, p: string, who: Credentials, body?: unknown): Promise<Reply> =>
+    new Promise((resolve, reject) => {
+      const req = https.request(
+        `${url}${p}`,
+        {
+          method,
+          ca: security.pki.ca.certPem,
+          cert: who.cert?.certPem,
+          key: who.cert?.keyPem,
+          headers: {
+            ...(who.token ? { authorization: `Bearer ${who.token}` } : {}),
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = undefined;
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed, text });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body ? JSON.stringify(body) : undefined);
+    });
+
+  const kubeconfigFor = (name: string, who: Credentials): string => {
+    const file = path.join(home, `${name}.kubeconfig`);
+    const user = who.token ? { token: who.token } : { certPem: who.cert!.certPem, keyPem: who.cert!.keyPem! };
+    writeKubeconfig(file, { server: url, caPem: security.pki.ca.certPem, user });
+    return file;
+  };
+  const kubectl = (kubeconfig: string, ...args: string[]) =>
+    run('kubectl', ['--kubeconfig', kubeconfig, ...args]).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
+
+  const expectCreated = async (p: string, body: unknown) => {
+    const reply = await call('POST', p, admin, body);
+    expect([reply.status, reply.text]).toEqual([201, expect.any(String)]);
+    return reply.body;
+  };
+
+  beforeAll(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-security-'));
+    backend = new SqliteStorage(path.join(home, 'berth.db'));
+    storage = new CachedStorage(encryptedStorage(home, backend));
+    security = createClusterSecurity({ home, storage });
+    const api = createApp({ storage, schemas: SchemaRegistry.withBuiltins(), guards: security.guards });
+    server = https.createServer(security.tlsOptions, api.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    admin = { token: security.adminToken };
+
+    for (const ns of ['team-a', 'team-b']) await expectCreated('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    for (const ns of ['team-a', 'team-b']) {
+      await expectCreated(`${B}/namespaces/${ns}/secrets`, {
+        apiVersion: 'berth.dev/v1',
+        kind: 'Secret',
+        metadata: { name: 'db', namespace: ns },
+        data: { password: CANARY_B64 },
+      });
+    }
+    await expectCreated(`${B}/namespaces/team-b/secrets`, {
+      apiVersion: 'berth.dev/v1',
+      kind: 'Secret',
+      metadata: { name: 'other', namespace: 'team-b' },
+      stringData: { token: `${CANARY}-other` },
+    });
+    const container = (ns: string, name: string, node: string, secret: string) => ({
+      apiVersion: 'berth.dev/v1',
+      kind: 'Container',
+      metadata: { name, namespace: ns },
+      spec: { image: 'busybox:latest', nodeName: node, secrets: [{ name: secret }] },
+    });
+    await expectCreated(`${B}/namespaces/team-b/containers`, container('team-b', 'web', 'n1', 'db'));
+    await expectCreated(`${B}/namespaces/team-b/containers`, container('team-b', 'worker', 'n2', 'other'));
+    // Tenant alice may edit team-a only.
+    await expectCreated(`${RBAC}/namespaces/team-a/rolebindings`, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'alice-edit', namespace: 'team-a' },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' }],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+    });
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    security.close();
+    await storage.close();
+    fs.rmSync(home, { recursive: true, force: true });
+    expect(fs.existsSync(home)).toBe(false);
+  });
+
+  describe('authentication (401 with nothing leaked)', () => {
+    it.each([
+      ['no credentials', () => ({})],
+      ['a made-up token', () => ({ token: 'not-a-token' })],
+      ['a forged service-account token', () => {
+        const [h, p] = security.serviceAccounts.issue('team-a', 'ci').split('.');
+        return { token: `${h}.${p}.${Buffer.alloc(32, 1).toString('base64url')}` };
+      }],
+      ['an expired service-account token', () => ({ token: security.serviceAccounts.issue('team-a', 'ci', { ttlSeconds: -1 }) })],
+      ['a revoked token', () => {
+        const entry = security.tokens.addToken({ username: 'mallory', groups: ['system:masters'] });
+        security.tokens.revoke(entry.id);
+        return { token: entry.token };
+      }],
+      ['a certificate from another CA', () => ({
+        cert: issueClientCertificate(createCertificateAuthority('attacker-ca'), { commonName: 'admin', organizations: ['system:masters'] }),
+      })],
+    ])('%s → 401 Unauthorized Status', async (_what, who) => {
+      const reply = await call('GET', `${B}/namespaces/team-b/secrets/db`, who());
+      expect(reply.status).toBe(401);
+      expect(reply.body).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+    });
+
+    it('kubectl with a kubeconfig for another CA\'s certificate is refused', async () => {
+      const foreign = issueClientCertificate(createCertificateAuthority('attacker-ca'), { commonName: 'admin', organizations: ['system:masters'] });
+      const result = await kubectl(kubeconfigFor('foreign', { cert: foreign }), 'get', 'secrets', '-n', 'team-b');
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/Unauthorized|must be logged in/);
+      expect(result.stdout + result.stderr).not.toContain(CANARY_B64);
+    });
+
+    it('health endpoints stay open; the admin kubeconfig works with kubectl', async () => {
+      expect((await call('GET', '/healthz', {})).status).toBe(200);
+      expect((await call('GET', '/readyz', {})).status).toBe(200);
+      const got = await kubectl(kubeconfigFor('admin', admin), 'get', 'secret', 'db', '-n', 'team-b', '-o', 'jsonpath={.data.password}');
+      expect(got).toMatchObject({ code: 0, stdout: CANARY_B64 });
+    });
+  });
+
+  describe('RBAC (403 for a tenant outside its namespace)', () => {
+    const alice = () => ({ cert: issueClientCertificate(security.pki.ca, { commonName: 'alice', organizations: ['tenants'] }) });
+
+    it('a tenant of namespace A works in A and gets 403 reading namespace B, with nothing of B in the answer', async () => {
+      const who = alice();
+      const created = await call('POST', `${B}/namespaces/team-a/containers`, who, {
+        apiVersion: 'berth.dev/v1',
+        kind: 'Container',
+        metadata: { name: 'app', namespace: 'team-a' },
+        spec: { image: 'busybox:latest' },
+      });
+      expect(created.status).toBe(201);
+      expect((await call('GET', `${B}/namespaces/team-a/secrets/db`, who)).status).toBe(200);
+      for (const p of [`${B}/namespaces/team-b/secrets/db`, `${B}/namespaces/team-b/secrets`, `${B}/secrets`, `${B}/namespaces/team-b/containers`]) {
+        const reply = await call('GET', p, who);
+        expect(reply.status).toBe(403);
+        expect(reply.body).toMatchObject({ kind: 'Status', reason: 'Forbidden', code: 403 });
+        expect(reply.text).not.toContain(CANARY_B64);
+        expect(reply.text).not.toContain('worker');
+      }
+      expect((await call('DELETE', `${B}/namespaces/team-b/secrets/db`, who)).status).toBe(403);
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, admin)).status).toBe(200);
+    });
+
+    it('kubectl auth can-i answers for the tenant from RBAC (SelfSubjectAccessReview as protobuf)', async () => {
+      const config = kubeconfigFor('alice', alice());
+      expect(await kubectl(config, 'auth', 'can-i', 'create', 'containers.berth.dev', '-n', 'team-a')).toMatchObject({ code: 0, stdout: 'yes\n' });
+      expect(await kubectl(config, 'auth', 'can-i', 'get', 'secrets.berth.dev', '-n', 'team-b')).toMatchObject({ code: 1, stdout: 'no\n' });
+      expect(await kubectl(kubeconfigFor('admin', admin), 'auth', 'can-i', 'delete', 'nodes.berth.dev')).toMatchObject({ code: 0, stdout: 'yes\n' });
+      const forbidden = await kubectl(config, 'get', 'secrets.berth.dev', '-n', 'team-b');
+      expect(forbidden.code).not.toBe(0);
+      expect(forbidden.stderr).toContain('forbidden: User "alice" cannot list resource "secrets" in API group "berth.dev" in the namespace "team-b"');
+    });
+
+    it('a service account bound in its namespace reads it, and nothing else', async () => {
+      await expectCreated(`${RBAC}/namespaces/team-b/rolebindings`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'ci-view', namespace: 'team-b' },
+        subjects: [{ kind: 'ServiceAccount', name: 'ci' }],
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      });
+      const ci = { token: security.serviceAccounts.issue('team-b', 'ci') };
+      expect((await call('GET', `${B}/namespaces/team-b/containers`, ci)).status).toBe(200);
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, ci)).status).toBe(403); // view excludes secrets
+      expect((await call('GET', `${B}/namespaces/team-a/containers`, ci)).status).toBe(403);
+    });
+  });
+
+  describe('node authorizer', () => {
+    const node = (name: string) => ({ cert: issueClientCertificate(security.pki.ca, { commonName: `system:node:${name}`, organizations: ['system:nodes'] }) });
+
+    it('a node reads the secrets of containers bound to it and gets 403 for another node\'s', async () => {
+      const n1 = node('n1');
+      const mine = await call('GET', `${B}/namespaces/team-b/secrets/db`, n1);
+      expect(mine.status).toBe(200);
+      expect(mine.body.data.password).toBe(CANARY_B64);
+      const theirs = await call('GET', `${B}/namespaces/team-b/secrets/other`, n1);
+      expect(theirs.status).toBe(403);
+      expect(theirs.text).not.toContain(CANARY);
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/other`, node('n2'))).status).toBe(200);
+    });
+
+    it('a node lists only its own containers and writes only their status', async () => {
+      const n1 = node('n1');
+      const own = await call('GET', `${B}/containers?fieldSelector=spec.nodeName%3Dn1`, n1);
+      expect(own.status).toBe(200);
+      expect(own.body.items.map((c: { metadata: { name: string } }) => c.metadata.name)).toEqual(['web']);
+      expect((await call('GET', `${B}/containers`, n1)).status).toBe(403);
+      expect((await call('GET', `${B}/containers?fieldSelector=spec.nodeName%3Dn2`, n1)).status).toBe(403);
+      expect((await call('GET', `${B}/namespaces/team-b/containers/worker`, n1)).status).toBe(403);
+      expect((await call('DELETE', `${B}/namespaces/team-b/containers/web`, n1)).status).toBe(403);
+      const status = await call('PATCH', `${B}/namespaces/team-b/containers/worker/status`, n1, { status: { phase: 'Failed' } });
+      expect(status.status).toBe(403);
+    });
+  });
+
+  describe('secrets at rest', () => {
+    it('neither the SQLite file nor its WAL holds a secret\'s plaintext; the API serves it decrypted', async () => {
+      const raw = fs
+        .readdirSync(home)
+        .filter((f) => f.startsWith('berth.db'))
+        .map((f) => fs.readFileSync(path.join(home, f)).toString('latin1'))
+        .join('');
+      expect(raw).toContain('"name":"db"'); // the grep sees the store...
+      expect(raw).not.toContain(CANARY); // ...and finds no secret value, raw or base64
+      expect(raw).not.toContain(CANARY_B64);
+      expect(raw).not.toContain(Buffer.from(`${CANARY}-other`).toString('base64'));
+      expect((await backend.get('/registry/berth.dev/secrets/team-b/db'))[SEALED_FIELD]).toBeDefined();
+    });
+
+    it('rotation: a new key from `berth secrets reencrypt` (another process), every secret rewritten under it, old key pruned, kubectl still reads them', async () => {
+      const ring = KeyRing.loadOrCreate(path.join(home, 'encryption-keys.json'));
+      const oldKey = ring.activeKey().id;
+      const newKey = ring.rotate();
+      expect(await reencryptAll(storage)).toBe(3);
+      const stored = await backend.list('/registry/berth.dev/secrets/');
+      expect(stored.items.map((o) => (o[SEALED_FIELD] as { kid: string }).kid)).toEqual([newKey, newKey, newKey]);
+      ring.prune();
+      expect(ring.ids()).toEqual([newKey]);
+      expect(oldKey).not.toBe(newKey);
+      const got = await kubectl(kubeconfigFor('admin', admin), 'get', 'secrets', '-A', '-o', 'jsonpath={.items[*].data.password}');
+      expect(got).toMatchObject({ code: 0, stdout: `${CANARY_B64} ${CANARY_B64}` });
+      const created = await call('POST', `${B}/namespaces/team-a/secrets`, admin, { apiVersion: 'berth.dev/v1', kind: 'Secret', metadata: { name: 'after-rotation' }, stringData: { k: CANARY } });
+      expect(created.status).toBe(201);
+      expect(((await backend.get('/registry/berth.dev/secrets/team-a/after-rotation'))[SEALED_FIELD] as { kid: string }).kid).toBe(newKey);
+    });
+
+    it('tampered ciphertext is reported as an error naming the secret, never returned as garbage (nor logged)', async () => {
+      const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      await backend.guaranteedUpdate('/registry/berth.dev/secrets/team-a/db', (o) => {
+        const sealed = o[SEALED_FIELD] as { ct: string };
+        const ct = Buffer.from(sealed.ct, 'base64');
+        ct[ct.length - 1] ^= 1;
+        return { ...o, [SEALED_FIELD]: { ...sealed, ct: ct.toString('base64') } };
+      });
+      const reply = await call('GET', `${B}/namespaces/team-a/secrets/db`, admin);
+      expect(reply.status).toBe(500);
+      expect(reply.body).toMatchObject({ kind: 'Status', code: 500 });
+      expect(reply.body.message).toContain('cannot decrypt secret team-a/db');
+      expect(reply.text).not.toContain(CANARY_B64);
+      const logText = logged.mock.calls.map((args) => args.map((a) => (a instanceof Error ? `${a.message} ${String(a.cause)}` : String(a))).join(' ')).join('\n');
+      logged.mockRestore();
+      expect(logText).toContain('cannot decrypt secret team-a/db');
+      expect(logText).not.toContain(CANARY);
+      expect(logText).not.toContain(CANARY_B64);
+    });
+  });
+
+  it('audits mutating and refused requests without secret payloads', () => {
+    const log = fs.readFileSync(path.join(home, 'audit.log'), 'utf8');
+    const lines = log.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.some((l) => l.verb === 'create' && l.resource === 'secrets' && l.user === 'admin' && l.code === 201)).toBe(true);
+    expect(lines.some((l) => l.code === 403 && l.user === 'alice' && l.namespace === 'team-b')).toBe(true);
+    expect(lines.some((l) => l.code === 401)).toBe(true);
+    expect(log).not.toContain(CANARY);
+    expect(log).not.toContain(CANARY_B64);
+  });
+});
