@@ -11,11 +11,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCgroupManager } from '../cgroups';
+import type { RuntimeSpec } from '../spec';
 import { waitFor } from '../cgroups/files';
 import {
   ContainerNotFoundError,
   ContainerStateError,
-  canStart,
   type ContainerRuntime,
   type ContainerStatus,
   type CreateOptions,
@@ -32,6 +32,7 @@ import { openStdio } from './stdio';
 
 export const RUNC_STATE_ROOT = '/run/berth/runc';
 const SHADOW_ROOT = '/run/berth/runc-bundles';
+const PID_FILE = 'init.pid';
 
 interface RuncState {
   ociVersion: string;
@@ -86,9 +87,14 @@ export class RuncRuntime implements ContainerRuntime {
     }
   }
 
+  /** runc writes the init pid into the shadow bundle; wait() reads it from there (one runc call fewer). */
+  private pidFile(id: string): string {
+    return path.join(this.shadowDir(id), PID_FILE);
+  }
+
   private createArgs(id: string, shadow: string, opts: CreateOptions): string[] {
     if (opts.init) throw new Error('the runc backend has no minimal init (CreateOptions.init)');
-    return ['--bundle', shadow, ...(opts.pidFile ? ['--pid-file', opts.pidFile] : []), id];
+    return ['--bundle', shadow, '--pid-file', this.pidFile(id), id];
   }
 
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<State> {
@@ -102,13 +108,28 @@ export class RuncRuntime implements ContainerRuntime {
     } finally {
       io.close();
     }
-    return this.state(id);
+    const pid = Number(fs.readFileSync(this.pidFile(id), 'utf8'));
+    if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(pid));
+    return {
+      ociVersion: shadow.spec.ociVersion,
+      id,
+      status: 'created',
+      pid,
+      bundle: path.resolve(bundle),
+      annotations: shadow.spec.annotations ?? {},
+      created: new Date().toISOString(),
+    };
   }
 
   async start(id: string): Promise<void> {
-    const { status } = await this.state(id);
-    if (!canStart(status)) throw new ContainerStateError(id, status, 'start');
-    await this.runc(['start', id], id);
+    try {
+      await this.runc(['start', id], id);
+    } catch (err) {
+      // runc checks the status itself; turn its refusal into the contract's error.
+      const refused = err instanceof RuncError && /cannot start .*(running|stopped)/.exec(err.stderr);
+      if (refused) throw new ContainerStateError(id, refused[1] as ContainerStatus, 'start');
+      throw err;
+    }
   }
 
   async state(id: string): Promise<State> {
@@ -184,11 +205,16 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   async wait(id: string): Promise<ExitStatus> {
-    const { pid, status } = await this.state(id);
-    const cgroup = createCgroupManager(id, JSON.parse(fs.readFileSync(path.join(this.shadowDir(id), 'config.json'), 'utf8')).linux?.cgroupsPath);
-    if (status !== 'stopped' && pid) {
-      while (!(await waitFor(() => !processAlive(pid), 60_000)));
+    let pid: number;
+    let cgroupsPath: string | undefined;
+    try {
+      pid = Number(fs.readFileSync(this.pidFile(id), 'utf8'));
+      cgroupsPath = (JSON.parse(fs.readFileSync(path.join(this.shadowDir(id), 'config.json'), 'utf8')) as RuntimeSpec).linux?.cgroupsPath;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(id);
+      throw err;
     }
-    return { exitCode: -1, ...(cgroup.oomKilled() ? { oomKilled: true } : {}) };
+    while (!(await waitFor(() => !processAlive(pid), 60_000)));
+    return { exitCode: -1, ...(createCgroupManager(id, cgroupsPath).oomKilled() ? { oomKilled: true } : {}) };
   }
 }

@@ -1,0 +1,80 @@
+/**
+ * The ContainerRuntime contract, the same under the runc backend and Berth's runtime: statuses
+ * through create/start/exit/delete, errors for wrong states and unknown ids, pid files, cgroups
+ * below berth/, bad config rejected before anything exists.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BerthRuntime, ContainerNotFoundError, ContainerStateError, type ContainerRuntime } from '../../node-agent/runtime';
+import { RuncRuntime } from '../../node-agent/runtime/runc';
+import { SpecError } from '../../node-agent/runtime/spec';
+import { makeBundle, uniqueId, type Bundle } from '../helpers/rootfs';
+
+/** runc leaves its killed init to be reaped by pid 1, so a zombie counts as gone. */
+function isDeadOrZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+let bundle: Bundle;
+beforeAll(() => {
+  bundle = makeBundle({ args: ['/bin/sleep', '30'] });
+});
+afterAll(() => bundle.cleanup());
+
+describe.each<[string, () => ContainerRuntime]>([
+  ['runc', () => new RuncRuntime()],
+  ['berth', () => new BerthRuntime()],
+])('%s runtime lifecycle', (_name, make) => {
+  const rt = make();
+
+  it('create → created (pid file, cgroup under berth/) → start → running → kill → stopped → delete → gone', async () => {
+    const id = uniqueId('life');
+    const pidFile = path.join(bundle.dir, `${id}.pid`);
+    const created = await rt.create(id, bundle.dir, { pidFile });
+    expect(created).toMatchObject({ id, status: 'created', bundle: bundle.dir });
+    expect(Number(fs.readFileSync(pidFile, 'utf8'))).toBe(created.pid);
+    expect(fs.readFileSync(`/proc/${created.pid}/cgroup`, 'utf8')).toContain(`:memory:/berth/${id}\n`);
+    expect((await rt.list()).map((s) => s.id)).toContain(id);
+    await rt.start(id);
+    expect((await rt.state(id)).status).toBe('running');
+    await expect(rt.start(id)).rejects.toBeInstanceOf(ContainerStateError);
+    await rt.kill(id, 'SIGKILL');
+    await rt.wait(id);
+    expect((await rt.state(id)).status).toBe('stopped');
+    await rt.delete(id);
+    await expect(rt.state(id)).rejects.toBeInstanceOf(ContainerNotFoundError);
+    expect(fs.existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
+    fs.rmSync(pidFile);
+  });
+
+  it('delete --force removes a running container', async () => {
+    const id = uniqueId('life');
+    const { pid } = await rt.create(id, bundle.dir);
+    await rt.start(id);
+    await rt.delete(id, { force: true });
+    expect(isDeadOrZombie(pid!)).toBe(true);
+    await expect(rt.state(id)).rejects.toBeInstanceOf(ContainerNotFoundError);
+  });
+
+  it('rejects an unknown id', async () => {
+    await expect(rt.state(uniqueId('none'))).rejects.toBeInstanceOf(ContainerNotFoundError);
+    await expect(rt.delete(uniqueId('none'))).rejects.toBeInstanceOf(ContainerNotFoundError);
+  });
+
+  it('rejects a malformed config.json naming the field, and leaves nothing behind', async () => {
+    const bad = makeBundle({ args: ['/bin/true'] });
+    bad.spec.linux!.namespaces![2] = { type: 'foo' as never };
+    bad.write();
+    const id = uniqueId('bad');
+    await expect(rt.create(id, bad.dir)).rejects.toThrow(SpecError);
+    await expect(rt.create(id, bad.dir)).rejects.toThrow('linux.namespaces[2].type: unsupported "foo"');
+    await expect(rt.state(id)).rejects.toBeInstanceOf(ContainerNotFoundError);
+    expect(fs.existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
+    bad.cleanup();
+  });
+});
