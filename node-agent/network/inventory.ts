@@ -3,8 +3,8 @@
  * Tests assert that the objects they created are gone; operators use it to find leftovers.
  */
 import { runChecked, inNetns } from './command';
-import { ForwardIsolation } from './isolation';
-import { BERTH_PREFIX, BRIDGE_PREFIX } from './names';
+import { ForwardIsolation, type IsolatedBridge } from './isolation';
+import { BERTH_PREFIX, BRIDGE_PREFIX, INTERNAL_BRIDGE_ALIAS } from './names';
 import { listNetns } from './netns';
 
 export interface BerthLink {
@@ -24,6 +24,7 @@ export interface BerthResources {
 interface IpJsonLink {
   readonly ifname: string;
   readonly linkinfo?: { readonly info_kind?: string };
+  readonly ifalias?: string;
 }
 
 interface IpJsonRoute {
@@ -49,10 +50,12 @@ export async function listBerthResources(hostNetns?: string): Promise<BerthResou
   };
 }
 
-/** Names of the berth bridges in `hostNetns` (the caller's namespace when undefined). */
-export async function listBerthBridges(hostNetns?: string): Promise<string[]> {
+/** The berth bridges in `hostNetns` (the caller's namespace when undefined); internal ones carry the alias `berth:internal`. */
+export async function listBerthBridges(hostNetns?: string): Promise<IsolatedBridge[]> {
   const links = await runChecked(inNetns(hostNetns, ['ip', '-j', 'link', 'show', 'type', 'bridge']));
-  return (JSON.parse(links.stdout) as IpJsonLink[]).map((l) => l.ifname).filter((name) => name.startsWith(BRIDGE_PREFIX));
+  return (JSON.parse(links.stdout) as IpJsonLink[])
+    .filter((l) => l.ifname.startsWith(BRIDGE_PREFIX))
+    .map((l) => ({ name: l.ifname, internal: l.ifalias === INTERNAL_BRIDGE_ALIAS }));
 }
 
 /** The subset of `resources` that mentions any of `names` (devices, namespaces): what a test must find empty. */

@@ -1,27 +1,37 @@
 /**
  * Isolation between Networks on a node. Each Network has its own bridge, so with IPv4 forwarding off (the
  * default) the kernel never routes between them. When forwarding is on, the chain BERTH-ISOLATION (jumped
- * to from FORWARD) lets traffic stay within one berth bridge and drops it between two berth bridges.
- * Traffic between a berth bridge and anything else is left to the host's own rules.
+ * to from FORWARD) lets traffic stay within one berth bridge and drops it between two berth bridges, and
+ * drops everything routed into or out of an internal Network's bridge. Other traffic between a berth bridge
+ * and the rest of the host is left to the host's own rules.
  */
 import { CommandError, inNetns, runCommand, runChecked } from './command';
 import { BRIDGE_PREFIX } from './names';
 
 export const ISOLATION_CHAIN = 'BERTH-ISOLATION';
 
+export interface IsolatedBridge {
+  readonly name: string;
+  /** Bridge of an `internal: true` Network: nothing is routed into or out of it. */
+  readonly internal: boolean;
+}
+
 export class ForwardIsolation {
   /** @param hostNetns the namespace holding the bridges (a simulated host in tests); the caller's own when undefined. */
   constructor(private readonly hostNetns?: string) {}
 
   /** Installs (or rewrites) the rules for `bridges`, the berth bridges that exist now; removes them all when empty. */
-  async sync(bridges: readonly string[]): Promise<void> {
+  async sync(bridges: readonly IsolatedBridge[]): Promise<void> {
     if (bridges.length === 0) return this.removeAll();
     if (!(await this.isForwardingOn()) && !(await this.hasChain())) return;
     // Declaring the chain in iptables-restore --noflush empties it first, so this replaces its rules atomically.
     const rules = [
       '*filter',
       `:${ISOLATION_CHAIN} - [0:0]`,
-      ...bridges.map((b) => `-A ${ISOLATION_CHAIN} -i ${b} -o ${b} -j RETURN`),
+      ...bridges.flatMap(({ name: b, internal }) => [
+        `-A ${ISOLATION_CHAIN} -i ${b} -o ${b} -j RETURN`,
+        ...(internal ? [`-A ${ISOLATION_CHAIN} -i ${b} -j DROP`, `-A ${ISOLATION_CHAIN} -o ${b} -j DROP`] : []),
+      ]),
       `-A ${ISOLATION_CHAIN} -i ${BRIDGE_PREFIX}+ -o ${BRIDGE_PREFIX}+ -j DROP`,
       'COMMIT',
     ];

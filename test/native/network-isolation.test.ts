@@ -64,6 +64,9 @@ describe('isolation with forwarding on', () => {
       expect(rules).toContain(`-A BERTH-ISOLATION -i ${bridge} -o ${bridge} -j RETURN`);
     }
     expect(rules).toContain('-A BERTH-ISOLATION -i berth-br-+ -o berth-br-+ -j DROP');
+    expect(rules).toContain(`-A BERTH-ISOLATION -i ${bridgeName(nets.c.key)} -j DROP`);
+    expect(rules).toContain(`-A BERTH-ISOLATION -o ${bridgeName(nets.c.key)} -j DROP`);
+    expect(rules.join('\n')).not.toContain(`-i ${bridgeName(nets.a.key)} -j DROP`);
   });
 
   it('lets containers on one network talk and drops traffic between networks', async () => {
@@ -73,11 +76,16 @@ describe('isolation with forwarding on', () => {
   });
 
   it('is the isolation chain that separates them: without it the host would route between the networks', async () => {
+    // A container of the internal network that gets a route anyway (say it has CAP_NET_ADMIN) is still cut off.
+    await runChecked(['ip', '-n', nsName('c1'), 'route', 'add', 'default', 'via', nets.c.gateway]);
+    expect((await ping('c1', ips.a1)).code).not.toBe(0);
     await runChecked(['ip', 'netns', 'exec', hostNs, 'iptables', '-w', '-F', 'BERTH-ISOLATION']);
     try {
       expect((await ping('b1', ips.a1)).code).toBe(0);
+      expect((await ping('c1', ips.a1)).code).toBe(0);
     } finally {
       await driver.ensureNetwork(nets.a); // converges the rules back
+      await runChecked(['ip', '-n', nsName('c1'), 'route', 'del', 'default']);
     }
     expect((await ping('b1', ips.a1)).code).not.toBe(0);
   });
