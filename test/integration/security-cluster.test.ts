@@ -212,6 +212,12 @@ describe('cluster security over HTTPS', () => {
       expect(await kubectl(config, 'auth', 'can-i', 'create', 'containers.berth.dev', '-n', 'team-a')).toMatchObject({ code: 0, stdout: 'yes\n' });
       expect(await kubectl(config, 'auth', 'can-i', 'get', 'secrets.berth.dev', '-n', 'team-b')).toMatchObject({ code: 1, stdout: 'no\n' });
       expect(await kubectl(kubeconfigFor('admin', admin), 'auth', 'can-i', 'delete', 'nodes.berth.dev')).toMatchObject({ code: 0, stdout: 'yes\n' });
+      const listA = await kubectl(config, 'auth', 'can-i', '--list', '-n', 'team-a');
+      expect(listA.code).toBe(0);
+      expect(listA.stdout).toMatch(/containers\.berth\.dev\s+\[\]\s+\[\]\s+\[get list watch create update patch delete deletecollection\]/);
+      const listB = await kubectl(config, 'auth', 'can-i', '--list', '-n', 'team-b');
+      expect(listB.stdout).not.toContain('containers.berth.dev');
+      expect(listB.stdout).toContain('selfsubjectaccessreviews.authorization.k8s.io');
       const forbidden = await kubectl(config, 'get', 'secrets.berth.dev', '-n', 'team-b');
       expect(forbidden.code).not.toBe(0);
       expect(forbidden.stderr).toContain('forbidden: User "alice" cannot list resource "secrets" in API group "berth.dev" in the namespace "team-b"');
