@@ -129,10 +129,13 @@ export class SchemaRegistry {
     return resources;
   }
 
-  /** Stops serving the CRD's kinds (stored objects are the caller's business). False if it was not served. */
+  /**
+   * Stops serving the CRD's kinds (stored objects are the caller's business). False if it was not served, or if it is
+   * a built-in kind's (those stay served even if a stored copy of their CRD is deleted).
+   */
   removeCrd(name: string): boolean {
     const entry = this.crds.get(name);
-    if (!entry) return false;
+    if (!entry || entry.builtIn) return false;
     this.unregisterCrd(name);
     this.emit({ type: 'removed', resources: entry.resources });
     return true;

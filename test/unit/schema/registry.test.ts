@@ -111,6 +111,12 @@ describe('SchemaRegistry: CRDs at run time', () => {
     expect(registry.isBuiltInCrd('widgets.example.com')).toBe(false);
   });
 
+  it('keeps serving built-in kinds when their CRD is removed', () => {
+    expect(registry.removeCrd('containers.berth.dev')).toBe(false);
+    expect(registry.resolve('berth.dev', 'v1', 'containers')).toBeDefined();
+    expect(changes).toEqual([]);
+  });
+
   it('reports Established and NamesAccepted in crdStatus', () => {
     const status = registry.crdStatus(newWidgetCrd(), new Date('2026-01-02T03:04:05.678Z'));
     expect(status).toEqual({
