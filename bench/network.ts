@@ -19,7 +19,7 @@ import {
   type NetworkConfig,
 } from '../node-agent/network';
 import { runChecked } from '../node-agent/network/command';
-import { pickFreeSubnets, testTag } from '../node-agent/network/testing';
+import { pickFreeSubnets, releaseSubnets, testTag } from '../node-agent/network/testing';
 
 const IPERF_SECONDS = 3;
 /** Bridge and loopback runs alternate this many times and each reports its median, so a burst of load elsewhere on the machine skews both alike. */
@@ -71,7 +71,8 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const tag = testTag();
   const driver = new BridgeDriver();
-  const [subnet] = await pickFreeSubnets(1);
+  const subnets = await pickFreeSubnets(1);
+  const [subnet] = subnets;
   const net: NetworkConfig = { key: `bench${tag}/net`, name: 'net', namespace: `bench${tag}`, driver: 'bridge', ...validateAddressing({ subnet }, []) };
   let ipam: IpamState = EMPTY_IPAM_STATE;
   const created: string[] = [];
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
     await driver.removeNetwork(net);
     const left = resourcesNamed(await listBerthResources(), [bridgeName(net.key), ...created]);
     if (left.length > 0) console.error(`left behind: ${left.join(', ')}`);
+    releaseSubnets(subnets);
   }
 }
 

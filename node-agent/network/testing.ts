@@ -4,6 +4,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { runChecked, runCommand, type CommandResult } from './command';
 import { enclosingCidr, overlaps, parseCidr } from './cidr';
@@ -11,7 +12,40 @@ import { enclosingCidr, overlaps, parseCidr } from './cidr';
 /** Where `ip netns exec NS` finds files it bind-mounts over /etc (hosts, resolv.conf) for that namespace. */
 const NETNS_ETC_DIR = '/etc/netns';
 
-/** `count` distinct 10.213.X.0/24 subnets that overlap no route or address of this host. */
+/** Reservations of test subnets, so test files running at once never pick the same one: one file per subnet holding a pid. */
+const RESERVATIONS_DIR = path.join(os.tmpdir(), 'berth-test-subnets');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reserves `subnet` for this process; false when a live process holds it. */
+function reserve(subnet: string): boolean {
+  fs.mkdirSync(RESERVATIONS_DIR, { recursive: true });
+  const file = path.join(RESERVATIONS_DIR, subnet.replace('/', '_'));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(fs.readFileSync(file, 'utf8'));
+      if (isAlive(holder)) return false;
+      fs.rmSync(file, { force: true }); // left by a process that died
+    }
+  }
+  return false;
+}
+
+/**
+ * `count` distinct 10.213.X.0/24 subnets that overlap no route or address of this host and no other test's
+ * reservation. Give them back with `releaseSubnets` when done.
+ */
 export async function pickFreeSubnets(count: number): Promise<string[]> {
   const routes = JSON.parse((await runChecked(['ip', '-j', '-4', 'route', 'show', 'table', 'all'])).stdout) as { dst: string }[];
   const addresses = JSON.parse((await runChecked(['ip', '-j', '-4', 'addr', 'show'])).stdout) as {
@@ -22,14 +56,18 @@ export async function pickFreeSubnets(count: number): Promise<string[]> {
     ...addresses.flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)),
   ].map((cidr) => enclosingCidr(cidr, 'host route'));
   const picked: string[] = [];
-  const candidates = crypto.randomBytes(64);
-  for (const byte of candidates) {
+  for (const byte of crypto.randomBytes(128)) {
     const subnet = `10.213.${1 + (byte % 250)}.0/24`;
     const cidr = parseCidr(subnet, 'test subnet');
-    if (!picked.includes(subnet) && !used.some((u) => overlaps(u, cidr))) picked.push(subnet);
+    if (!picked.includes(subnet) && !used.some((u) => overlaps(u, cidr)) && reserve(subnet)) picked.push(subnet);
     if (picked.length === count) return picked;
   }
+  releaseSubnets(picked);
   throw new Error(`no ${count} free 10.213.X.0/24 subnets on this host`);
+}
+
+export function releaseSubnets(subnets: readonly string[]): void {
+  for (const subnet of subnets) fs.rmSync(path.join(RESERVATIONS_DIR, subnet.replace('/', '_')), { force: true });
 }
 
 /** A short random tag for unique names (`berth-<tag>-...`). */

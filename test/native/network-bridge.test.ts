@@ -25,11 +25,12 @@ import {
   type IpamState,
   type NetworkConfig,
 } from '../../node-agent/network';
-import { execInNetns, pickFreeSubnets, removeNetnsEtc, testTag, writeNetnsEtc } from '../../node-agent/network/testing';
+import { execInNetns, pickFreeSubnets, releaseSubnets, removeNetnsEtc, testTag, writeNetnsEtc } from '../../node-agent/network/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runChecked } from '../../node-agent/network/command';
 
 const tag = testTag();
+let subnets: string[] = [];
 const driver = new BridgeDriver();
 const namespace = `t${tag}`;
 let netA: NetworkConfig;
@@ -61,7 +62,7 @@ async function startContainer(net: NetworkConfig, container: string, address: st
 }
 
 beforeAll(async () => {
-  const [subnetA, subnetB] = await pickFreeSubnets(2);
+  const [subnetA, subnetB] = (subnets = await pickFreeSubnets(2));
   netA = { key: `${namespace}/a`, name: 'a', namespace, driver: 'bridge', ...validateAddressing({ subnet: subnetA }, []) };
   netB = { key: `${namespace}/b`, name: 'b', namespace, driver: 'bridge', ...validateAddressing({ subnet: subnetB }, [{ name: 'a', subnet: subnetA }]) };
   await driver.ensureNetwork(netA);
@@ -88,6 +89,7 @@ afterAll(async () => {
   }
   fs.rmSync(webRoot, { recursive: true, force: true });
   for (const net of [netA, netB]) if (net) await driver.removeNetwork(net);
+  releaseSubnets(subnets);
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {

@@ -15,11 +15,12 @@ import {
   type NetworkConfig,
 } from '../../node-agent/network';
 import { runChecked } from '../../node-agent/network/command';
-import { pickFreeSubnets, testTag } from '../../node-agent/network/testing';
+import { pickFreeSubnets, releaseSubnets, testTag } from '../../node-agent/network/testing';
 
 const CONTAINERS = 200;
 const PARALLEL = 4;
 const tag = testTag();
+let subnets: string[] = [];
 const driver = new BridgeDriver();
 let net: NetworkConfig;
 let ipam: IpamState = EMPTY_IPAM_STATE;
@@ -27,7 +28,7 @@ const ids = Array.from({ length: CONTAINERS }, (_, i) => `c${i}`);
 const nsName = (id: string) => `berth-${tag}-${id}`;
 
 beforeAll(async () => {
-  const [subnet] = await pickFreeSubnets(1);
+  const [subnet] = (subnets = await pickFreeSubnets(1));
   // No ensureNetwork: the first attaches (4 at once) find the bridge missing and create it.
   net = { key: `t${tag}/churn`, name: 'churn', namespace: `t${tag}`, driver: 'bridge', ...validateAddressing({ subnet }, []) };
 });
@@ -35,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const id of ids) await deleteNetns(nsName(id));
   await driver.removeNetwork(net);
+  releaseSubnets(subnets);
 });
 
 async function cycle(id: string): Promise<string> {

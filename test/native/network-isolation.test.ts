@@ -15,9 +15,10 @@ import {
   type NetworkConfig,
 } from '../../node-agent/network';
 import { runChecked } from '../../node-agent/network/command';
-import { execInNetns, pickFreeSubnets, testTag } from '../../node-agent/network/testing';
+import { execInNetns, pickFreeSubnets, releaseSubnets, testTag } from '../../node-agent/network/testing';
 
 const tag = testTag();
+let subnets: string[] = [];
 const hostNs = `berth-${tag}-host`;
 const driver = new BridgeDriver({ hostNetns: hostNs });
 const isolation = new ForwardIsolation(hostNs);
@@ -31,7 +32,7 @@ const ping = (from: string, to: string) => execInNetns(nsName(from), ['/bin/busy
 beforeAll(async () => {
   await createNetns(hostNs);
   await runChecked(['ip', 'netns', 'exec', hostNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-  const subnets = await pickFreeSubnets(3);
+  subnets = await pickFreeSubnets(3);
   ['a', 'b', 'c'].forEach((name, i) => {
     nets[name] = {
       key: `t${tag}/${name}`,
@@ -53,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const container of Object.keys(containers)) await deleteNetns(nsName(container));
   await deleteNetns(hostNs);
+  releaseSubnets(subnets);
 });
 
 describe('isolation with forwarding on', () => {

@@ -20,9 +20,10 @@ import {
   type ContainerNetworkRequest,
   type NetworkConfig,
 } from '../../node-agent/network';
-import { execInNetns, pickFreeSubnets, removeNetnsEtc, testTag } from '../../node-agent/network/testing';
+import { execInNetns, pickFreeSubnets, releaseSubnets, removeNetnsEtc, testTag } from '../../node-agent/network/testing';
 
 const tag = testTag();
+let subnets: string[] = [];
 const namespace = `t${tag}`;
 let node = new NodeNetworking();
 const nets: Record<'a' | 'b', NetworkConfig> = {} as never;
@@ -49,7 +50,7 @@ function get(port: number): Promise<string> {
 }
 
 beforeAll(async () => {
-  const [subnetA, subnetB] = await pickFreeSubnets(2);
+  const [subnetA, subnetB] = (subnets = await pickFreeSubnets(2));
   nets.a = { key: `${namespace}/a`, name: 'a', namespace, driver: 'bridge', ...validateAddressing({ subnet: subnetA }, []) };
   nets.b = { key: `${namespace}/b`, name: 'b', namespace, driver: 'bridge', internal: true, ...validateAddressing({ subnet: subnetB }, []) };
   requests['web-1'] = request('web-1', [{ network: nets.a, address: ipOf(nets.a, 11) }]);
@@ -78,6 +79,7 @@ afterAll(async () => {
   for (const net of Object.values(nets)) await node.removeNetwork(net);
   await node.close();
   fs.rmSync(webRoot, { recursive: true, force: true });
+  releaseSubnets(subnets);
 });
 
 describe('NodeNetworking', () => {

@@ -20,9 +20,10 @@ import {
   type NetworkConfig,
 } from '../../node-agent/network';
 import { runChecked } from '../../node-agent/network/command';
-import { execInNetns, pickFreeSubnets, removeNetnsEtc, testTag, writeNetnsEtc } from '../../node-agent/network/testing';
+import { execInNetns, pickFreeSubnets, releaseSubnets, removeNetnsEtc, testTag, writeNetnsEtc } from '../../node-agent/network/testing';
 
 const tag = testTag();
+let subnets: string[] = [];
 const hosts = [`berth-${tag}-h1`, `berth-${tag}-h2`];
 const containers = [`berth-${tag}-c1`, `berth-${tag}-c2`];
 const names = ['one', 'two'];
@@ -37,7 +38,7 @@ let httpd: ChildProcess | undefined;
 const busybox = (i: number, ...args: string[]) => execInNetns(containers[i], ['/bin/busybox', ...args], 3);
 
 beforeAll(async () => {
-  const [underlaySubnet, overlaySubnet] = await pickFreeSubnets(2);
+  const [underlaySubnet, overlaySubnet] = (subnets = await pickFreeSubnets(2));
   const underlayIps = [1, 2].map((h) => underlaySubnet.replace(/0\/24$/, String(h)));
   for (const h of hosts) await createNetns(h);
   await runChecked(['ip', '-n', hosts[0], 'link', 'add', underlay[0], 'type', 'veth', 'peer', 'name', underlay[1], 'netns', hosts[1]]);
@@ -73,6 +74,7 @@ afterAll(async () => {
   }
   for (const h of hosts) await deleteNetns(h);
   fs.rmSync(webRoot, { recursive: true, force: true });
+  releaseSubnets(subnets);
 });
 
 describe('overlay network on two simulated hosts', () => {
