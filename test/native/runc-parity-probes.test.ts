@@ -87,6 +87,16 @@ describe('runc parity: the same bundle, the same observations', () => {
     }
   });
 
+  it('bind mounts: a source relative to the bundle, read-only, nosuid/nodev/noexec', async () => {
+    fs.mkdirSync(path.join(bundle.dir, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(bundle.dir, 'data', 'greeting'), 'hello from the host\n');
+    const mounts = [{ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] }];
+    const script = 'cat /data/greeting; touch /data/x 2>&1; grep " /data " /proc/self/mounts | cut -d" " -f2-4';
+    const r = await underBoth(['/bin/sh', '-c', script], { mounts });
+    expect(r.runc.out).toMatch(/^hello from the host\ntouch: \/data\/x: Read-only file system\n\/data \w+ ro,nosuid,nodev,noexec/);
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
   it('seccomp, capability and device-cgroup failures carry the same errnos', async () => {
     const attempts = ['mount', 'keyctl', 'clock', 'bpf', 'perf', 'mknod', 'procsys', 'sys', 'hostname', 'userns'];
     const r = await underBoth(['/bin/sh', '-c', attempts.map((a) => `/probe/escape ${a} 999999`).join('; ')]);
