@@ -31,6 +31,7 @@ export {
 } from './pki';
 export type { ClusterPki, CertificateAuthority, ClientCertificateRequest, IssuedCertificate, PkiOptions } from './pki';
 export { TokenFileAuthenticator, ADMIN_USERNAME } from './tokens';
+export { SharedJsonFile } from './jsonfile';
 export type { TokenEntry } from './tokens';
 export { ServiceAccountTokens } from './serviceaccount';
 export type { ServiceAccountClaims, ServiceAccountOptions } from './serviceaccount';
