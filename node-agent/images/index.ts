@@ -1,0 +1,23 @@
+/** Images on a node: the content-addressable store, archives, registries and Dockerfile builds. */
+export { ImageStore, ImageNotFoundError, ImageInUseError, defaultImageRoot, parseManifest } from './store';
+export type { ImageStoreOptions, ImageSummary, GcResult } from './store';
+export { parseReference, formatReference, familiarReference, repositoryName, isInsecureByDefault, InvalidReferenceError } from './refs';
+export type { ImageReference } from './refs';
+export { MediaType, UnknownMediaTypeError, localPlatform } from './media';
+export type { Descriptor, Manifest, Index, ImageConfig, ContainerConfig, Platform } from './media';
+export { DigestMismatchError, SizeMismatchError, sha256 } from './digest';
+export { UnsafeLayerEntryError } from './unpack';
+export { importBusybox } from './busybox';
+export { loadImages, saveImages, importRootfs } from './load';
+export type { ArchiveFormat } from './load';
+export { pullImage } from './registry/pull';
+export type { PullOptions, PullResult } from './registry/pull';
+export { pushImage } from './registry/push';
+export type { PushOptions, PushResult } from './registry/push';
+export type { TransferProgress, ProgressCallback } from './registry/progress';
+export { AuthError } from './registry/auth';
+export type { Credentials } from './registry/auth';
+export { RegistryClient, RegistryError } from './registry/client';
+export { Builder, BuildStepError } from './build/executor';
+export type { BuildOptions, BuildResult } from './build/executor';
+export { DockerfileSyntaxError, parseDockerfile } from './build/parser';
