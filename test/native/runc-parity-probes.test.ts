@@ -28,9 +28,9 @@ afterAll(async () => {
   for (const id of started.keys()) expect(fs.existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
 });
 
-/** Runs `args` with the same config under both runtimes; returns { runc, berth } output with the id replaced by ID. */
-async function underBoth(args: string[], opts: DefaultSpecOptions = {}): Promise<Record<string, { out: string; exit: ExitStatus }>> {
-  bundle.write(defaultSpec({ args, ...opts }));
+/** Runs `args` (or the given `spec`) with the same config under both runtimes; returns { runc, berth } output with the id replaced by ID. */
+async function underBoth(args: string[], opts: DefaultSpecOptions = {}, spec = defaultSpec({ args, ...opts })): Promise<Record<string, { out: string; exit: ExitStatus }>> {
+  bundle.write(spec);
   const results: Record<string, { out: string; exit: ExitStatus }> = {};
   for (const rt of runtimes) {
     const id = uniqueId(`parity-${rt.name}`);
@@ -85,6 +85,16 @@ describe('runc parity: the same bundle, the same observations', () => {
         if (m.opts.has(flag)) expect({ dest, flag, berth: b.opts.has(flag) }).toEqual({ dest, flag, berth: true });
       }
     }
+  });
+
+  it('read-only rootfs, oomScoreAdj, additional gids, custom rlimits', async () => {
+    const spec = defaultSpec({ args: ['/bin/sh', '-c', 'touch /x 2>&1; cat /proc/self/oom_score_adj; id -G; ulimit -n; ulimit -Hn; ulimit -s'], readonlyRootfs: true });
+    spec.process!.oomScoreAdj = 300;
+    spec.process!.user.additionalGids = [10, 20];
+    spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 256, hard: 512 }, { type: 'RLIMIT_STACK', soft: 4 << 20, hard: 4 << 20 }];
+    const r = await underBoth([], {}, spec);
+    expect(r.runc.out).toBe('touch: /x: Read-only file system\n300\n0 10 20\n256\n512\n4096\n');
+    expect(r.berth.out).toBe(r.runc.out);
   });
 
   it('bind mounts: a source relative to the bundle, read-only, nosuid/nodev/noexec', async () => {
