@@ -70,13 +70,26 @@ CREATE TABLE IF NOT EXISTS log (
   prev_rev INTEGER NOT NULL,  -- the key's previous row, 0 if none
   value    TEXT    NOT NULL   -- the object as JSON, without resourceVersion
 );
-CREATE UNIQUE INDEX IF NOT EXISTS log_key_rev ON log (key, rev);
+DROP INDEX IF EXISTS log_key_rev;
+-- Newest first within a key: one seek finds a key's state at any revision (see listSql).
+CREATE INDEX IF NOT EXISTS log_key_newest ON log (key, rev DESC);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
-/** The newest row of a key at or below a revision (the key's state there), for range scans in key order. */
-const STATE_AT = `l.rev <= @rev AND l.deleted = 0
-  AND NOT EXISTS (SELECT 1 FROM log n WHERE n.key = l.key AND n.rev > l.rev AND n.rev <= @rev)`;
+/**
+ * The state at @rev of every key in [@start, @end), in key order, deleted keys left out. A skip scan: each step is
+ * one index seek to the next key's newest row at or below @rev, so the cost grows with the number of keys, not
+ * with how much history they have. `op` is `>=` for a first page, `>` after a continue token's last key.
+ */
+const listSql = (op: '>=' | '>'): string => `
+WITH RECURSIVE k(key, rev, deleted, value) AS (
+  SELECT l.key, l.rev, l.deleted, l.value FROM log l
+    WHERE l.rev = (SELECT rev FROM log WHERE key ${op} @start AND key < @end AND rev <= @rev ORDER BY key, rev DESC LIMIT 1)
+  UNION ALL
+  SELECT l.key, l.rev, l.deleted, l.value FROM k JOIN log l
+    ON l.rev = (SELECT rev FROM log WHERE key > k.key AND key < @end AND rev <= @rev ORDER BY key, rev DESC LIMIT 1)
+)
+SELECT key, rev, value FROM k WHERE deleted = 0`;
 
 const REPLAY_COLUMNS = `SELECT l.rev, l.key, l.created, l.deleted, l.value, p.rev AS prev_rev, p.value AS prev_value
   FROM log l LEFT JOIN log p ON p.rev = l.prev_rev`;
@@ -125,8 +138,6 @@ export class SqliteStorage implements Storage {
         cause: err,
       });
     }
-    const listSql = (op: string) =>
-      `SELECT l.key, l.rev, l.value FROM log l WHERE l.key ${op} @start AND l.key < @end AND ${STATE_AT} ORDER BY l.key`;
     this.stmt = {
       latest: this.db.prepare('SELECT rev, deleted, value FROM log WHERE key = ? ORDER BY rev DESC LIMIT 1'),
       insert: this.db.prepare('INSERT INTO log (key, created, deleted, prev_rev, value) VALUES (?, ?, ?, ?, ?)'),

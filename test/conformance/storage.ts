@@ -185,6 +185,23 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
         expect(fresh.items.map((o) => o.metadata.name)).toEqual(['o0', 'o1', 'o2', 'o3', 'o4', 'o6', 'o9']);
       });
 
+      it('leaves out deleted keys and shows re-created ones in their new state, on every page', async () => {
+        for (let i = 0; i < 6; i++) await store.create(`/registry/containers/ns1/o${i}`, newObject(`o${i}`, { v: 1 }));
+        await store.delete('/registry/containers/ns1/o1');
+        await store.delete('/registry/containers/ns1/o3');
+        await store.create('/registry/containers/ns1/o3', newObject('o3', { v: 2 }));
+        for (const limit of [1, 2, 100]) {
+          const seen: StoredObject[] = [];
+          let page = await store.list('/registry/containers/', { limit });
+          seen.push(...page.items);
+          while (page.continue) {
+            page = await store.list('/registry/containers/', { limit, continue: page.continue });
+            seen.push(...page.items);
+          }
+          expect(seen.map((o) => `${o.metadata.name}:${(o.spec as { v: number }).v}`)).toEqual(['o0:1', 'o2:1', 'o3:2', 'o4:1', 'o5:1']);
+        }
+      });
+
       it('applies the predicate before counting the limit', async () => {
         for (let i = 0; i < 10; i++) await store.create(`/registry/containers/ns1/o${i}`, newObject(`o${i}`, { even: i % 2 === 0 }));
         const predicate = (o: StoredObject): boolean => (o.spec as { even: boolean }).even;
