@@ -1,7 +1,6 @@
 /* libberth.so: what the agent calls through ffi-rs (node-agent/runtime/native.ts). It never forks Node itself:
  * posix_spawn (clone(CLONE_VM|CLONE_VFORK) + exec in glibc) starts the static shim, which does all the forking. */
 #include "error.h"
-#include "sync.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,14 +18,14 @@ add_stdio (posix_spawn_file_actions_t *fa, int fd, int target)
 }
 
 /* Starts `shim create config_path` with the given stdio (-1: /dev/null) in a new session, reaps its first
- * process (the shim double-forks), and returns the agent's end of the sync socket (then: berth_sync_expect
- * SYNC_PIDS, place the cgroup, berth_sync_send SYNC_CGROUP_DONE, berth_sync_expect SYNC_READY, berth_close). */
+ * process (the shim double-forks), and returns the agent's end of the sync socket (a SOCK_STREAM the agent
+ * watches on its event loop: expect SYNC_PIDS, place the cgroup, send SYNC_CGROUP_DONE, expect SYNC_READY). */
 int
 berth_create (const char *shim, const char *config_path, int stdin_fd, int stdout_fd, int stderr_fd, char *err,
               int errlen)
 {
   int sv[2];
-  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return berth_error (err, errlen, errno, "socketpair");
 
   posix_spawn_file_actions_t fa;
@@ -60,23 +59,4 @@ berth_create (const char *shim, const char *config_path, int stdin_fd, int stdou
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
   return sv[0];
-}
-
-int
-berth_sync_expect (int fd, int type, int timeout_ms, char *err, int errlen)
-{
-  return sync_expect (fd, type, timeout_ms, err, errlen);
-}
-
-int
-berth_sync_send (int fd, int type, char *err, int errlen)
-{
-  int ret = sync_send (fd, type, 0, NULL);
-  return ret < 0 ? berth_error (err, errlen, -ret, "sync: send message %d", type) : 0;
-}
-
-int
-berth_close (int fd)
-{
-  return close (fd) < 0 ? -errno : 0;
 }

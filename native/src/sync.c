@@ -50,8 +50,10 @@ sync_expect (int fd, int expected, int timeout_ms, char *err, size_t errlen)
 
   struct berth_sync_msg m;
   ssize_t n;
+  /* MSG_WAITALL: the agent's socket is a stream (so that Node's event loop can watch it); a message may arrive
+   * in pieces there. */
   do
-    n = recv (fd, &m, sizeof m, 0);
+    n = recv (fd, &m, sizeof m, MSG_WAITALL);
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return berth_error (err, errlen, errno, "sync: recv waiting for %s", sync_name (expected));

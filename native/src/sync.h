@@ -1,4 +1,6 @@
-/* Parent <-> child synchronisation: fixed-size messages over SOCK_SEQPACKET socketpairs, one enumerated set.
+/* Parent <-> child synchronisation: fixed-size messages over socketpairs, one enumerated set. The agent's end is
+ * SOCK_STREAM so that Node can watch it on its event loop (node-agent/runtime/berth/sync-channel.ts mirrors this
+ * layout); the shim <-> init pair is SOCK_SEQPACKET.
  *
  *   shim  -> agent  SYNC_PIDS(init pid)        the init exists; the agent puts it in its cgroups meanwhile
  *   shim  -> init   SYNC_MAPS_DONE             uid_map/gid_map written (user namespace only)
@@ -20,6 +22,7 @@ enum berth_sync_type
   SYNC_ERROR = 5,
 };
 
+/* 508 bytes, native endianness: int32 type, int32 value, char msg[500] (NUL-terminated). */
 struct berth_sync_msg
 {
   int type;

@@ -2,8 +2,8 @@
  * The seam to native/: the only runtime module that imports ffi-rs. Everything else depends on the
  * `NativeRuntime` interface (tests can substitute a recording fake).
  *
- * native/build/libberth.so spawns the static native/build/berth-shim with posix_spawn and exchanges the
- * enumerated sync messages of native/src/sync.h with the shim and the container init.
+ * native/build/libberth.so spawns the static native/build/berth-shim with posix_spawn; the container's set-up
+ * happens in the shim. The enumerated sync messages of native/src/sync.h are exchanged over the returned socket.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,13 +23,9 @@ export interface NativeStdio {
 export interface NativeRuntime {
   /** Path of the berth-shim executable (`exec` is spawned by the caller with it). */
   readonly shimPath: string;
-  /** Starts `berth-shim create configPath`; returns the agent's end of the sync socket. */
+  /** Starts `berth-shim create configPath`; returns the agent's end of the sync socket (a SOCK_STREAM fd the
+   *  caller owns, to be watched on the event loop: see berth/sync-channel.ts). */
   spawnShim(configPath: string, stdio: NativeStdio): number;
-  /** Waits (on a native thread, not the event loop) for message `type`; resolves with its value. Rejects with
-   *  NativeError carrying the child's message on SYNC_ERROR, EOF or timeout. */
-  syncExpect(fd: number, type: SyncMessage, timeoutMs: number): Promise<number>;
-  syncSend(fd: number, type: SyncMessage): void;
-  close(fd: number): void;
 }
 
 /** A failure reported by native code: `errno` is the C side's errno, the message names the step and object. */
@@ -54,12 +50,6 @@ function nativeBuildDir(): string {
   return path.join(dir, 'native', 'build');
 }
 
-function check(ret: number, err: Buffer): number {
-  if (ret >= 0) return ret;
-  const end = err.indexOf(0);
-  throw new NativeError(err.toString('utf8', 0, end < 0 ? err.length : end), -ret);
-}
-
 class FfiNativeRuntime implements NativeRuntime {
   readonly shimPath: string;
 
@@ -72,28 +62,19 @@ class FfiNativeRuntime implements NativeRuntime {
     open({ library: LIBRARY, path: lib });
   }
 
-  private call(funcName: string, paramsType: DataType[], paramsValue: unknown[]): number {
-    return load({ library: LIBRARY, funcName, retType: DataType.I32, paramsType, paramsValue }) as number;
-  }
-
   /** Calls a C function taking (..., char *err, int errlen); throws NativeError when it returns < 0. */
   private checked(funcName: string, paramsType: DataType[], paramsValue: unknown[]): number {
     const err = Buffer.alloc(ERRLEN);
-    return check(this.call(funcName, [...paramsType, DataType.U8Array, DataType.I32], [...paramsValue, err, ERRLEN]), err);
-  }
-
-  /** `checked` on a fresh native thread (ffi-rs runInNewThread): for calls that block. */
-  private async checkedAsync(funcName: string, paramsType: DataType[], paramsValue: unknown[]): Promise<number> {
-    const err = Buffer.alloc(ERRLEN);
-    const ret = (await load({
+    const ret = load({
       library: LIBRARY,
       funcName,
       retType: DataType.I32,
       paramsType: [...paramsType, DataType.U8Array, DataType.I32],
       paramsValue: [...paramsValue, err, ERRLEN],
-      runInNewThread: true,
-    })) as number;
-    return check(ret, err);
+    }) as number;
+    if (ret >= 0) return ret;
+    const end = err.indexOf(0);
+    throw new NativeError(err.toString('utf8', 0, end < 0 ? ERRLEN : end), -ret);
   }
 
   spawnShim(configPath: string, stdio: NativeStdio): number {
@@ -102,18 +83,6 @@ class FfiNativeRuntime implements NativeRuntime {
       [DataType.String, DataType.String, DataType.I32, DataType.I32, DataType.I32],
       [this.shimPath, configPath, stdio.stdin, stdio.stdout, stdio.stderr],
     );
-  }
-
-  syncExpect(fd: number, type: SyncMessage, timeoutMs: number): Promise<number> {
-    return this.checkedAsync('berth_sync_expect', [DataType.I32, DataType.I32, DataType.I32], [fd, type, timeoutMs]);
-  }
-
-  syncSend(fd: number, type: SyncMessage): void {
-    this.checked('berth_sync_send', [DataType.I32, DataType.I32], [fd, type]);
-  }
-
-  close(fd: number): void {
-    this.call('berth_close', [DataType.I32], [fd]);
   }
 }
 

@@ -45,7 +45,19 @@ interface Census {
   cgroups: string[];
 }
 
-/** What this process holds and what its containers could have left on the host. */
+/**
+ * What this process holds and what its containers could have left on the host. A shim writes the exit status
+ * as its last act, so one may still be exiting right after a delete: give them up to a second to go.
+ */
+async function settledCensus(prefix: string): Promise<Census> {
+  for (let i = 0; i < 100; i++) {
+    const c = census(prefix);
+    if (c.shims === 0) return c;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return census(prefix);
+}
+
 function census(prefix: string): Census {
   const pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   const mine = pids.map(readStat).filter((s) => s?.ppid === process.pid);
@@ -67,7 +79,8 @@ function census(prefix: string): Census {
     })
     .filter((d) => d.split('/')[1].startsWith(prefix));
   return {
-    mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').length,
+    // Only ours: other tests on this machine mount and unmount meanwhile.
+    mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(bundle.dir) || l.includes(root)).length,
     fds: fs.readdirSync('/proc/self/fd').length,
     children: mine.length,
     zombies: mine.filter((s) => s?.state === 'Z').length,
@@ -81,7 +94,7 @@ test(`${CYCLES} create/delete cycles leave no mount, cgroup, process, zombie or 
   const prefix = uniqueId('leak');
   // Warm up (loads the native library, compiles seccomp) so that one-time state is not counted as a leak.
   await rt.run(`${prefix}-warm`, bundle.dir);
-  const before = census(prefix);
+  const before = await settledCensus(prefix);
 
   let next = 0;
   const worker = async () => {
@@ -100,7 +113,7 @@ test(`${CYCLES} create/delete cycles leave no mount, cgroup, process, zombie or 
   await Promise.all(Array.from({ length: PARALLEL }, worker));
   const elapsed = Date.now() - t0;
 
-  const after = census(prefix);
+  const after = await settledCensus(prefix);
   expect(after).toEqual({ ...before, cgroups: [] });
   expect(before.cgroups).toEqual([]);
   expect(before.shims).toBe(0);

@@ -33,6 +33,7 @@ import {
 } from '../types';
 import { isSameProcess, processStartTime, signalName, signalNumber } from './proc';
 import { serializeExecConfig, serializeInitConfig } from './serialize';
+import { SyncChannel } from './sync-channel';
 import { DEFAULT_STATE_ROOT, StateDir, type RecordedExit, type StoredState } from './state-dir';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -152,32 +153,32 @@ export class BerthRuntime implements ContainerRuntime {
   /** The shim handshake (native/src/sync.h); returns the init's host pid once it waits for `start`. */
   private async spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined): Promise<number> {
     const io = resolveStdio(stdio);
-    let fd: number;
+    let channel: SyncChannel;
     try {
-      fd = this.native.spawnShim(dir.file('config.bin'), io.fds);
+      channel = new SyncChannel(this.native.spawnShim(dir.file('config.bin'), io.fds));
     } finally {
       io.close();
     }
     let pid = 0;
     try {
-      pid = await this.native.syncExpect(fd, SyncMessage.PIDS, PIDS_TIMEOUT_MS);
-      // What CgroupManager.apply does, but off the event loop: a cgroup v1 migration blocks for an RCU grace
-      // period, and concurrent creates then share one grace period instead of queueing for their own.
+      pid = await channel.expect(SyncMessage.PIDS, PIDS_TIMEOUT_MS);
       try {
+        // What CgroupManager.apply does, but off the event loop: a cgroup v1 migration blocks for an RCU grace
+        // period, and concurrent creates then share one grace period instead of queueing for their own.
         await Promise.all(cgroup.procsFiles.map((f) => fs.promises.writeFile(f, String(pid))));
-        this.native.syncSend(fd, SyncMessage.CGROUP_DONE);
+        channel.send(SyncMessage.CGROUP_DONE);
       } catch (err) {
-        // An init that died during set-up (ESRCH, EPIPE here) has sent the reason; prefer it.
-        const report = await this.native.syncExpect(fd, SyncMessage.READY, 1000).then(() => undefined, (e: unknown) => e);
+        // An init that died during set-up (ESRCH here) has sent the reason; prefer it.
+        const report = await channel.expect(SyncMessage.READY, 1000).then(() => undefined, (e: unknown) => e);
         throw report ?? new Error(`put init ${pid} in cgroup ${cgroup.path}: ${(err as Error).message}`, { cause: err });
       }
-      await this.native.syncExpect(fd, SyncMessage.READY, READY_TIMEOUT_MS);
+      await channel.expect(SyncMessage.READY, READY_TIMEOUT_MS);
       return pid;
     } catch (err) {
       if (pid > 0) (err as { initPid?: number }).initPid = pid;
       throw err;
     } finally {
-      this.native.close(fd);
+      await channel.close();
     }
   }
 
