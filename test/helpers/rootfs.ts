@@ -51,6 +51,8 @@ export interface Bundle {
 /** A bundle in a fresh temp dir: busybox rootfs + config.json from `defaultSpec(opts)`. */
 export function makeBundle(opts: DefaultSpecOptions = {}): Bundle {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bundle-'));
+  // mkdtemp makes it 0700; a container with a user namespace maps root to an unprivileged host uid that must traverse it.
+  fs.chmodSync(dir, 0o755);
   const rootfs = makeRootfs(path.join(dir, 'rootfs'));
   const configPath = path.join(dir, 'config.json');
   const bundle: Bundle = {

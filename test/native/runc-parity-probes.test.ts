@@ -97,6 +97,17 @@ describe('runc parity: the same bundle, the same observations', () => {
     expect(r.berth.out).toBe(r.runc.out);
   });
 
+  it('user namespace: root inside maps to an unprivileged host uid, without power over host-owned files', async () => {
+    const spec = defaultSpec({ args: ['/bin/sh', '-c', 'id; cat /proc/self/uid_map /proc/self/gid_map; grep CapEff /proc/self/status; stat -c "%u %g" /bin/busybox; touch /bin/x 2>&1'] });
+    spec.linux!.namespaces!.push({ type: 'user' });
+    spec.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    spec.linux!.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const r = await underBoth([], {}, spec);
+    expect(r.runc.out).toMatch(/^uid=0\(root\) gid=0\(root\)\n\s+0\s+100000\s+65536\n/);
+    expect(r.runc.out).toMatch(/65534 65534\ntouch: \/bin\/x: Permission denied\n$/);
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
   it('bind mounts: a source relative to the bundle, read-only, nosuid/nodev/noexec', async () => {
     fs.mkdirSync(path.join(bundle.dir, 'data'), { recursive: true });
     fs.writeFileSync(path.join(bundle.dir, 'data', 'greeting'), 'hello from the host\n');
