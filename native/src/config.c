@@ -166,7 +166,7 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
   struct cursor c = { buf, buf + len };
   char *op, *a[7];
   memset (cfg, 0, sizeof *cfg);
-  cfg->uid = cfg->gid = 0;
+  cfg->umask = -1;
 
   while ((op = next_token (&c)) != NULL)
     {
@@ -305,6 +305,11 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           NEED (2);
           NUM (cfg->uid, a[0]);
           NUM (cfg->gid, a[1]);
+        }
+      else if (strcmp (op, "umask") == 0)
+        {
+          NEED (1);
+          NUM (cfg->umask, a[0]);
         }
       else if (strcmp (op, "group") == 0)
         {

@@ -51,6 +51,7 @@ struct berth_device
   dev_t dev;
   uid_t uid;
   gid_t gid;
+  int umask; /* -1: keep the inherited one */
 };
 
 struct berth_rlimit
@@ -91,6 +92,7 @@ struct berth_config
 
   uid_t uid;
   gid_t gid;
+  int umask; /* -1: keep the inherited one */
   gid_t groups[MAX_GROUPS];
   size_t n_groups;
   int has_caps;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -60,6 +61,8 @@ process_set_user (const struct berth_config *cfg, char *err, size_t errlen)
     return berth_error (err, errlen, errno, "setresgid %d", cfg->gid);
   if (setresuid (cfg->uid, cfg->uid, cfg->uid) < 0)
     return berth_error (err, errlen, errno, "setresuid %d", cfg->uid);
+  if (cfg->umask >= 0)
+    umask (cfg->umask);
   if (cfg->has_caps && prctl (PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
     return berth_error (err, errlen, errno, "prctl PR_SET_KEEPCAPS");
   return 0;

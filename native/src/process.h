@@ -10,7 +10,7 @@ int process_set_sysctls (const struct berth_config *cfg, char *err, size_t errle
 int process_set_rlimits (const struct berth_config *cfg, char *err, size_t errlen);
 int process_set_oom_score_adj (const struct berth_config *cfg, char *err, size_t errlen);
 
-/* setgroups + setresgid + setresuid to the configured user, keeping the permitted capabilities across the uid change
+/* setgroups + setresgid + setresuid (+ umask) to the configured user, keeping the permitted capabilities across the uid change
  * (PR_SET_KEEPCAPS) so that caps_apply can then set exactly the configured sets. */
 int process_set_user (const struct berth_config *cfg, char *err, size_t errlen);
 

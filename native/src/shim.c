@@ -87,14 +87,9 @@ run_create (const char *config_path)
 
   /* Only stdio and the sync socket may reach the container: close anything else the agent let through. */
   close_fds_from (SYNC_FD + 1);
-  if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0)
-    {
-      sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
-      return 1;
-    }
 
-  /* Double fork: our parent (the agent) reaps this process right away; the shim below is re-parented, so the
-   * container survives the agent and no zombie is left in it. */
+  /* Double fork, first thing: our parent (the agent) reaps this process right away (it blocks until then); the
+   * shim below is re-parented, so the container survives the agent and no zombie is left in it. */
   pid_t pid = fork ();
   if (pid < 0)
     {
@@ -103,6 +98,18 @@ run_create (const char *config_path)
     }
   if (pid > 0)
     _exit (0);
+
+  if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
+      return 1;
+    }
+  /* Do not pin the agent's working directory (a mount it may want to unmount) for the container's lifetime. */
+  if (chdir ("/") < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, errno, "chdir /");
+      return 1;
+    }
 
   if (mkfifo (cfg.fifo, 0600) < 0)
     {

@@ -63,16 +63,16 @@ test('namespaces are the container\'s own and ps sees only its processes', async
 });
 
 test('hostname, env, cwd, uid/gid/additionalGids, oomScoreAdj and rlimits come from the config', async () => {
-  const { out, status } = await probe('hostname; echo $GREETING; pwd; id -u; id -g; id -G; cat /proc/self/oom_score_adj; ulimit -Sn; ulimit -Hn', (s) => {
+  const { out, status } = await probe('hostname; echo $GREETING; pwd; id -u; id -g; id -G; cat /proc/self/oom_score_adj; ulimit -Sn; ulimit -Hn; umask', (s) => {
     s.hostname = 'berth-probe';
     s.process!.env!.push('GREETING=hello there');
     s.process!.cwd = '/tmp';
-    s.process!.user = { uid: 1000, gid: 1001, additionalGids: [10, 20] };
+    s.process!.user = { uid: 1000, gid: 1001, additionalGids: [10, 20], umask: 0o027 };
     s.process!.oomScoreAdj = 500;
     s.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1000 }];
   });
   expect(status.exitCode).toBe(0);
-  expect(out.trim().split('\n')).toEqual(['berth-probe', 'hello there', '/tmp', '1000', '1001', '1001 10 20', '500', '512', '1000']);
+  expect(out.trim().split('\n')).toEqual(['berth-probe', 'hello there', '/tmp', '1000', '1001', '1001 10 20', '500', '512', '1000', '0027']);
 });
 
 test('capabilities default to Docker\'s set, with no_new_privs and seccomp filtering', async () => {

@@ -80,8 +80,9 @@ function pushProcess(t: Tokens, args: readonly string[], env: readonly string[],
   t.push('cwd', cwd);
 }
 
-function pushUser(t: Tokens, user: { uid: number; gid: number; additionalGids?: readonly number[] }): void {
+function pushUser(t: Tokens, user: { uid: number; gid: number; umask?: number; additionalGids?: readonly number[] }): void {
   t.push('user', user.uid, user.gid);
+  if (user.umask !== undefined) t.push('umask', user.umask);
   for (const g of user.additionalGids ?? []) t.push('group', g);
 }
 

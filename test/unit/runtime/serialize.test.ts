@@ -6,7 +6,7 @@ import { defaultSpec, type RuntimeSpec } from '../../../node-agent/runtime/spec'
 /** Decodes the wire format back into [op, ...args] records, given each op's arity (native/src/config.c). */
 const ARITY: Record<string, number> = {
   mode: 1, ns: 2, uidmap: 1, gidmap: 1, rootfs: 3, mount: 6, symlink: 2, device: 7, mask: 1, ro: 1, hostname: 1,
-  sysctl: 2, rlimit: 3, oom: 1, user: 2, group: 1, caps: 5, nnp: 0, seccomp: 1, arg: 1, env: 1, cwd: 1, fifo: 1,
+  sysctl: 2, rlimit: 3, oom: 1, user: 2, umask: 1, group: 1, caps: 5, nnp: 0, seccomp: 1, arg: 1, env: 1, cwd: 1, fifo: 1,
   exitfile: 1, init: 0, target: 1, cgroup: 1,
 };
 function decode(buf: Buffer): string[][] {
