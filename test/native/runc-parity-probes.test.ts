@@ -3,6 +3,7 @@
  * probe programs: capabilities and security status, identity, hostname, env, rlimits, cgroup
  * membership and limits, mounts, seccomp/device errnos and exit statuses.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthRuntime, type ContainerRuntime, type ExitStatus } from '../../node-agent/runtime';
@@ -106,6 +107,20 @@ describe('runc parity: the same bundle, the same observations', () => {
     expect(r.runc.out).toMatch(/^uid=0\(root\) gid=0\(root\)\n\s+0\s+100000\s+65536\n/);
     expect(r.runc.out).toMatch(/65534 65534\ntouch: \/bin\/x: Permission denied\n$/);
     expect(r.berth.out).toBe(r.runc.out);
+  });
+
+  it('joins an existing network namespace by path', async () => {
+    const netns = uniqueId('parity');
+    execFileSync('ip', ['netns', 'add', netns]);
+    try {
+      execFileSync('ip', ['-n', netns, 'link', 'add', 'berth0', 'type', 'veth', 'peer', 'name', 'berth1']);
+      const r = await underBoth(['/bin/sh', '-c', 'ip -o link | cut -d: -f2'], { namespacePaths: { network: `/var/run/netns/${netns}` } });
+      expect(r.runc.out).toMatch(/^ lo\n berth1@berth0\n berth0@berth1\n$/);
+      expect(r.berth.out).toBe(r.runc.out);
+    } finally {
+      execFileSync('ip', ['netns', 'del', netns]);
+    }
+    expect(fs.existsSync(`/var/run/netns/${netns}`)).toBe(false);
   });
 
   it('bind mounts: a source relative to the bundle, read-only, nosuid/nodev/noexec', async () => {
