@@ -109,6 +109,14 @@ describe('runc parity: the same bundle, the same observations', () => {
     expect(r.berth.out).toBe(r.runc.out);
   });
 
+  it('namespaced sysctls', async () => {
+    const spec = defaultSpec({ args: ['/bin/cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start', '/proc/sys/kernel/shmmax'] });
+    spec.linux!.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel.shmmax': '1234567' };
+    const r = await underBoth([], {}, spec);
+    expect(r.runc.out).toBe('80\n1234567\n');
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
   it('joins an existing network namespace by path', async () => {
     const netns = uniqueId('parity');
     execFileSync('ip', ['netns', 'add', netns]);
