@@ -16,8 +16,14 @@
  *   app.use(authenticationMiddleware(authenticator))                         // 2. 401 Status, or getUser(req) is set
  *   app.use(authorizationMiddleware(authorizer))                             // 3. (api/authz) 403 Status
  *   ...routes; handlers read the caller with getUser(req).
- * `/healthz`, `/readyz`, `/livez`, `/version` (and their subpaths) answer without credentials (as system:anonymous);
- * invalid credentials get 401 on every path. `/metrics` needs credentials.
+ * `/healthz`, `/readyz`, `/livez`, `/version` (and their subpaths) and `/join/v1/ca` answer without credentials (as
+ * system:anonymous); invalid credentials get 401 on every path. `/metrics` needs credentials.
+ *
+ * Joining (issue 8): `JoinTokens.fromHome(home, pki.caFingerprint).create('worker')` is `berth token create`,
+ * `.rotate(role)` is `berth token rotate`; `NodeCertificates.fromHome(home, pki.ca).revokeNode(name)` revokes a node.
+ * The agent calls `joinCluster({ server, token, nodeName })` once, keeps the returned credentials (0600), and calls
+ * `renewNodeCertificate(server, creds)` when `shouldRenew(creds.certPem)`. api/authz's createClusterSecurity wires
+ * the server side (JoinTokens authenticator, revocation check, joinRouter).
  */
 export * from './types';
 export {
@@ -51,4 +57,18 @@ export {
 export { buildKubeconfig, writeKubeconfig } from './kubeconfig';
 export type { KubeconfigOptions, KubeconfigUser } from './kubeconfig';
 export { AuditLog, auditMiddleware } from './audit';
+export {
+  JoinTokens,
+  NodeCertificates,
+  parseJoinToken,
+  JOIN_TOKEN_VERSION,
+  GROUP_BOOTSTRAPPERS,
+  GROUP_MANAGERS,
+  BOOTSTRAP_USER_PREFIX,
+  DEFAULT_NODE_CERT_DAYS,
+} from './join';
+export type { JoinRole } from './join';
+export { joinRouter, JOIN_PATH_PREFIX } from './join-router';
+export { joinCluster, renewNodeCertificate, shouldRenew, JoinError } from './join-client';
+export type { NodeCredentials } from './join-client';
 export type { AuditEntry, AuditAttributes } from './audit';

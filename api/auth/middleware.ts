@@ -4,9 +4,10 @@ import { Authenticator, AuthRequest, GROUP_AUTHENTICATED, UserInfo } from './typ
 
 /**
  * Paths anyone may read without credentials, as Kubernetes' `system:public-info-viewer` role allows:
- * load balancers and `kubectl version` probe them before they hold a credential. `/metrics` is not among them.
+ * load balancers and `kubectl version` probe them before they hold a credential, and a joining node fetches the CA
+ * certificate (public anyway) to check it against its join token. `/metrics` is not among them.
  */
-export const PUBLIC_PATHS: readonly string[] = ['/healthz', '/readyz', '/livez', '/version'];
+export const PUBLIC_PATHS: readonly string[] = ['/healthz', '/readyz', '/livez', '/version', '/join/v1/ca'];
 
 export const ANONYMOUS_USER: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
 

@@ -32,7 +32,7 @@ export const CLUSTER_ADMIN_RULES: readonly PolicyRule[] = [
   { nonResourceURLs: ['*'], verbs: ['*'] },
 ];
 
-const PUBLIC_INFO_URLS = ['/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*', '/version', '/version/'];
+const PUBLIC_INFO_URLS = ['/healthz', '/healthz/*', '/livez', '/livez/*', '/readyz', '/readyz/*', '/version', '/version/', '/join/v1/ca'];
 const DISCOVERY_URLS = ['/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*'];
 
 const clusterRole = (name: string, rules: PolicyRule[]): ClusterRole => ({
@@ -61,6 +61,9 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     ]),
     clusterRole('system:discovery', [{ nonResourceURLs: DISCOVERY_URLS, verbs: ['get'] }]),
     clusterRole('system:public-info-viewer', [{ nonResourceURLs: PUBLIC_INFO_URLS, verbs: ['get'] }]),
+    // Joining: a join token may ask for a node certificate; a node may renew its own (see api/auth/join-router.ts).
+    clusterRole('system:node-bootstrapper', [{ nonResourceURLs: ['/join/v1/certificates'], verbs: ['post'] }]),
+    clusterRole('system:node-renewal', [{ nonResourceURLs: ['/join/v1/renew'], verbs: ['post'] }]),
   ];
 }
 
@@ -76,5 +79,7 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     groupBinding('system:basic-user', ['system:authenticated']),
     groupBinding('system:discovery', ['system:authenticated']),
     groupBinding('system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
+    groupBinding('system:node-bootstrapper', ['system:bootstrappers']),
+    groupBinding('system:node-renewal', ['system:nodes']),
   ];
 }

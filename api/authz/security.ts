@@ -1,6 +1,7 @@
 /**
  * Everything the API server needs for "secure by default", assembled in one call: the cluster PKI, the admin token,
- * the authenticators, RBAC + node authorization fed from storage, the audit log, and the express guards in order.
+ * the authenticators (client certificates minus revoked node certificates, bearer tokens, service-account tokens,
+ * join tokens), RBAC + node authorization fed from storage, the audit log, node joining, and the express guards.
  */
 import * as path from 'node:path';
 import type { RequestHandler } from 'express';
@@ -11,6 +12,9 @@ import {
   ClientCertificateAuthenticator,
   ClusterPki,
   ensureClusterPki,
+  joinRouter,
+  JoinTokens,
+  NodeCertificates,
   ServiceAccountTokens,
   tlsServerOptions,
   TokenFileAuthenticator,
@@ -32,6 +36,8 @@ export interface ClusterSecurityOptions {
   readonly storage: Storage;
   /** Extra names/addresses for the serving certificate. */
   readonly hosts?: readonly string[];
+  /** Validity of node certificates issued to joining agents (default 90 days). */
+  readonly nodeCertificateDays?: number;
 }
 
 export interface ClusterSecurity {
@@ -39,12 +45,16 @@ export interface ClusterSecurity {
   readonly adminToken: string;
   readonly tokens: TokenFileAuthenticator;
   readonly serviceAccounts: ServiceAccountTokens;
+  /** `berth token create|rotate`. */
+  readonly joinTokens: JoinTokens;
+  /** Issues, records and revokes node certificates. */
+  readonly nodeCertificates: NodeCertificates;
   readonly authorizer: Authorizer;
   readonly rbac: RbacAuthorizer;
   readonly audit: AuditLog;
   /** `https.createServer(tlsOptions, app)`. */
   readonly tlsOptions: ReturnType<typeof tlsServerOptions>;
-  /** audit → authentication (401) → authorization (403) → access reviews; mount before every route. */
+  /** audit → authentication (401) → authorization (403) → access reviews → /join/v1; mount before every route. */
   readonly guards: readonly RequestHandler[];
   /** Closes the audit log. */
   close(): void;
@@ -55,7 +65,12 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
   const tokens = new TokenFileAuthenticator(path.join(opts.home, 'tokens.json'));
   const adminToken = tokens.ensureAdminToken();
   const serviceAccounts = ServiceAccountTokens.fromHome(opts.home);
-  const authenticator = new UnionAuthenticator([new ClientCertificateAuthenticator(pki.ca.certPem), tokens, serviceAccounts]);
+  const joinTokens = JoinTokens.fromHome(opts.home, pki.caFingerprint);
+  const nodeCertificates = NodeCertificates.fromHome(opts.home, pki.ca, opts.nodeCertificateDays);
+  const clientCertificates = new ClientCertificateAuthenticator(pki.ca.certPem, {
+    isRevoked: (serial) => nodeCertificates.isRevoked(serial),
+  });
+  const authenticator = new UnionAuthenticator([clientCertificates, tokens, serviceAccounts, joinTokens]);
   const rbac = new RbacAuthorizer(rbacListerFromStorage(opts.storage));
   const authorizer = new UnionAuthorizer([new NodeAuthorizer(nodeGraphFromStorage(opts.storage)), rbac]);
   const audit = new AuditLog(path.join(opts.home, 'audit.log'));
@@ -64,6 +79,8 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
     adminToken,
     tokens,
     serviceAccounts,
+    joinTokens,
+    nodeCertificates,
     authorizer,
     rbac,
     audit,
@@ -73,6 +90,7 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
       authenticationMiddleware(authenticator),
       authorizationMiddleware(authorizer),
       accessReviewRouter(authorizer, { rulesFor: (user, ns) => rbac.rulesFor(user, ns) }),
+      joinRouter(pki.ca, nodeCertificates),
     ],
     close: () => audit.close(),
   };

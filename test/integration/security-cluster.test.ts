@@ -3,6 +3,7 @@
  * with createClusterSecurity and encryptedStorage, driven over HTTPS by raw requests and kubectl 1.32.
  */
 import { execFile } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +11,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { createApp } from '../../api';
-import { createCertificateAuthority, issueClientCertificate, writeKubeconfig } from '../../api/auth';
+import {
+  createCertificateAuthority,
+  issueClientCertificate,
+  JoinError,
+  joinCluster,
+  NodeCredentials,
+  renewNodeCertificate,
+  writeKubeconfig,
+} from '../../api/auth';
 import { ClusterSecurity, createClusterSecurity } from '../../api/authz';
 import { encryptedStorage, KeyRing, reencryptAll, SEALED_FIELD } from '../../api/encryption';
 import { SchemaRegistry } from '../../api/schema';
@@ -263,6 +272,56 @@ describe('cluster security over HTTPS', () => {
       expect((await call('DELETE', `${B}/namespaces/team-b/containers/web`, n1)).status).toBe(403);
       const status = await call('PATCH', `${B}/namespaces/team-b/containers/worker/status`, n1, { status: { phase: 'Failed' } });
       expect(status.status).toBe(403);
+    });
+  });
+
+  describe('node joining', () => {
+    const asNode = (creds: NodeCredentials): Credentials => ({ cert: { certPem: creds.certPem, keyPem: creds.keyPem } });
+
+    it('an agent joins with a token (CA pinned by fingerprint), works with its certificate, renews it, and is refused once revoked', async () => {
+      const token = security.joinTokens.create('worker');
+      const creds = await joinCluster({ server: url, token, nodeName: 'n1' });
+      expect(creds.caPem).toBe(security.pki.ca.certPem);
+      expect((creds.expires.getTime() - Date.now()) / 86400e3).toBeCloseTo(90, 0);
+      // Its identity is system:node:n1: the node authorizer lets it read its container's secret, not another node's.
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, asNode(creds))).status).toBe(200);
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/other`, asNode(creds))).status).toBe(403);
+      // The join token is no credential for anything else.
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, { token })).status).toBe(403);
+      expect((await call('POST', '/join/v1/certificates', {}, { nodeName: 'sneaky', publicKeyPem: 'x' })).status).toBe(401);
+
+      const renewed = await renewNodeCertificate(url, creds);
+      expect(renewed.certPem).not.toBe(creds.certPem);
+      expect(renewed.keyPem).not.toBe(creds.keyPem);
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, asNode(renewed))).status).toBe(200);
+
+      // `berth token rotate`: the old token no longer joins; the joined node keeps working.
+      const next = security.joinTokens.rotate('worker');
+      await expect(joinCluster({ server: url, token, nodeName: 'n3' })).rejects.toThrow('HTTP 401');
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, asNode(renewed))).status).toBe(200);
+      const n2 = await joinCluster({ server: url, token: next, nodeName: 'n2' });
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/other`, asNode(n2))).status).toBe(200);
+
+      // Revoking the node refuses every certificate it was issued, and a new join under its name.
+      expect(security.nodeCertificates.revokeNode('n1')).toBe(2);
+      for (const c of [creds, renewed]) expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, asNode(c))).status).toBe(401);
+      await expect(renewNodeCertificate(url, renewed)).rejects.toThrow('HTTP 401');
+      await expect(joinCluster({ server: url, token: next, nodeName: 'n1' })).rejects.toThrow('was revoked');
+    });
+
+    it('a join token for another CA is refused before anything is sent', async () => {
+      const token = security.joinTokens.create('worker').replace(/^BERTH-1-[0-9a-f]{64}/, `BERTH-1-${'0'.repeat(64)}`);
+      await expect(joinCluster({ server: url, token, nodeName: 'n9' })).rejects.toThrow(JoinError);
+      await expect(joinCluster({ server: url, token, nodeName: 'n9' })).rejects.toThrow('does not match the join token');
+    });
+
+    it('a node may not renew into another node\'s name and a tenant may not request node certificates', async () => {
+      const alice = { cert: issueClientCertificate(security.pki.ca, { commonName: 'alice' }) };
+      const reply = await call('POST', '/join/v1/certificates', alice, { nodeName: 'n5', publicKeyPem: 'x' });
+      expect(reply.status).toBe(403);
+      const worker = await joinCluster({ server: url, token: security.joinTokens.create('worker'), nodeName: 'n6' });
+      const renewed = await renewNodeCertificate(url, worker);
+      expect(new crypto.X509Certificate(renewed.certPem).subject).toBe('CN=system:node:n6\nO=system:nodes');
     });
   });
 
