@@ -205,13 +205,24 @@ function checkRoot(spec: Fields, bundleDir: string): string {
   return rootfs;
 }
 
-function checkMounts(spec: Fields): void {
+function checkMounts(spec: Fields, bundleDir: string): void {
   spec.each('mounts', (m) => {
     m.absolutePath('destination', true);
-    m.string('type');
-    m.string('source');
-    m.strings('options');
+    const type = m.string('type');
+    const source = m.string('source');
+    const options = m.strings('options') ?? [];
+    if (type !== 'bind' && !options.includes('bind') && !options.includes('rbind')) return;
+    if (!source) throw new SpecError(m.field('source'), 'a bind mount needs a source');
+    mustExist(m.field('source'), path.resolve(bundleDir, source));
   });
+}
+
+function mustExist(field: string, file: string): void {
+  try {
+    fs.statSync(file);
+  } catch (err) {
+    throw new SpecError(field, `${file} does not exist`, { cause: err });
+  }
 }
 
 function checkIdMappings(linux: Fields, key: string): void {
@@ -281,7 +292,8 @@ function checkLinux(linux: Fields): void {
     const type = ns.oneOf('type', NAMESPACE_TYPES, true)!;
     if (types.has(type)) throw new SpecError(ns.field('type'), `duplicate namespace "${type}"`);
     types.add(type);
-    ns.absolutePath('path');
+    const nsPath = ns.absolutePath('path');
+    if (nsPath !== undefined) mustExist(ns.field('path'), nsPath);
   });
   checkIdMappings(linux, 'uidMappings');
   checkIdMappings(linux, 'gidMappings');
@@ -296,7 +308,8 @@ function checkLinux(linux: Fields): void {
     d.int('minor');
     d.int('fileMode', { min: 0, max: 0o7777 });
   });
-  linux.string('cgroupsPath');
+  const cgroupsPath = linux.string('cgroupsPath');
+  if (cgroupsPath?.split('/').includes('..')) throw new SpecError(linux.field('cgroupsPath'), 'must not contain ".."');
   const resources = linux.object('resources');
   if (resources) checkResources(resources);
   const seccomp = linux.object('seccomp');
@@ -332,8 +345,10 @@ export function parseBundleConfig(json: unknown, bundleDir: string): RuntimeSpec
   checkProcess(proc);
   const rootfs = checkRoot(spec, bundleDir);
   const hostname = spec.string('hostname');
+  // sethostname(2) takes at most HOST_NAME_MAX (64) bytes.
+  if (hostname !== undefined && Buffer.byteLength(hostname) > 64) throw new SpecError('hostname', 'longer than 64 bytes');
   spec.string('domainname');
-  checkMounts(spec);
+  checkMounts(spec, bundleDir);
   spec.unsupported('hooks');
   spec.stringMap('annotations');
   const linux = spec.object('linux', true)!;
