@@ -2,10 +2,10 @@
  * A small typed client for the Berth API server (and any Kubernetes-style server): TLS with the kubeconfig's CA,
  * bearer-token or client-certificate authentication, CRUD, patch, server-side apply, and watch.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
+import type { Readable } from 'node:stream';
 import { ApiStatusError, WatchExpiredError, type Status } from './errors';
 import type { ClientConfig } from './kubeconfig';
+import { transportFor, type OpenResponse, type Transport } from './transport';
 import { apiVersionOf, type KubeList, type KubeObject, type ResourceRef } from './types';
 
 export interface RequestOptions {
@@ -17,7 +17,7 @@ export interface RequestOptions {
 
 export interface RawResponse {
   readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
+  readonly headers: Record<string, string | string[] | undefined>;
   readonly body: unknown;
 }
 
@@ -61,21 +61,12 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
 };
 
 export class ApiClient {
-  private readonly agent: http.Agent;
+  private readonly transport: Transport;
   private readonly base: URL;
 
   constructor(readonly config: ClientConfig) {
     this.base = new URL(config.server);
-    const tls = this.base.protocol === 'https:';
-    this.agent = tls
-      ? new https.Agent({
-          keepAlive: true,
-          ca: config.caPem,
-          cert: config.certPem,
-          key: config.keyPem,
-          rejectUnauthorized: !config.insecureSkipTlsVerify,
-        })
-      : new http.Agent({ keepAlive: true });
+    this.transport = transportFor(config);
   }
 
   get defaultNamespace(): string {
@@ -95,39 +86,42 @@ export class ApiClient {
     return url;
   }
 
-  private open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+  private async open(method: string, path: string, opts: RequestOptions): Promise<OpenResponse> {
     const url = this.url(path, opts.query);
     const payload =
       opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : typeof opts.body === 'string' ? Buffer.from(opts.body) : Buffer.from(JSON.stringify(opts.body));
-    const headers: http.OutgoingHttpHeaders = { Accept: opts.accept ?? 'application/json', 'User-Agent': 'berth-client/0.1' };
-    if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
+    const headers: Record<string, string | number> = { accept: opts.accept ?? 'application/json', 'user-agent': 'berth-client/0.1' };
+    if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
     if (payload) {
-      headers['Content-Type'] = opts.contentType ?? 'application/json';
-      headers['Content-Length'] = payload.length;
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      headers['content-length'] = payload.length;
     }
-    const transport = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: this.agent }, resolve);
-      req.on('error', (err) => reject(new Error(`${method} ${path}: ${err.message}`, { cause: err })));
-      req.end(payload);
-    });
+    try {
+      return await this.transport.open(method, url, headers, payload);
+    } catch (err) {
+      throw new Error(`${method} ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private static async readAll(body: Readable): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   /** Any request; resolves for every HTTP status (see `call` for throwing on errors). */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
     const res = await this.open(method, path, opts);
-    const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = await ApiClient.readAll(res.body);
     let body: unknown = text;
-    if ((res.headers['content-type'] ?? '').includes('json') && text) {
+    if (String(res.headers['content-type'] ?? '').includes('json') && text) {
       try {
         body = JSON.parse(text);
       } catch {
         body = text;
       }
     }
-    return { status: res.statusCode ?? 0, headers: res.headers, body };
+    return { status: res.status, headers: res.headers, body };
   }
 
   /** A request that must succeed: throws ApiStatusError with the server's Status otherwise. */
@@ -160,22 +154,22 @@ export class ApiClient {
     return { dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager, fieldValidation: opts.fieldValidation };
   }
 
-  private withTypeMeta<T extends KubeObject>(ref: ResourceRef, obj: T): T {
+  private withTypeMeta(ref: ResourceRef, obj: KubeObject): KubeObject {
     return { apiVersion: apiVersionOf(ref), kind: ref.kind, ...obj };
   }
 
-  create<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+  create<T extends KubeObject = KubeObject>(ref: ResourceRef, obj: KubeObject, opts: WriteOptions = {}): Promise<T> {
     return this.call('POST', this.path(ref, this.nsOf(ref, obj.metadata.namespace)), { body: this.withTypeMeta(ref, obj), query: this.writeQuery(opts) });
   }
 
   /** PUT (needs metadata.resourceVersion: 409 if stale). */
-  update<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+  update<T extends KubeObject = KubeObject>(ref: ResourceRef, obj: KubeObject, opts: WriteOptions = {}): Promise<T> {
     const path = this.path(ref, this.nsOf(ref, obj.metadata.namespace), obj.metadata.name);
     return this.call('PUT', path, { body: this.withTypeMeta(ref, obj), query: this.writeQuery(opts) });
   }
 
   /** PUT to /status: only `.status` is taken. */
-  updateStatus<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
+  updateStatus<T extends KubeObject = KubeObject>(ref: ResourceRef, obj: KubeObject, opts: WriteOptions = {}): Promise<T> {
     const path = this.path(ref, this.nsOf(ref, obj.metadata.namespace), obj.metadata.name, 'status');
     return this.call('PUT', path, { body: this.withTypeMeta(ref, obj), query: this.writeQuery(opts) });
   }
@@ -191,7 +185,7 @@ export class ApiClient {
   }
 
   /** Server-side apply: creates or merges `obj`, owned by `fieldManager` (409 on conflicts unless `force`). */
-  apply<T extends KubeObject>(ref: ResourceRef, obj: T, opts: WriteOptions & { fieldManager: string; force?: boolean; subresource?: string }): Promise<T> {
+  apply<T extends KubeObject = KubeObject>(ref: ResourceRef, obj: KubeObject, opts: WriteOptions & { fieldManager: string; force?: boolean; subresource?: string }): Promise<T> {
     const path = this.path(ref, this.nsOf(ref, obj.metadata.namespace), obj.metadata.name, opts.subresource);
     return this.call('PATCH', path, {
       body: this.withTypeMeta(ref, obj),
@@ -231,17 +225,16 @@ export class ApiClient {
         timeoutSeconds: opts.timeoutSeconds,
       },
     });
-    if ((res.statusCode ?? 0) >= 400) {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
+    if (res.status >= 400) {
+      const text = await ApiClient.readAll(res.body);
       let status: Status;
       try {
-        status = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Status;
+        status = JSON.parse(text) as Status;
       } catch {
-        status = { message: Buffer.concat(chunks).toString('utf8') };
+        status = { message: text };
       }
-      if (res.statusCode === 410) throw new WatchExpiredError(status.message ?? 'resource version too old');
-      throw new ApiStatusError(res.statusCode ?? 0, status, 'GET', path);
+      if (res.status === 410) throw new WatchExpiredError(status.message ?? 'resource version too old');
+      throw new ApiStatusError(res.status, status, 'GET', path);
     }
     let stopped = false;
     let closed = false;
@@ -251,8 +244,9 @@ export class ApiClient {
       if (!stopped) onClose(err);
     };
     let buffer = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
+    const body = res.body;
+    body.setEncoding('utf8');
+    body.on('data', (chunk: string) => {
       buffer += chunk;
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -276,9 +270,9 @@ export class ApiClient {
         onEvent(event.type as WatchEventType, event.object as T);
       }
     });
-    res.on('end', () => finish());
-    res.on('error', (err) => finish(err));
-    res.on('close', () => finish());
+    body.on('end', () => finish());
+    body.on('error', (err) => finish(err));
+    body.on('close', () => finish());
     return {
       stop: () => {
         stopped = true;
@@ -289,6 +283,6 @@ export class ApiClient {
 
   /** Closes idle keep-alive connections (lets a process exit). */
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
   }
 }

@@ -45,6 +45,17 @@ const filterEvent = (event: WatchEvent, predicate: Predicate | undefined): { typ
   return undefined;
 };
 
+const serializedCache = new WeakMap<StoredObject, Map<string, string>>();
+
+/** `{"type":..,"object":..}\n`, memoised per shared object and event type (1,000 watchers, one JSON.stringify). */
+const serializedEvent = (type: string, obj: StoredObject): string => {
+  let byType = serializedCache.get(obj);
+  if (!byType) serializedCache.set(obj, (byType = new Map()));
+  let line = byType.get(type);
+  if (line === undefined) byType.set(type, (line = `${JSON.stringify({ type, object: obj })}\n`));
+  return line;
+};
+
 const parseResourceVersion = (rv: string | undefined): number | undefined => {
   if (rv === undefined || rv === '' || rv === '0') return undefined;
   if (!/^[0-9]+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`);
@@ -82,16 +93,22 @@ export const serveWatch = async (storage: Storage, req: Request, res: Response, 
   res.flushHeaders();
   hooks.onOpen?.();
 
-  const render = w.render ?? ((o: StoredObject) => o);
   let closed = false;
   const send = (type: string, object: unknown): boolean => (closed ? true : res.write(`${JSON.stringify({ type, object })}\n`));
+  /** One event line; objects are shared by all watchers, so without a renderer the line is serialised once for all. */
+  const sendObject = (type: string, obj: StoredObject): boolean => {
+    if (closed) return true;
+    if (w.render) return send(type, w.render(obj));
+    return res.write(serializedEvent(type, obj));
+  };
   const bookmark = (annotations?: Record<string, string>): void => {
+    lastRevision = Math.max(lastRevision, watcher?.progress?.() ?? 0);
     const metadata: Record<string, unknown> = { resourceVersion: String(lastRevision) };
     if (annotations) metadata.annotations = annotations;
     send('BOOKMARK', { kind: w.info.kind, apiVersion: w.info.apiVersion, metadata });
   };
 
-  if (!(from !== undefined && w.sendInitialEvents === false)) for (const item of initialItems) send('ADDED', render(item));
+  if (!(from !== undefined && w.sendInitialEvents === false)) for (const item of initialItems) sendObject('ADDED', item);
   if (w.sendInitialEvents && w.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
 
   let watcher: Watcher | undefined;
@@ -125,7 +142,7 @@ export const serveWatch = async (storage: Storage, req: Request, res: Response, 
         lastRevision = event.revision;
         const visible = filterEvent(event, w.predicate);
         if (!visible) return;
-        if (!send(visible.type, render(visible.object))) return new Promise<void>((resolve) => {
+        if (!sendObject(visible.type, visible.object)) return new Promise<void>((resolve) => {
           res.once('drain', resolve);
           res.once('close', resolve);
         });

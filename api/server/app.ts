@@ -3,10 +3,13 @@
  * Order: metrics → audit → authentication → authorization → health/version → discovery/OpenAPI → resources → 404.
  */
 import express, { type Express, type RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { discoveryRouter, type SchemaRegistry } from '../schema';
 import type { Storage } from '../storage';
 import { ResourceRest } from '../registry/rest';
 import { resourceRouter } from '../registry/handlers';
+import { adaptForHttp2 } from './http2-compat';
 import { ApiMetrics } from './metrics';
 import { notFoundHandler, statusErrorHandler } from './status-middleware';
 
@@ -21,7 +24,12 @@ export interface AppDeps {
 }
 
 export interface ApiApp {
+  /** Serves HTTP/1.1 requests. */
   readonly app: Express;
+  /** The same routes for HTTP/2 (compat API) requests. */
+  readonly http2App: Express;
+  /** A request listener for a server speaking both (http2.createSecureServer with allowHTTP1). */
+  readonly handler: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
   readonly rest: ResourceRest;
   readonly metrics: ApiMetrics;
 }
@@ -43,7 +51,16 @@ export const createApp = (deps: AppDeps): ApiApp => {
   const metrics = deps.metrics ?? new ApiMetrics();
   const storage = metrics.instrument(deps.storage);
   const rest = new ResourceRest({ storage, schemas: deps.schemas });
-  const app = express();
+  const app = buildRoutes(express(), deps, storage, rest, metrics);
+  const http2App = buildRoutes(adaptForHttp2(express()), deps, storage, rest, metrics);
+  const handler: ApiApp['handler'] = (req, res) => {
+    if (req.httpVersionMajor === 2) http2App(req as never, res as never);
+    else app(req as never, res as never);
+  };
+  return { app, http2App, handler, rest, metrics };
+};
+
+const buildRoutes = (app: Express, deps: AppDeps, storage: Storage, rest: ResourceRest, metrics: ApiMetrics): Express => {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
@@ -70,5 +87,5 @@ export const createApp = (deps: AppDeps): ApiApp => {
   }));
   app.use(notFoundHandler);
   app.use(statusErrorHandler);
-  return { app, rest, metrics };
+  return app;
 };

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import * as http2 from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
 import {
   AuditLog,
@@ -22,7 +22,7 @@ import {
 } from '../auth';
 import { attributesOf } from '../authz';
 import { SchemaRegistry, type CustomResourceDefinition } from '../schema';
-import { CachedStorage, EtcdStorage, SqliteStorage, type Storage } from '../storage';
+import { openStorage, type Storage } from '../storage';
 import { GarbageCollector } from '../registry/gc';
 import { namespaceKey } from '../registry/keys';
 import { nowTimestamp } from '../registry/metadata';
@@ -54,12 +54,10 @@ export interface RunningServer {
 
 export const defaultHome = (): string => process.env.BERTH_HOME ?? path.join(process.env.HOME ?? '/root', '.berth');
 
-const openBackend = (opts: StartOptions): Storage => {
-  const compaction = { intervalMs: 60_000, keepRevisions: 10_000 };
-  if (opts.store === 'etcd')
-    return new EtcdStorage({ endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix, compaction } as never);
-  return new SqliteStorage(path.join(opts.home, 'berth.db'), { compaction } as never);
-};
+const openStore = (opts: StartOptions): Storage =>
+  opts.store === 'etcd'
+    ? openStorage({ backend: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
+    : openStorage({ backend: 'sqlite', path: path.join(opts.home, 'berth.db') });
 
 /** Serves CRDs created earlier (or by another API server sharing the store). */
 const loadStoredCrds = async (storage: Storage, schemas: SchemaRegistry): Promise<void> => {
@@ -93,7 +91,7 @@ const ensureNamespace = async (storage: Storage, name: string): Promise<void> =>
 
 export const start = async (opts: StartOptions): Promise<RunningServer> => {
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
-  const storage = new CachedStorage(openBackend(opts));
+  const storage = openStore(opts);
   const schemas = SchemaRegistry.withBuiltins();
   await loadStoredCrds(storage, schemas);
   await ensureNamespace(storage, 'default');
@@ -113,11 +111,19 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     guards: [auditMiddleware(audit, attributesOf), authenticationMiddleware(authenticator)],
   });
 
-  const server = https.createServer(tlsServerOptions(pki), api.app);
-  server.keepAliveTimeout = 65_000;
+  // HTTP/2 (negotiated through ALPN) and HTTP/1.1 on one port; many streams per connection and room for many watches.
+  const server = http2.createSecureServer(
+    { ...tlsServerOptions(pki), allowHTTP1: true, settings: { maxConcurrentStreams: 100_000, initialWindowSize: 4 * 1024 * 1024 } },
+    api.handler,
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.address, () => resolve());
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const port = (server.address() as AddressInfo).port;
   const host = opts.address.includes(':') ? `[${opts.address}]` : opts.address === '0.0.0.0' ? '127.0.0.1' : opts.address;
@@ -132,7 +138,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       gc.stop();
-      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await storage.close();
     })());

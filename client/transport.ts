@@ -1,0 +1,111 @@
+/**
+ * How the client reaches the server: HTTP/2 over TLS (one connection, many streams — what kube-apiserver and Berth
+ * prefer) for https URLs, HTTP/1.1 with keep-alive for plain http URLs.
+ */
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { ClientConfig } from './kubeconfig';
+
+export interface OpenResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Readable;
+  /** Aborts the exchange (ends a watch). */
+  destroy(): void;
+}
+
+export interface Transport {
+  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer): Promise<OpenResponse>;
+  close(): void;
+}
+
+export class Http1Transport implements Transport {
+  private readonly agent = new http.Agent({ keepAlive: true });
+
+  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer): Promise<OpenResponse> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method, headers, agent: this.agent }, (res) =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, destroy: () => res.destroy() }),
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export class Http2Transport implements Transport {
+  private session?: http2.ClientHttp2Session;
+
+  constructor(
+    private readonly origin: string,
+    private readonly config: ClientConfig,
+  ) {}
+
+  private connect(): http2.ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const session = http2.connect(this.origin, {
+      ca: this.config.caPem,
+      cert: this.config.certPem,
+      key: this.config.keyPem,
+      rejectUnauthorized: !this.config.insecureSkipTlsVerify,
+      settings: { initialWindowSize: 4 * 1024 * 1024 },
+    });
+    session.on('connect', () => session.setLocalWindowSize(16 * 1024 * 1024));
+    // A session with no open streams must not keep the process alive.
+    session.unref();
+    session.on('error', () => undefined);
+    session.on('close', () => {
+      if (this.session === session) this.session = undefined;
+    });
+    session.on('goaway', () => {
+      if (this.session === session) this.session = undefined;
+    });
+    this.session = session;
+    return session;
+  }
+
+  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer): Promise<OpenResponse> {
+    return new Promise((resolve, reject) => {
+      let stream: http2.ClientHttp2Stream;
+      try {
+        const h2headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': `${url.pathname}${url.search}` };
+        for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'content-length' || payload) h2headers[k.toLowerCase()] = v;
+        stream = this.connect().request(h2headers, { endStream: !payload });
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      // A stream can end without a response (connection lost, server killed): that is a failure, not a hang.
+      const noResponse = (): void => reject(new Error(`${method} ${url.pathname}: the connection closed before a response`));
+      stream.on('error', reject);
+      stream.once('close', noResponse);
+      stream.once('response', (h) => {
+        stream.removeListener('error', reject);
+        stream.removeListener('close', noResponse);
+        stream.on('error', () => undefined);
+        resolve({
+          status: Number(h[':status'] ?? 0),
+          headers: h as Record<string, string | string[] | undefined>,
+          body: stream,
+          destroy: () => stream.close(http2.constants.NGHTTP2_CANCEL),
+        });
+      });
+      if (payload) stream.end(payload);
+    });
+  }
+
+  close(): void {
+    this.session?.close();
+    this.session = undefined;
+  }
+}
+
+export const transportFor = (config: ClientConfig): Transport => {
+  const url = new URL(config.server);
+  return url.protocol === 'https:' ? new Http2Transport(url.origin, config) : new Http1Transport();
+};
