@@ -4,6 +4,7 @@ import { ApiClient } from '../client';
 import { FileLogProvider, IsolatedNetworkProvider, NodeAgent, StoreImageProvider } from './agent';
 import { ImageStore } from './images/store';
 import { BerthRuntime } from './runtime';
+import { ApiSecretSource, SecretVolumes } from './secrets';
 
 export interface AgentProcessOptions {
   readonly client: ApiClient;
@@ -23,6 +24,7 @@ export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> 
     images: new StoreImageProvider(new ImageStore({ root: path.join(opts.home, 'images') })),
     network: new IsolatedNetworkProvider(),
     logs: new FileLogProvider(path.join(opts.home, 'logs')),
+    secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(opts.client)),
   });
   await agent.start();
   return agent;

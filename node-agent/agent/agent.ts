@@ -1,6 +1,7 @@
 import { ApiClient, Container, isAlreadyExistsError, isConflictError, isNotFoundError, KubeObject, RESOURCES } from '../../client';
 import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
 import type { ContainerRuntime } from '../runtime/types';
+import type { SecretVolumes } from '../secrets';
 import { AGENT_FINALIZER, ApiStatusReporter } from './api-reporter';
 import { nodeStatus } from './node-status';
 import type { BackOffOptions } from './restart-policy';
@@ -19,6 +20,7 @@ export interface NodeAgentOptions {
   readonly images: ImageProvider;
   readonly network: NetworkProvider;
   readonly logs: LogProvider;
+  readonly secrets?: SecretVolumes;
   readonly backoff?: BackOffOptions;
   /** Lease renewal period; the Lease lasts four of these. */
   readonly heartbeatMs?: number;
@@ -48,7 +50,10 @@ export class NodeAgent {
     await this.register();
     await this.renewLease();
     const every = this.opts.heartbeatMs ?? 10_000;
-    this.heartbeat = setInterval(() => void this.renewLease().catch(() => undefined), every);
+    this.heartbeat = setInterval(() => {
+      void this.renewLease().catch(() => undefined);
+      void this.opts.secrets?.refresh();
+    }, every);
     this.heartbeat.unref();
     this.informer.start();
     await this.informer.waitForSync();
@@ -91,7 +96,16 @@ export class NodeAgent {
       return; // the update event of our own patch starts the supervisor
     }
     const s = new ContainerSupervisor(
-      { runtime: this.opts.runtime, images: this.opts.images, network: this.opts.network, logs: this.opts.logs, reporter: this.reporter, stateDir: this.opts.stateDir, backoff: this.opts.backoff },
+      {
+        runtime: this.opts.runtime,
+        images: this.opts.images,
+        network: this.opts.network,
+        logs: this.opts.logs,
+        secrets: this.opts.secrets,
+        reporter: this.reporter,
+        stateDir: this.opts.stateDir,
+        backoff: this.opts.backoff,
+      },
       obj,
     );
     this.supervisors.set(key, s);
@@ -117,6 +131,7 @@ export class NodeAgent {
       await this.opts.runtime.delete(state.id, { force: true }).catch(() => undefined);
       await this.opts.images.releaseRootfs(state.id).catch(() => undefined);
     }
+    for (const id of this.opts.secrets?.held() ?? []) if (!wanted.has(id)) await this.opts.secrets?.release(id);
   }
 
   private async register(): Promise<void> {

@@ -2,12 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseBytes, parseCpuMillis } from '../../client/quantity';
 import { defaultSpec, LinuxResources, Mount, RuntimeSpec } from '../runtime/spec';
+import type { EnvVar } from '../secrets';
 
 /** The fields of a Container's spec that shape its process (names as in the Container CRD). */
 export interface ContainerProcessSpec {
   readonly command?: readonly string[];
   readonly args?: readonly string[];
-  readonly env?: ReadonlyArray<{ readonly name: string; readonly value?: string }>;
+  readonly env?: readonly EnvVar[];
   readonly workingDir?: string;
   /** `uid`, `uid:gid`, `name` or `name:group`, resolved in the image's /etc/passwd and /etc/group. */
   readonly user?: string;

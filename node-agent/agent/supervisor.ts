@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Clock, realClock } from '../../controllers/runtime';
 import { checkFor, ProbeKind, ProbeWorker } from '../probes';
+import type { Mount } from '../runtime/spec';
 import type { ContainerRuntime, ExitStatus } from '../runtime/types';
-import { BundleError, buildRuntimeSpec } from './bundle';
+import { SecretNotReadyError, SecretVolumes } from '../secrets';
+import { BundleError, buildRuntimeSpec, resolveUser } from './bundle';
 import { BackOffOptions, KUBERNETES_BACKOFF, restartDelay, shouldRestart } from './restart-policy';
 import type {
   ContainerObject,
@@ -24,6 +26,8 @@ export interface SupervisorDeps {
   readonly reporter: StatusReporter;
   /** Bundles are written under `<stateDir>/bundles/<id>`. */
   readonly stateDir: string;
+  /** Delivers spec.secrets and secretKeyRef env; without it a Container that references Secrets cannot start. */
+  readonly secrets?: SecretVolumes;
   readonly backoff?: BackOffOptions;
   readonly clock?: Clock;
 }
@@ -180,6 +184,7 @@ export class ContainerSupervisor {
       const bundle = path.join(this.deps.stateDir, 'bundles', this.id);
       let config;
       try {
+        const secrets = await this.prepareSecrets(this.rootfs);
         config = buildRuntimeSpec({
           name: this.obj.metadata.name,
           spec,
@@ -187,10 +192,12 @@ export class ContainerSupervisor {
           rootfs: this.rootfs,
           netnsPath: this.net.netnsPath,
           cgroupsPath: `berth/${this.id}`,
-          mounts: this.net.mounts,
+          mounts: [...(this.net.mounts ?? []), ...secrets.mounts],
+          extraEnv: secrets.env,
         });
       } catch (err) {
         if (err instanceof BundleError) throw new RunSetupError('CreateContainerConfigError', err.message, false, { cause: err });
+        if (err instanceof SecretNotReadyError) throw new RunSetupError('CreateContainerConfigError', err.message, true, { cause: err });
         throw err;
       }
       this.lastArgv = config.process?.args ?? [];
@@ -226,6 +233,15 @@ export class ContainerSupervisor {
       await this.warn(err.reason, err.message);
       return err.retry ? 'retry' : 'wait';
     }
+  }
+
+  private async prepareSecrets(rootfs: string): Promise<{ mounts: Mount[]; env: string[] }> {
+    const spec = this.obj.spec;
+    const wantsSecrets = !!spec.secrets?.length || !!spec.env?.some((e) => e.valueFrom?.secretKeyRef);
+    if (!wantsSecrets) return { mounts: [], env: [] };
+    if (!this.deps.secrets) throw new SecretNotReadyError('this agent delivers no secrets');
+    const user = resolveUser(spec.user ?? this.image?.config.User, rootfs, spec.user ? 'spec.user' : 'image config User');
+    return this.deps.secrets.prepare(this.id, this.obj.metadata.namespace, spec, user);
   }
 
   /** Probes while the container runs; resolves with its exit. */
@@ -339,6 +355,7 @@ export class ContainerSupervisor {
     await this.report({ phase: 'Terminating', ready: false, reason: undefined, message: 'removing the container' });
     await this.interruptRun('Killing');
     await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+    await this.deps.secrets?.release(this.id);
     await this.deps.images.releaseRootfs(this.id);
     await this.deps.network.detach(this.obj, this.id);
     fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true });

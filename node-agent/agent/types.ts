@@ -1,12 +1,13 @@
 import type { Mount } from '../runtime/spec';
 import type { ProbeSpec } from '../probes';
+import type { SecretRefs } from '../secrets';
 import type { ContainerProcessSpec, ImageProcessConfig } from './bundle';
 import type { RestartPolicy } from './restart-policy';
 
 export type ContainerPhase = 'Pending' | 'Pulling' | 'Creating' | 'Running' | 'Succeeded' | 'Failed' | 'Terminating';
 
 /** `Container.spec` as the agent reads it (the CRD in manifests/crds is the full definition). */
-export interface ContainerSpec extends ContainerProcessSpec {
+export interface ContainerSpec extends ContainerProcessSpec, SecretRefs {
   readonly image: string;
   readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   readonly restartPolicy?: RestartPolicy;

@@ -12,6 +12,7 @@ import { FileLogProvider, IsolatedNetworkProvider, NodeAgent, StoreImageProvider
 import type { BackOffOptions } from '../../node-agent/agent/restart-policy';
 import { ImageStore } from '../../node-agent/images/store';
 import { BerthRuntime } from '../../node-agent/runtime';
+import { ApiSecretSource, SecretVolumes } from '../../node-agent/secrets';
 import { startApiServer, TestApiServer } from './apiserver';
 
 export interface TestCluster {
@@ -41,6 +42,7 @@ export async function startCluster(opts: { backoff?: BackOffOptions } = {}): Pro
       images: new StoreImageProvider(store),
       network: new IsolatedNetworkProvider(),
       logs,
+      secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(api.client)),
       backoff: opts.backoff ?? { initialMs: 200, maxMs: 1000, resetAfterMs: 60_000 },
       heartbeatMs: 1000,
     });
