@@ -22,6 +22,10 @@ export interface StoreMetadata {
   buildCache: Record<string, string>;
 }
 
+const LOCK_TIMEOUT_MS = 10_000;
+const STALE_LOCK_MS = 30_000;
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
 export class MetadataFile {
   private readonly file: string;
 
@@ -39,19 +43,45 @@ export class MetadataFile {
     return { images: parsed.images ?? {}, tags: parsed.tags ?? {}, buildCache: parsed.buildCache ?? {} };
   }
 
-  /** Read-modify-write; synchronous so two callers in this process never interleave. */
+  /**
+   * Read-modify-write under a lock file, so the node agent and a CLI sharing the store never lose
+   * each other's updates; synchronous, so callers in one process never interleave either.
+   */
   update<T>(fn: (m: StoreMetadata) => T): T {
-    const m = this.read();
-    const result = fn(m);
-    const tmp = `${this.file}.${randomBytes(4).toString('hex')}`;
-    const fd = fs.openSync(tmp, 'w', 0o644);
+    const release = this.lock();
     try {
-      fs.writeSync(fd, JSON.stringify(m, null, 1));
-      fs.fsyncSync(fd);
+      const m = this.read();
+      const result = fn(m);
+      const tmp = `${this.file}.${randomBytes(4).toString('hex')}`;
+      const fd = fs.openSync(tmp, 'w', 0o644);
+      try {
+        fs.writeSync(fd, JSON.stringify(m, null, 1));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.file);
+      return result;
     } finally {
-      fs.closeSync(fd);
+      release();
     }
-    fs.renameSync(tmp, this.file);
-    return result;
+  }
+
+  private lock(): () => void {
+    const lockFile = `${this.file}.lock`;
+    const deadline = Date.now() + LOCK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        fs.closeSync(fs.openSync(lockFile, 'wx'));
+        return () => fs.rmSync(lockFile, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`locking ${lockFile}`, { cause: err });
+      }
+      // a holder that died leaves its lock behind; updates take milliseconds, so an old lock is stale
+      const age = Date.now() - (fs.statSync(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) fs.rmSync(lockFile, { force: true });
+      else if (Date.now() > deadline) throw new Error(`timed out waiting for the image store lock ${lockFile}`);
+      else Atomics.wait(SLEEPER, 0, 0, 5);
+    }
   }
 }

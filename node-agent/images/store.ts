@@ -59,6 +59,8 @@ export function defaultImageRoot(): string {
 }
 
 const EMPTY_LAYER = 'empty';
+/** Temp files and half-unpacked layers older than this belong to a writer that died. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 export class ImageStore {
   readonly root: string;
@@ -234,7 +236,7 @@ export class ImageStore {
     return { deleted: victims, ...(await this.gc()) };
   }
 
-  /** Deletes blobs and unpacked layers that no image (or container) references, and stale temp files. */
+  /** Deletes blobs and unpacked layers that no image (or container) references, and temp files left by dead writers. */
   async gc(): Promise<GcResult> {
     const m = this.meta.read();
     const liveImages = new Set([...Object.keys(m.images), ...this.containerImages().values()]);
@@ -258,10 +260,17 @@ export class ImageStore {
       bytesFreed += this.blobs.remove(d);
       blobsRemoved++;
     }
+    const staleBefore = Date.now() - STALE_TEMP_MS;
     for (const name of fs.readdirSync(this.layersDir)) {
-      if (liveLayers.has(name) || this.unpacking.has(`sha256:${name}`)) continue;
-      await fs.promises.rm(path.join(this.layersDir, name), { recursive: true, force: true });
-      layersRemoved++;
+      const full = path.join(this.layersDir, name);
+      // in-flight unpacks (`<diffid>.tmp-…`) belong to someone until they are old
+      if (liveLayers.has(name) || (name.includes('.tmp-') && fs.statSync(full).mtimeMs > staleBefore)) continue;
+      await fs.promises.rm(full, { recursive: true, force: true });
+      if (!name.includes('.tmp-')) layersRemoved++;
+    }
+    for (const name of fs.readdirSync(this.blobs.tmpDir)) {
+      const full = path.join(this.blobs.tmpDir, name);
+      if (fs.statSync(full).mtimeMs < staleBefore) await fs.promises.rm(full, { recursive: true, force: true });
     }
     return { blobsRemoved, layersRemoved, bytesFreed };
   }

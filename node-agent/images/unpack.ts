@@ -194,7 +194,13 @@ export async function unpackLayer(source: Readable, compression: Compression, de
     await writer.finish();
     const diffId = 'sha256:' + hash.digest('hex');
     if (expectedDiffId !== undefined && diffId !== expectedDiffId) throw new DigestMismatchError(expectedDiffId, diffId, 'uncompressed layer (diff ID)');
-    await fs.promises.rename(tmp, dest);
+    try {
+      await fs.promises.rename(tmp, dest);
+    } catch (err) {
+      // another process unpacked the same layer first: theirs is as good as ours
+      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      await fs.promises.rm(tmp, { recursive: true, force: true });
+    }
     return { diffId, size: writer.size };
   } catch (err) {
     source.destroy();

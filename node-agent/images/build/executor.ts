@@ -352,7 +352,7 @@ class BuildRun {
       fromDesc = digest;
     }
     try {
-      const plan = planCopy(root, sources, absDest, ignore);
+      const plan = planCopy(root, sources, absDest, ignore, ins.name === 'ADD' && ins.flags.from === undefined);
       let owner: Ids | undefined;
       if (ins.flags.chown !== undefined) {
         const lowers = await this.deps.store.ensureUnpacked(await this.commit(stage));
