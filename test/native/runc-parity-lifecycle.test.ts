@@ -52,6 +52,18 @@ describe.each<[string, () => ContainerRuntime]>([
     fs.rmSync(pidFile);
   });
 
+  it('exec runs a process inside the running container, with its exit status', async () => {
+    const id = uniqueId('life');
+    await rt.create(id, bundle.dir);
+    await rt.start(id);
+    const out = path.join(bundle.dir, `${id}.exec`);
+    const handle = await rt.exec(id, { args: ['/bin/sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; hostname; grep CapEff /proc/self/status; exit 4'] }, { stdout: out });
+    expect(await handle.wait()).toEqual({ exitCode: 4 });
+    expect(fs.readFileSync(out, 'utf8')).toMatch(/^\/bin\/sleep 30 berth\nCapEff:\s+00000000a80425fb\n$/);
+    await rt.delete(id, { force: true });
+    fs.rmSync(out);
+  });
+
   it('delete --force removes a running container', async () => {
     const id = uniqueId('life');
     const { pid } = await rt.create(id, bundle.dir);

@@ -151,8 +151,12 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
-    await this.runc(['delete', ...(opts.force ? ['--force'] : []), id], id);
-    fs.rmSync(this.shadowDir(id), { recursive: true, force: true });
+    try {
+      await this.runc(['delete', ...(opts.force ? ['--force'] : []), id], id);
+    } finally {
+      // Also when runc no longer knows the id: the shadow bundle is ours to remove either way.
+      if (!fs.existsSync(path.join(this.root, id))) fs.rmSync(this.shadowDir(id), { recursive: true, force: true });
+    }
   }
 
   async run(id: string, bundle: string, opts: CreateOptions & { readonly detach?: boolean } = {}): Promise<ExitStatus | State> {
