@@ -61,6 +61,9 @@ interface LatestRow {
   value: string;
 }
 
+/** Rows of history examined per compaction step (one short transaction each). */
+const COMPACT_STEP = 1_000;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS log (
   rev      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -96,7 +99,8 @@ const REPLAY_COLUMNS = `SELECT l.rev, l.key, l.created, l.deleted, l.value, p.re
 
 /** Opens a database file the way the backend runs it (also used by bench/store-floor.ts to measure the floor). */
 export function openSqliteFile(path: string): Database.Database {
-  const db = new Database(path);
+  // Waiting for the lock only helps a restart overlapping the old process's exit; a live second writer is refused.
+  const db = new Database(path, { timeout: 1000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   // One writer process: the in-memory revision counter and watch fan-out are only right if nobody else writes.
@@ -110,6 +114,8 @@ export class SqliteStorage implements Storage {
   private readonly channelOwner: ChannelOwner;
   private revision: number;
   private compactedRevision: number;
+  /** The history removal in progress, if any: compactions run one after another. */
+  private compaction: Promise<void> = Promise.resolve();
   private stopCompaction?: () => void;
   private closed = false;
 
@@ -120,7 +126,8 @@ export class SqliteStorage implements Storage {
     listAfter: Database.Statement<{ start: string; end: string; rev: number }, { key: string; rev: number; value: string }>;
     replayPrefix: Database.Statement<[string, string, number], LogRow>;
     replayKey: Database.Statement<[string, number], LogRow>;
-    compact: Database.Statement<{ rev: number }>;
+    compact: Database.Statement<{ from: number; to: number; rev: number }>;
+    stepEnd: Database.Statement<{ from: number; step: number }, { rev: number }>;
     setMeta: Database.Statement<[string, number]>;
   };
 
@@ -145,10 +152,11 @@ export class SqliteStorage implements Storage {
       listAfter: this.db.prepare(listSql('>')),
       replayPrefix: this.db.prepare(`${REPLAY_COLUMNS} WHERE l.key >= ? AND l.key < ? AND l.rev > ? ORDER BY l.rev`),
       replayKey: this.db.prepare(`${REPLAY_COLUMNS} WHERE l.key = ? AND l.rev > ? ORDER BY l.rev`),
-      // Rows at or below the compacted revision that no read at >= it can see: tombstones, and rows superseded
+      // Rows in (@from, @to] that no read at or above @rev can see: tombstones, and rows superseded
       // by a newer row that is itself at or below it.
-      compact: this.db.prepare(`DELETE FROM log WHERE rev <= @rev AND (deleted = 1
+      compact: this.db.prepare(`DELETE FROM log WHERE rev > @from AND rev <= @to AND (deleted = 1
         OR EXISTS (SELECT 1 FROM log n WHERE n.key = log.key AND n.rev > log.rev AND n.rev <= @rev))`),
+      stepEnd: this.db.prepare('SELECT rev FROM log WHERE rev > @from ORDER BY rev LIMIT 1 OFFSET @step'),
       setMeta: this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     };
     const seq = this.db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'log'").get();
@@ -276,11 +284,12 @@ export class SqliteStorage implements Storage {
       throw new StorageError('TooLargeResourceVersion', '', `cannot compact at ${revision}: newest revision is ${this.revision}`, revision);
     }
     if (revision <= this.compactedRevision) return;
-    this.db.transaction(() => {
-      this.stmt.compact.run({ rev: revision });
-      this.stmt.setMeta.run('compacted', revision);
-    })();
+    // Reads below `revision` answer Gone from this moment on, so nobody can see the history half removed while it
+    // is deleted in small steps (a single DELETE of a busy log would block the event loop for seconds).
+    this.stmt.setMeta.run('compacted', revision);
     this.compactedRevision = revision;
+    this.compaction = this.compaction.then(() => this.removeHistory(revision));
+    await this.compaction;
   }
 
   async close(): Promise<void> {
@@ -291,6 +300,19 @@ export class SqliteStorage implements Storage {
       channel.fail(new StorageError('Unavailable', channel.prefix, `store ${this.path} closed`));
     }
     this.db.close();
+  }
+
+  /**
+   * Deletes the rows no read at or above `revision` needs, oldest first, about COMPACT_STEP rows per transaction.
+   * Ascending order matters: a row is removed only while the newer row that supersedes it still exists.
+   */
+  private async removeHistory(revision: number): Promise<void> {
+    for (let from = 0; from < revision && !this.closed; ) {
+      const to = Math.min(revision, this.stmt.stepEnd.get({ from, step: COMPACT_STEP })?.rev ?? revision);
+      this.stmt.compact.run({ from, to, rev: revision });
+      from = to;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private append(key: string, created: number, deleted: number, prevRev: number, value: string): number {
