@@ -146,8 +146,8 @@ test('a malformed config.json is rejected naming the field, and nothing is left 
     expect((err as Error).message).toMatch(field);
   }
   // A config that passes validation but fails inside the container's set-up is undone too.
-  writeSpec(['true'], (s) => s.mounts!.push({ destination: '/x', type: 'bind', source: '/no/such/dir', options: ['bind'] }));
-  await expect(rt.create(id, bundle.dir)).rejects.toThrow(/bind mount `\/no\/such\/dir`.*No such file/);
+  writeSpec(['true'], (s) => (s.linux!.sysctl = { 'net.ipv4.no_such_knob': '1' }));
+  await expect(rt.create(id, bundle.dir)).rejects.toThrow(/sysctl `\/proc\/sys\/net\/ipv4\/no_such_knob` = `1`: No such file/);
   expect(fs.readdirSync(root)).toEqual(before);
   expect(cgroupExists(id)).toBe(false);
 });

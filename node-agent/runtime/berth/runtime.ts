@@ -2,7 +2,7 @@
  * Berth's own OCI runtime: the TypeScript half of create/start/state/kill/delete/exec. Container set-up runs in
  * native/ (berth-shim), reached through the NativeRuntime seam; cgroups through the CgroupManager.
  *
- * create: validate config.json → claim the state dir → cgroup create + limits → compile seccomp → serialize
+ * create: validate config.json → compile seccomp (cached on disk) → claim the state dir → cgroup create + limits → serialize
  * config.bin → spawn the shim → sync PIDS → put the init in its cgroup → sync CGROUP_DONE → sync READY.
  * The shim outlives the agent and records the exit status in the state dir, so a restarted agent re-adopts
  * every container from its state dir alone (pid + start time).
@@ -13,7 +13,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createCgroupManager, type CgroupManager } from '../cgroups';
 import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
-import { compileSeccomp } from '../seccomp';
 import { loadBundle, SpecError, type RuntimeSpec } from '../spec';
 import {
   canDelete,
@@ -32,6 +31,7 @@ import {
   type Stdio,
 } from '../types';
 import { isSameProcess, processStartTime, signalName, signalNumber } from './proc';
+import { DEFAULT_SECCOMP_CACHE, seccompProgramFile } from './seccomp-cache';
 import { serializeExecConfig, serializeInitConfig } from './serialize';
 import { SyncChannel } from './sync-channel';
 import { DEFAULT_STATE_ROOT, StateDir, type RecordedExit, type StoredState } from './state-dir';
@@ -44,6 +44,8 @@ const READY_TIMEOUT_MS = 30_000;
 export interface BerthRuntimeOptions {
   /** State directory root; default /run/berth/runtime. */
   readonly root?: string;
+  /** Compiled seccomp programs; default /run/berth/seccomp. */
+  readonly seccompCache?: string;
   readonly native?: NativeRuntime;
   readonly cgroups?: (id: string, cgroupsPath?: string) => CgroupManager;
 }
@@ -82,11 +84,13 @@ function checkSupported(spec: RuntimeSpec): void {
 export class BerthRuntime implements ContainerRuntime {
   readonly name = 'berth';
   private readonly root: string;
+  private readonly seccompCache: string;
   private readonly nativeOverride?: NativeRuntime;
   private readonly cgroupsFor: (id: string, cgroupsPath?: string) => CgroupManager;
 
   constructor(opts: BerthRuntimeOptions = {}) {
     this.root = opts.root ?? DEFAULT_STATE_ROOT;
+    this.seccompCache = opts.seccompCache ?? DEFAULT_SECCOMP_CACHE;
     this.nativeOverride = opts.native;
     this.cgroupsFor = opts.cgroups ?? createCgroupManager;
   }
@@ -108,7 +112,7 @@ export class BerthRuntime implements ContainerRuntime {
     const spec = loadBundle(bundleDir);
     checkSupported(spec);
     const caps = spec.process?.capabilities;
-    const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp, caps?.bounding ?? []) : undefined;
+    const seccompFile = spec.linux?.seccomp ? seccompProgramFile(this.seccompCache, spec.linux.seccomp, caps?.bounding ?? []) : undefined;
     if (!dir.claim()) throw new Error(`container ${id} already exists`);
 
     const cgroup = this.cgroupsFor(id, spec.linux?.cgroupsPath);
@@ -117,7 +121,6 @@ export class BerthRuntime implements ContainerRuntime {
       cgroup.create();
       cgroup.setResources(spec.linux?.resources ?? {});
       fs.writeFileSync(dir.file('spec.json'), JSON.stringify(spec));
-      if (seccomp) fs.writeFileSync(dir.file('seccomp.bpf'), seccomp);
       fs.writeFileSync(
         dir.file('config.bin'),
         serializeInitConfig({
@@ -125,7 +128,7 @@ export class BerthRuntime implements ContainerRuntime {
           bundle: bundleDir,
           fifo: dir.file('exec.fifo'),
           exitFile: dir.file('exit'),
-          seccompFile: seccomp ? dir.file('seccomp.bpf') : undefined,
+          seccompFile,
           cgroups: { version: cgroup.version, directories: cgroup.directories },
           init: opts.init,
         }),
@@ -140,6 +143,7 @@ export class BerthRuntime implements ContainerRuntime {
         created: new Date().toISOString(),
         annotations: spec.annotations,
         cgroupsPath: spec.linux?.cgroupsPath,
+        seccompFile,
       };
       dir.writeState(state);
       if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(pid));
@@ -280,13 +284,12 @@ export class BerthRuntime implements ContainerRuntime {
     const { state, stored, dir } = this.load(id);
     if (state.status !== 'running' || !state.pid) throw new ContainerStateError(id, state.status, 'exec in');
     const cgroup = this.cgroupsFor(id, stored?.cgroupsPath);
-    const seccompFile = fs.existsSync(dir.file('seccomp.bpf')) ? dir.file('seccomp.bpf') : undefined;
     const config = serializeExecConfig({
       spec: dir.readSpec(),
       process: proc,
       targetPid: state.pid,
       cgroupProcs: cgroup.procsFiles,
-      seccompFile,
+      seccompFile: stored?.seccompFile,
     });
     const configFile = path.join(dir.dir, `exec-${crypto.randomBytes(6).toString('hex')}.bin`);
     fs.writeFileSync(configFile, config);

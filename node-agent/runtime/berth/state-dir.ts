@@ -2,7 +2,7 @@
  * One container's state directory, `<root>/<id>/`:
  *   state.json   what `state` reports plus what re-adoption needs (init pid and its start time)
  *   spec.json    the validated config (exec takes its restrictions from it; the bundle may be gone)
- *   config.bin   the shim's serialized configuration;  seccomp.bpf  the compiled filter
+ *   config.bin   the shim's serialized configuration (the seccomp program lives in the shared cache, seccomp-cache.ts)
  *   exec.fifo    exists while the container is `created`; `start` writes one byte to it
  *   exit         "<exit code> <signal>" written (atomically) by the shim when the init exits
  */
@@ -20,6 +20,8 @@ export interface StoredState {
   readonly created: string;
   readonly annotations?: Record<string, string>;
   readonly cgroupsPath?: string;
+  /** The compiled seccomp program the init installed (exec installs the same). */
+  readonly seccompFile?: string;
 }
 
 export interface RecordedExit {
@@ -36,7 +38,7 @@ export class StateDir {
     return new StateDir(path.join(root, id));
   }
 
-  file(name: 'state.json' | 'spec.json' | 'config.bin' | 'seccomp.bpf' | 'exec.fifo' | 'exit'): string {
+  file(name: 'state.json' | 'spec.json' | 'config.bin' | 'exec.fifo' | 'exit'): string {
     return path.join(this.dir, name);
   }
 
