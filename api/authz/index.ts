@@ -16,7 +16,9 @@
  *   ]);
  *   app.use(authorizationMiddleware(authorizer));  // 403 Status unless allowed; `system:masters` (the admin token) always allowed
  *   on create, once the body is parsed: nodeAdmissionError(getUser(req)!, attributesOf(req), body) → 403 with that message
- *     (a node may create only the Node and Lease named after itself; the name is not in a create's URL).
+ *     (a node may create only the Node and Lease named after itself; the name is not in a create's URL);
+ *   on create/update/patch of the RBAC kinds (isRbacResource(group, resource)), with the resulting object:
+ *     await rbacEscalationError(security.authorizer, security.rbac, user, resource, obj) → 403 Forbidden with that message.
  *   app.post('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', (req, res) =>
  *     reviewAccess('SelfSubjectAccessReview', req.body, getUser(req)!, authorizer).then((r) => res.status(201).json(r)));
  *   (same for subjectaccessreviews; AccessReviewInvalidError → 422 naming err.field).
@@ -54,3 +56,5 @@ export type { AccessReviewRouterOptions } from './review-router';
 export { rbacListerFromStorage, nodeGraphFromStorage } from './sources';
 export { createClusterSecurity } from './security';
 export type { ClusterSecurity, ClusterSecurityOptions } from './security';
+export { rbacEscalationError, isRbacResource } from './escalation';
+export type { RbacResource } from './escalation';

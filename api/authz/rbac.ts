@@ -135,6 +135,20 @@ export class RbacAuthorizer implements Authorizer {
     return rules;
   }
 
+  /** The effective rules of the role a binding refers to (a Role in `namespace`, or a ClusterRole); undefined if absent. */
+  async roleRules(ref: RoleRef, namespace: string | undefined): Promise<readonly PolicyRule[] | undefined> {
+    const clusterRoles = await this.clusterRoles();
+    if (ref.kind === 'ClusterRole') {
+      const role = clusterRoles.get(ref.name);
+      return role && effectiveRules(role, clusterRoles);
+    }
+    if (ref.kind !== 'Role' || !namespace) return undefined;
+    const role = ((await this.lister('Role', namespace)) as Role[]).find(
+      (r) => r.metadata.namespace === namespace && r.metadata.name === ref.name,
+    );
+    return role?.rules;
+  }
+
   private async clusterRoles(): Promise<Map<string, ClusterRole>> {
     const stored = (await this.lister('ClusterRole')) as ClusterRole[];
     const all = [...(this.includeBootstrap ? bootstrapClusterRoles() : []), ...stored];
