@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BerthRuntime, type ExitStatus } from '../../node-agent/runtime';
+import { createCgroupManager } from '../../node-agent/runtime/cgroups';
 import { defaultSpec, type DefaultSpecOptions } from '../../node-agent/runtime/spec';
 import { installEscapeProbe, makeBundle, uniqueId, type Bundle } from '../helpers/rootfs';
 
@@ -126,5 +127,19 @@ describe('escape attempts from a default Berth container', () => {
     const m = /^fork (\w+) after (\d+)$/m.exec(out);
     expect(m?.[1]).toBe('EAGAIN');
     expect(Number(m?.[2])).toBeLessThan(16);
+  });
+
+  it('22. a shell fork bomb is held at the pids limit and the container still dies on delete --force', async () => {
+    bundle.write(defaultSpec({ args: ['/bin/sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 30'], resources: { pids: { limit: 32 } } }));
+    const id = uniqueId('escape');
+    started.push(id);
+    await rt.run(id, bundle.dir, { detach: true });
+    const cgroup = createCgroupManager(id);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(cgroup.stats().pidsCurrent).toBeLessThanOrEqual(32);
+    expect(fs.readFileSync(`/sys/fs/cgroup/pids/${cgroup.path}/pids.events`, 'utf8')).toMatch(/max [1-9]/);
+    await rt.delete(id, { force: true });
+    expect(cgroup.pids()).toEqual([]);
+    expect(fs.existsSync(cgroup.directories[0])).toBe(false);
   });
 });
