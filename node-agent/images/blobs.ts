@@ -28,6 +28,8 @@ export class BlobNotFoundError extends Error {
 export class BlobStore {
   readonly dir: string;
   readonly tmpDir: string;
+  /** Called for every blob this writer added (not for content that was already there). */
+  onCreated?: (digest: string) => void;
 
   constructor(root: string) {
     this.dir = path.join(root, 'blobs', 'sha256');
@@ -109,7 +111,9 @@ export class BlobStore {
       const digest = 'sha256:' + hash.digest('hex');
       if (expected.size !== undefined && size !== expected.size) throw new SizeMismatchError(expected.size, size, what);
       if (expected.digest !== undefined && digest !== expected.digest) throw new DigestMismatchError(expected.digest, digest, what);
+      const existed = fs.existsSync(this.path(digest));
       await fs.promises.rename(tmp, this.path(digest));
+      if (!existed) this.onCreated?.(digest);
       return { digest, size };
     } catch (err) {
       await fh.close().catch(() => undefined);

@@ -8,6 +8,7 @@
  *   containers/<id>/{upper,work,image,berth-rootfs}       one container's writable layer and mount point
  *   tmp/                   in-flight writes, never visible as blobs or layers
  */
+import { AsyncLocalStorage } from 'async_hooks';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -69,10 +70,13 @@ export class ImageStore {
   private readonly layersDir: string;
   private readonly containersDir: string;
   private readonly unpacking = new Map<string, Promise<string>>();
+  /** The blobs added by the transaction the current async call chain runs in. */
+  private readonly writes = new AsyncLocalStorage<Set<string>>();
 
   constructor(options: ImageStoreOptions = {}) {
     this.root = path.resolve(options.root ?? defaultImageRoot());
     this.blobs = new BlobStore(this.root);
+    this.blobs.onCreated = (digest) => this.writes.getStore()?.add(digest);
     this.meta = new MetadataFile(this.root);
     this.layersDir = path.join(this.root, 'layers');
     this.containersDir = path.join(this.root, 'containers');
@@ -85,11 +89,13 @@ export class ImageStore {
    * leaves the store exactly as it was.
    */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    const before = new Set(this.blobs.list());
+    const added = new Set<string>();
     try {
-      return await fn();
+      return await this.writes.run(added, fn);
     } catch (err) {
-      for (const d of this.blobs.list()) if (!before.has(d)) this.blobs.remove(d);
+      // concurrent transactions track their own blobs; one that an image already uses stays
+      const live = this.liveBlobs();
+      for (const d of added) if (!live.has(d)) this.blobs.remove(d);
       throw err;
     }
   }
@@ -238,19 +244,11 @@ export class ImageStore {
 
   /** Deletes blobs and unpacked layers that no image (or container) references, and temp files left by dead writers. */
   async gc(): Promise<GcResult> {
-    const m = this.meta.read();
-    const liveImages = new Set([...Object.keys(m.images), ...this.containerImages().values()]);
-    const liveBlobs = new Set<string>();
+    const liveBlobs = this.liveBlobs();
     const liveLayers = new Set<string>([EMPTY_LAYER]);
-    for (const digest of liveImages) {
-      if (!this.blobs.has(digest)) continue;
-      const manifest = this.getManifest(digest);
-      liveBlobs.add(digest);
-      liveBlobs.add(manifest.config.digest);
-      const idx = m.images[digest]?.indexDigest;
-      if (idx) liveBlobs.add(idx);
-      for (const l of manifest.layers) liveBlobs.add(l.digest);
-      if (this.blobs.has(manifest.config.digest)) for (const id of this.getConfig(digest).rootfs.diff_ids) liveLayers.add(digestHex(id));
+    for (const digest of this.liveImages()) {
+      if (!this.blobs.has(digest) || !this.blobs.has(this.getManifest(digest).config.digest)) continue;
+      for (const id of this.getConfig(digest).rootfs.diff_ids) liveLayers.add(digestHex(id));
     }
     let blobsRemoved = 0;
     let layersRemoved = 0;
@@ -273,6 +271,23 @@ export class ImageStore {
       if (fs.statSync(full).mtimeMs < staleBefore) await fs.promises.rm(full, { recursive: true, force: true });
     }
     return { blobsRemoved, layersRemoved, bytesFreed };
+  }
+
+  /** Registered images and those prepared containers run. */
+  private liveImages(): Set<string> {
+    return new Set([...Object.keys(this.meta.read().images), ...this.containerImages().values()]);
+  }
+
+  /** Blobs a live image needs: its manifest, config, layers and the index it came from. */
+  private liveBlobs(): Set<string> {
+    const m = this.meta.read();
+    const live = new Set<string>();
+    for (const digest of this.liveImages()) {
+      if (!this.blobs.has(digest)) continue;
+      const manifest = this.getManifest(digest);
+      for (const d of [digest, manifest.config.digest, ...manifest.layers.map((l) => l.digest), m.images[digest]?.indexDigest]) if (d) live.add(d);
+    }
+    return live;
   }
 
   /** Unpacks every layer of the image (each at most once, concurrently); returns lower dirs, base first. */
@@ -319,7 +334,12 @@ export class ImageStore {
     for (const sub of ['upper', 'work', 'berth-rootfs']) await fs.promises.mkdir(path.join(dir, sub), { recursive: true });
     await fs.promises.writeFile(path.join(dir, 'image'), digest);
     if (!isMountPoint(target)) {
-      await mountOverlay({ lowerDirs, upperDir: path.join(dir, 'upper'), workDir: path.join(dir, 'work'), target });
+      try {
+        await mountOverlay({ lowerDirs, upperDir: path.join(dir, 'upper'), workDir: path.join(dir, 'work'), target });
+      } catch (err) {
+        await fs.promises.rm(dir, { recursive: true, force: true });
+        throw err;
+      }
     }
     return target;
   }

@@ -154,6 +154,24 @@ describe('ImageStore (root: mounts, mknod, xattrs)', () => {
     expect(snapshot(root)).toEqual(before);
   });
 
+  it('rolls back only its own blobs when a concurrent transaction fails', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const good = store.transaction(async () => {
+      const b = await store.blobs.put(Buffer.from('kept by the transaction that succeeds'));
+      await gate;
+      return b.digest;
+    });
+    const bad = store.transaction(async () => {
+      await store.blobs.put(Buffer.from('written by the transaction that fails'));
+      throw new Error('fails');
+    });
+    await expect(bad).rejects.toThrow('fails');
+    release();
+    const kept = await good;
+    expect(store.blobs.list()).toEqual([kept]);
+  });
+
   it('stores a shared base once and garbage-collects only what no image references', async () => {
     const base = await importBusybox(store);
     const baseUsage = diskUsage(root);
