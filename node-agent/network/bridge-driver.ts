@@ -8,7 +8,7 @@ import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnles
 import { prefixLengthOf } from './ipam';
 import { ForwardIsolation } from './isolation';
 import { listBerthBridges } from './inventory';
-import { bridgeName, hostVethName, INTERNAL_BRIDGE_ALIAS, ROUTED_BRIDGE_ALIAS } from './names';
+import { bridgeMacAddress, bridgeName, hostVethName, INTERNAL_BRIDGE_ALIAS, ROUTED_BRIDGE_ALIAS } from './names';
 import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
 
 export interface BridgeDriverOptions {
@@ -31,6 +31,7 @@ export class BridgeDriver implements NetworkDriver {
     await this.hostBatch(
       [
         `link add ${bridge}${mtuOption(net)} type bridge`,
+        `link set ${bridge} address ${bridgeMacAddress(net.key)}`,
         ...(this.options.gatewayOnBridge === false ? [] : [`addr add ${net.gateway}/${prefixLengthOf(net.subnet)} dev ${bridge}`]),
         `link set ${bridge} alias ${net.internal ? INTERNAL_BRIDGE_ALIAS : ROUTED_BRIDGE_ALIAS}`,
         `link set ${bridge} up`,

@@ -4,6 +4,7 @@ export { BridgeDriver, type BridgeDriverOptions } from './bridge-driver';
 export { OverlayDriver, VXLAN_PORT } from './overlay-driver';
 export { HostDriver, NoneDriver } from './simple-drivers';
 export { createDriver } from './drivers';
+export { BerthNetworkProvider, type BerthNetworkProviderOptions, type ResolvedAttachment } from './agent-provider';
 export { NodeNetworking, type NodeNetworkingOptions, type ContainerNetworkRequest, type ContainerNetworkSetup } from './node-networking';
 export {
   validateAddressing,

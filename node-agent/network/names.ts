@@ -21,6 +21,16 @@ export function bridgeName(networkKey: string): string {
   return BRIDGE_PREFIX + shortHash(networkKey, 6);
 }
 
+/**
+ * A fixed MAC for a Network's bridge: locally administered, unicast, derived from the key. Without one a bridge
+ * takes the lowest MAC of its ports and changes it as containers come and go, and every container's ARP entry
+ * for the gateway goes stale until it is probed again (seconds of lost DNS queries and traffic).
+ */
+export function bridgeMacAddress(networkKey: string): string {
+  const bytes = shortHash(`mac\0${networkKey}`, 8).match(/../g)!;
+  return ['02', 'b7', ...bytes].join(':');
+}
+
 /** `berth-vx-<6 hex>`: the VXLAN device of an overlay Network on this node. */
 export function vxlanName(networkKey: string): string {
   return VXLAN_PREFIX + shortHash(networkKey, 6);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import {
   allocateAddress,
   BridgeDriver,
+  bridgeMacAddress,
   bridgeName,
   createNetns,
   deleteNetns,
@@ -171,6 +172,9 @@ describe('bridge driver', () => {
 
   it('is idempotent: ensureNetwork and detach twice change nothing', async () => {
     await driver.ensureNetwork(netA);
+    // Containers came and went above; the gateway's MAC must not have followed them (stale ARP in every container).
+    const [bridge] = JSON.parse((await runChecked(['ip', '-j', 'link', 'show', bridgeName(netA.key)])).stdout);
+    expect(bridge.address).toBe(bridgeMacAddress(netA.key));
     await driver.detach(netA, 'never-attached');
     expect((await busybox('delta', 'ping', '-c', '1', '-W', '2', ips.beta)).code).toBe(0);
   });

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
+  BerthNetworkProvider,
   bridgeName,
   containerNetnsName,
   hostVethName,
@@ -122,6 +123,40 @@ describe('NodeNetworking', () => {
       await expect(other.publishPort(port, () => undefined)).rejects.toBeInstanceOf(PortInUseError);
     } finally {
       await node.unpublishPort(port);
+    }
+  });
+
+  it('serves the agent as its NetworkProvider: namespace, addresses and /etc bind mounts from spec.networks', async () => {
+    const etcRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-provider-etc-'));
+    const provider = new BerthNetworkProvider({
+      networking: node,
+      etcRoot,
+      resolve: async (_c, name) => {
+        if (name !== 'a') throw new Error('not found');
+        return { network: nets.a, address: ipOf(nets.a, 30) };
+      },
+    });
+    const container = { metadata: { name: 'prov', namespace, uid: `uid-${tag}` }, spec: { image: 'busybox', networks: ['a'] } };
+    const id = `${tag}-prov`;
+    try {
+      const setup = await provider.attach(container, id);
+      expect(setup).toMatchObject({ netnsPath: `/run/netns/${nsOf('prov')}`, ip: ipOf(nets.a, 30), networks: [{ name: 'a', ip: ipOf(nets.a, 30) }] });
+      expect(setup.mounts?.map((m) => [m.destination, m.source])).toEqual([
+        ['/etc/hosts', path.join(etcRoot, id, 'hosts')],
+        ['/etc/resolv.conf', path.join(etcRoot, id, 'resolv.conf')],
+      ]);
+      expect(fs.readFileSync(path.join(etcRoot, id, 'resolv.conf'), 'utf8')).toContain(`nameserver ${nets.a.gateway}`);
+      expect((await run('client', '/bin/busybox', 'ping', '-c', '1', '-W', '2', 'prov')).stdout).toContain(`(${ipOf(nets.a, 30)})`);
+      await expect(provider.attach({ ...container, spec: { ...container.spec, networks: ['missing'] } }, `${tag}-x`)).rejects.toThrow(
+        `spec.networks[0]: network ${namespace}/missing: not found`,
+      );
+      expect(await provider.attach({ ...container, spec: { image: 'busybox' } }, `${tag}-y`)).toEqual({ networks: [] });
+      await provider.detach(container, id);
+      expect(fs.existsSync(path.join(etcRoot, id))).toBe(false);
+      expect(resourcesNamed(await listBerthResources(), [nsOf('prov'), hostVethName(nets.a.key, id)])).toEqual([]);
+    } finally {
+      await provider.detach(container, id);
+      fs.rmSync(etcRoot, { recursive: true, force: true });
     }
   });
 

@@ -1,4 +1,4 @@
-import { bridgeName, containerNetnsName, hostVethName, vxlanName } from '../../../node-agent/network/names';
+import { bridgeMacAddress, bridgeName, containerNetnsName, hostVethName, vxlanName } from '../../../node-agent/network/names';
 import { netnsArgument } from '../../../node-agent/network/ip-batch';
 
 describe('device names', () => {
@@ -11,6 +11,13 @@ describe('device names', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(bridgeName('shop/a')).toMatch(/^berth-br-[0-9a-f]{6}$/);
     expect(hostVethName('shop/a', 'c1')).toMatch(/^berthv[0-9a-f]{9}$/);
+  });
+
+  it('gives each bridge a fixed, locally administered unicast MAC', () => {
+    const mac = bridgeMacAddress('shop/a');
+    expect(mac).toMatch(/^02:b7(:[0-9a-f]{2}){4}$/);
+    expect(bridgeMacAddress('shop/a')).toBe(mac);
+    expect(bridgeMacAddress('shop/b')).not.toBe(mac);
   });
 
   it('names namespaces after safe container ids and hashes the rest', () => {
