@@ -129,11 +129,17 @@ export class CachedStorage implements Storage {
     const revision = await this.backend.currentRevision();
     this.ring.clear();
     this.bufferFrom = this.lastRevision = revision;
-    return this.backend.watch(this.keyspace, {
+    const upstream = await this.backend.watch(this.keyspace, {
       fromRevision: revision,
       onEvent: (event) => this.onUpstreamEvent(event),
       onError: (err) => this.onUpstreamError(err),
     });
+    // fromRevision 0 (an empty store) means "from now", which may be later than `revision`: claim no history
+    // from before the point the upstream really started at.
+    const started = upstream.progress?.() ?? revision;
+    this.bufferFrom = Math.max(this.bufferFrom, started);
+    this.lastRevision = Math.max(this.lastRevision, started);
+    return upstream;
   }
 
   private onUpstreamEvent(event: WatchEvent): void {
