@@ -20,7 +20,7 @@ export {
 } from './ipam';
 export { NetworkSpecError } from './cidr';
 export { createNetns, deleteNetns, createContainerNetns, deleteContainerNetns, listNetns } from './netns';
-export { bridgeName, vxlanName, hostVethName, containerNetnsName, BERTH_PREFIX } from './names';
+export { bridgeName, bridgeMacAddress, vxlanName, hostVethName, containerNetnsName, BERTH_PREFIX } from './names';
 export { listBerthResources, resourcesNamed, type BerthResources, type BerthLink } from './inventory';
 export { ForwardIsolation, ISOLATION_CHAIN } from './isolation';
 export { RecordTable, CLUSTER_DOMAIN, type NameRecord } from './dns-records';
