@@ -27,7 +27,9 @@ beforeAll(() => {
 
 afterAll(async () => {
   bundle.cleanup();
+  // Remove what a failed test may have left, then insist nothing was left.
   const left = (await rt.list()).filter((s) => started.includes(s.id));
+  for (const s of left) await rt.delete(s.id, { force: true });
   expect(left).toEqual([]);
   for (const id of started) expect(fs.existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
 });

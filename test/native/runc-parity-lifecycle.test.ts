@@ -31,9 +31,23 @@ describe.each<[string, () => ContainerRuntime]>([
   ['berth', () => new BerthRuntime()],
 ])('%s runtime lifecycle', (_name, make) => {
   const rt = make();
+  const ids: string[] = [];
+  const newId = () => {
+    const id = uniqueId('life');
+    ids.push(id);
+    return id;
+  };
+
+  // A failed assertion must not leave containers behind: remove what is left, then insist nothing was.
+  afterEach(async () => {
+    const left = (await rt.list()).filter((s) => ids.includes(s.id));
+    for (const s of left) await rt.delete(s.id, { force: true });
+    ids.length = 0;
+    expect(left.map((s) => s.id)).toEqual([]);
+  });
 
   it('create → created (pid file, cgroup under berth/) → start → running → kill → stopped → delete → gone', async () => {
-    const id = uniqueId('life');
+    const id = newId();
     const pidFile = path.join(bundle.dir, `${id}.pid`);
     const created = await rt.create(id, bundle.dir, { pidFile });
     expect(created).toMatchObject({ id, status: 'created', bundle: bundle.dir });
@@ -53,7 +67,7 @@ describe.each<[string, () => ContainerRuntime]>([
   });
 
   it('exec runs a process inside the running container, with its exit status', async () => {
-    const id = uniqueId('life');
+    const id = newId();
     await rt.create(id, bundle.dir);
     await rt.start(id);
     const out = path.join(bundle.dir, `${id}.exec`);
@@ -65,7 +79,7 @@ describe.each<[string, () => ContainerRuntime]>([
   });
 
   it('delete --force removes a running container', async () => {
-    const id = uniqueId('life');
+    const id = newId();
     const { pid } = await rt.create(id, bundle.dir);
     await rt.start(id);
     await rt.delete(id, { force: true });

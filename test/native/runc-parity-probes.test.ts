@@ -22,9 +22,11 @@ beforeAll(() => {
 
 afterAll(async () => {
   bundle.cleanup();
+  // Remove what a failed test may have left, then insist nothing was left.
   for (const rt of runtimes) {
-    const ids = (await rt.list()).map((s) => s.id);
-    expect(ids.filter((id) => started.get(id) === rt)).toEqual([]);
+    const left = (await rt.list()).map((s) => s.id).filter((id) => started.get(id) === rt);
+    for (const id of left) await rt.delete(id, { force: true });
+    expect(left).toEqual([]);
   }
   for (const id of started.keys()) expect(fs.existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
 });
