@@ -68,9 +68,9 @@ export class NodeAgent {
     this.supervisors.clear();
   }
 
-  /** Supervisors by runtime id (for tests and `berth top`). */
-  running(): string[] {
-    return [...this.supervisors.keys()];
+  /** Every supervised container: its runtime id and what its supervisor knows. */
+  containers(): Array<ReturnType<ContainerSupervisor['snapshot']> & { id: string }> {
+    return [...this.supervisors.values()].map((s) => ({ id: s.id, ...s.snapshot() }));
   }
 
   private async sync(c: Container): Promise<void> {

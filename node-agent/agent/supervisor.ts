@@ -90,6 +90,11 @@ export class ContainerSupervisor {
     this.wakeUp?.();
   }
 
+  /** What the agent reports about this container outside the API (metrics, `berth top`). */
+  snapshot(): { namespace: string; name: string; restartCount: number; phase: string; pid?: number } {
+    return { namespace: this.obj.metadata.namespace, name: this.obj.metadata.name, restartCount: this.status.restartCount, phase: this.status.phase, pid: this.status.pid };
+  }
+
   /** Stops supervising without touching the container (the agent is stopping; a new one re-adopts it). */
   detach(): void {
     this.detached = true;

@@ -1,0 +1,4 @@
+export { AgentServer } from './server';
+export type { AgentServerOptions } from './server';
+export { agentMetrics } from './metrics';
+export type { ContainerSample } from './metrics';
