@@ -120,9 +120,13 @@ class LayerWriter {
     for (const [dir, mtime] of this.dirTimes.reverse()) await fs.promises.utimes(dir, mtime, mtime);
   }
 
+  /**
+   * tar-stream decodes PAX values as UTF-8, so a binary value (a file capability) that is not valid
+   * UTF-8 arrives with replacement characters: such a value is left out rather than written corrupted.
+   */
   private applyXattrs(full: string, header: tar.Header): void {
     for (const [key, value] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
-      if (key.startsWith('SCHILY.xattr.')) lsetxattr(full, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'binary'));
+      if (key.startsWith('SCHILY.xattr.') && !value.includes('\uFFFD')) lsetxattr(full, key.slice('SCHILY.xattr.'.length), Buffer.from(value, 'utf8'));
     }
   }
 

@@ -105,7 +105,7 @@ class BuildRun {
       this.log(`Step ${i + 1}/${instructions.length} : ${ins.original}`);
       try {
         if (ins.name === 'FROM') {
-          if (stage && stage.name !== undefined && stage.name === this.options.target) break;
+          if (stage && stage.name !== undefined && stage.name === this.options.target?.toLowerCase()) break;
           stage = await this.from(ins);
           this.stages.push(stage);
         } else if (!stage) {
@@ -120,7 +120,7 @@ class BuildRun {
         throw new BuildStepError(ins.line, `${ins.name}: ${(err as Error).message}`, { cause: err });
       }
     }
-    const final = this.options.target ? this.stages.find((s) => s.name === this.options.target) : this.stages.at(-1);
+    const final = this.options.target ? this.stages.find((s) => s.name === this.options.target?.toLowerCase()) : this.stages.at(-1);
     if (!final) throw new Error(`build target stage "${this.options.target}" not found`);
     return this.finish(final);
   }
@@ -148,8 +148,10 @@ class BuildRun {
   }
 
   private async from(ins: Instruction): Promise<Stage> {
-    const [ref, , name] = expandWords(ins.raw, this.globalArgs);
-    const earlier = this.stages.find((s) => s.name === ref);
+    const [ref, , rawName] = expandWords(ins.raw, this.globalArgs);
+    // stage names are case-insensitive, as in Docker
+    const name = rawName?.toLowerCase();
+    const earlier = this.stages.find((s) => s.name === ref.toLowerCase());
     const platform = localPlatform();
     let config: ImageConfig = { architecture: platform.architecture, os: platform.os, config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
     let layers: Descriptor[] = [];
@@ -343,7 +345,7 @@ class BuildRun {
     let fromDesc = 'context';
     if (ins.flags.from !== undefined) {
       const from = expandWord(ins.flags.from, vars);
-      const source = this.stages.find((s) => s.name === from) ?? (/^\d+$/.test(from) ? this.stages[Number(from)] : undefined);
+      const source = this.stages.find((s) => s.name === from.toLowerCase()) ?? (/^\d+$/.test(from) ? this.stages[Number(from)] : undefined);
       const digest = source ? await this.commit(source) : this.deps.store.resolve(from);
       const id = `berth-copy-${randomBytes(6).toString('hex')}`;
       root = await this.deps.store.prepareRootfs(digest, id);

@@ -3,6 +3,7 @@
  * Loopback registries are tried over HTTPS first and fall back to plain HTTP, as Docker does.
  */
 import { Readable } from 'stream';
+import { DigestMismatchError, sha256 } from '../digest';
 import { isInsecureByDefault } from '../refs';
 import { MediaType } from '../media';
 import { AuthError, Authenticator, Credentials } from './auth';
@@ -56,10 +57,13 @@ export class RegistryClient {
     return { body, mediaType, ...(typeof digest === 'string' ? { digest } : {}) };
   }
 
+  /** Uploads a manifest; rejects if the registry reports a digest other than the bytes' own. */
   async putManifest(repo: string, reference: string, body: Buffer, mediaType: string): Promise<void> {
     const res = await this.request('PUT', repo, `manifests/${reference}`, push(repo), { headers: { 'content-type': mediaType }, body });
     if (res.status !== 201 && res.status !== 200) throw await statusError(res, `PUT manifest ${repo}:${reference}`);
     res.body.resume();
+    const reported = res.headers['docker-content-digest'];
+    if (typeof reported === 'string' && reported !== sha256(body)) throw new DigestMismatchError(sha256(body), reported, `manifest pushed to ${repo}:${reference}`);
   }
 
   /** Size of the blob if the repository has it. */
