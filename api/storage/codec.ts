@@ -81,20 +81,20 @@ export function encodeContinue(token: ContinueToken): string {
   return Buffer.from(JSON.stringify({ v: 1, rv: token.revision, start: token.lastKey })).toString('base64url');
 }
 
-/** Decodes a token issued for `prefix`; Invalid if it is garbled or belongs to another prefix. */
+/** Decodes a token issued for `prefix`; BadRequest if it is garbled or belongs to another prefix. */
 export function decodeContinue(prefix: string, token: string): ContinueToken {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch (err) {
-    throw new StorageError('Invalid', prefix, `continue token is not valid`, undefined, { cause: err });
+    throw new StorageError('BadRequest', prefix, `continue token is not valid`, undefined, { cause: err });
   }
   const t = parsed as { v?: unknown; rv?: unknown; start?: unknown };
   if (t?.v !== 1 || !Number.isSafeInteger(t.rv) || (t.rv as number) < 0 || typeof t.start !== 'string') {
-    throw new StorageError('Invalid', prefix, `continue token is not valid`);
+    throw new StorageError('BadRequest', prefix, `continue token is not valid`);
   }
   if (!t.start.startsWith(prefix)) {
-    throw new StorageError('Invalid', prefix, `continue token was issued for a different prefix`);
+    throw new StorageError('BadRequest', prefix, `continue token was issued for a different prefix`);
   }
   return { revision: t.rv as number, lastKey: t.start };
 }

@@ -23,7 +23,8 @@ export type StorageErrorCode =
   | 'Conflict' // precondition (resourceVersion / uid) did not hold
   | 'Gone' // the requested revision was compacted away (HTTP 410)
   | 'TooLargeResourceVersion' // a read asked for a revision newer than the store has
-  | 'Invalid' // the backend could not decode what it holds, or the caller passed nonsense
+  | 'Invalid' // the backend could not decode what it holds, or was handed an object it cannot store (a server bug: 500)
+  | 'BadRequest' // the client's own input is malformed, e.g. a garbled or foreign continue token (HTTP 400)
   | 'Unavailable'; // the backend cannot be reached
 
 export class StorageError extends Error {

@@ -216,9 +216,9 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
 
       it('rejects a garbled continue token and one from another prefix', async () => {
         for (let i = 0; i < 3; i++) await store.create(`/registry/containers/ns1/o${i}`, newObject(`o${i}`));
-        await expectStorageError(store.list('/registry/containers/', { limit: 1, continue: 'not-a-token' }), 'Invalid');
+        await expectStorageError(store.list('/registry/containers/', { limit: 1, continue: 'not-a-token' }), 'BadRequest');
         const page = await store.list('/registry/containers/', { limit: 1 });
-        await expectStorageError(store.list('/registry/images/', { limit: 1, continue: page.continue }), 'Invalid');
+        await expectStorageError(store.list('/registry/images/', { limit: 1, continue: page.continue }), 'BadRequest');
       });
 
       it('answers Gone for a continue token whose revision was compacted', async () => {

@@ -56,9 +56,9 @@ describe('storage codec', () => {
   it('round-trips continue tokens and rejects foreign or garbled ones', () => {
     const token = encodeContinue({ revision: 12, lastKey: '/registry/pods/ns/a' });
     expect(decodeContinue('/registry/pods/', token)).toEqual({ revision: 12, lastKey: '/registry/pods/ns/a' });
-    expect(codeOf(() => decodeContinue('/registry/images/', token))).toBe('Invalid');
-    expect(codeOf(() => decodeContinue('/registry/pods/', '%%%'))).toBe('Invalid');
+    expect(codeOf(() => decodeContinue('/registry/images/', token))).toBe('BadRequest');
+    expect(codeOf(() => decodeContinue('/registry/pods/', '%%%'))).toBe('BadRequest');
     const negative = Buffer.from(JSON.stringify({ v: 1, rv: -1, start: '/registry/pods/a' })).toString('base64url');
-    expect(codeOf(() => decodeContinue('/registry/pods/', negative))).toBe('Invalid');
+    expect(codeOf(() => decodeContinue('/registry/pods/', negative))).toBe('BadRequest');
   });
 });
