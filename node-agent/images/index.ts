@@ -21,3 +21,5 @@ export { RegistryClient, RegistryError } from './registry/client';
 export { Builder, BuildStepError } from './build/executor';
 export type { BuildOptions, BuildResult } from './build/executor';
 export { DockerfileSyntaxError, parseDockerfile } from './build/parser';
+export { ensureImage, defaultPullPolicy } from './ensure';
+export type { PullPolicy } from './ensure';

@@ -11,6 +11,7 @@ import { MediaType } from '../../node-agent/images/media';
 import { AuthError } from '../../node-agent/images/registry/auth';
 import { RegistryClient } from '../../node-agent/images/registry/client';
 import { TransferProgress } from '../../node-agent/images/registry/progress';
+import { defaultPullPolicy, ensureImage } from '../../node-agent/images/ensure';
 import { pullImage } from '../../node-agent/images/registry/pull';
 import { pushImage } from '../../node-agent/images/registry/push';
 import { ImageStore } from '../../node-agent/images/store';
@@ -107,6 +108,26 @@ describe('registry pull and push (plain HTTP)', () => {
     expect(dst.meta.read().images[base].indexDigest).toBe(sha256(index));
     await expect(pullImage(newStore(), `${registry.host}/berth/multi`, { platform: { os: 'linux', architecture: 's390x' } }))
       .rejects.toThrow(/no manifest for linux\/s390x.*linux\/arm64, linux\/amd64/);
+  });
+
+  it('ensures images by pull policy: Never and IfNotPresent use the store, Always asks the registry', async () => {
+    expect([defaultPullPolicy('busybox'), defaultPullPolicy('busybox:1'), defaultPullPolicy(`busybox@${sha256('x')}`)])
+      .toEqual(['Always', 'IfNotPresent', 'IfNotPresent']);
+    const src = newStore();
+    const base = await importBusybox(src);
+    const ref = `${registry.host}/berth/policy:1`;
+    src.tag(ref, base);
+    const dst = newStore();
+    await expect(ensureImage(dst, ref, 'Never')).rejects.toThrow('not found');
+    await expect(ensureImage(dst, ref, 'IfNotPresent')).rejects.toThrow(/registry answered 404/);
+    await pushImage(src, ref);
+    expect(await ensureImage(dst, ref, 'IfNotPresent')).toBe(base);
+    // the tag moves in the registry; IfNotPresent keeps the local digest, Always follows the tag
+    const moved = await appOnBusybox(src, base, 'moved.txt');
+    src.tag(ref, moved);
+    await pushImage(src, ref);
+    expect(await ensureImage(dst, ref, 'IfNotPresent')).toBe(base);
+    expect(await ensureImage(dst, ref, 'Always')).toBe(moved);
   });
 
   it('rejects a blob the registry serves corrupted and leaves the store as it was', async () => {
