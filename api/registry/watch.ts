@@ -94,6 +94,7 @@ export const serveWatch = async (storage: Storage, req: Request, res: Response, 
   hooks.onOpen?.();
 
   let closed = false;
+  let watcher: Watcher | undefined;
   const send = (type: string, object: unknown): boolean => (closed ? true : res.write(`${JSON.stringify({ type, object })}\n`));
   /** One event line; objects are shared by all watchers, so without a renderer the line is serialised once for all. */
   const sendObject = (type: string, obj: StoredObject): boolean => {
@@ -111,7 +112,6 @@ export const serveWatch = async (storage: Storage, req: Request, res: Response, 
   if (!(from !== undefined && w.sendInitialEvents === false)) for (const item of initialItems) sendObject('ADDED', item);
   if (w.sendInitialEvents && w.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
 
-  let watcher: Watcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   const close = (): void => {
     if (closed) return;
