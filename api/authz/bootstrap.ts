@@ -45,10 +45,12 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     clusterRole('cluster-admin', [...CLUSTER_ADMIN_RULES]),
     clusterRole('admin', [
       { apiGroups: ['', BERTH_GROUP], resources: [...WORKLOAD_RESOURCES, 'secrets'], verbs: [...READ, ...WRITE] },
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
       { apiGroups: [RBAC_GROUP], resources: ['roles', 'rolebindings'], verbs: [...READ, ...WRITE] },
     ]),
     clusterRole('edit', [
       { apiGroups: ['', BERTH_GROUP], resources: [...WORKLOAD_RESOURCES, 'secrets'], verbs: [...READ, ...WRITE] },
+      { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
     ]),
     // As in Kubernetes, view does not include Secrets.
     clusterRole('view', [{ apiGroups: ['', BERTH_GROUP], resources: WORKLOAD_RESOURCES, verbs: READ }]),

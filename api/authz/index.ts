@@ -58,3 +58,4 @@ export { createClusterSecurity } from './security';
 export type { ClusterSecurity, ClusterSecurityOptions } from './security';
 export { rbacEscalationError, isRbacResource } from './escalation';
 export type { RbacResource } from './escalation';
+export { tokenRequestRouter } from './token-request';

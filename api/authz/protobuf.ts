@@ -1,8 +1,8 @@
 /**
  * kubectl sends built-in kinds as protobuf (`application/vnd.kubernetes.protobuf`): `kubectl create role|rolebinding|
- * clusterrole|clusterrolebinding` and `kubectl auth can-i` (SelfSubjectAccessReview) among them. This decodes those
- * kinds into their JSON shape, driven by field tables transcribed from k8s.io/api rbac/v1 and authorization/v1
- * `generated.proto`. Only the fields Berth uses are listed; others are skipped (proto3 semantics).
+ * clusterrole|clusterrolebinding`, `kubectl auth can-i` (SelfSubjectAccessReview) and `kubectl create token`
+ * (TokenRequest) among them. This decodes those kinds into their JSON shape, driven by field tables transcribed from
+ * k8s.io/api rbac/v1, authorization/v1 and authentication/v1 `generated.proto`. Only the fields Berth uses are listed; others are skipped (proto3 semantics).
  *
  * Envelope: the magic `k8s\0`, then a runtime.Unknown {1: typeMeta {1: apiVersion, 2: kind}, 2: raw}.
  */
@@ -13,6 +13,7 @@ const MAGIC = Buffer.from('k8s\0', 'latin1');
 type Shape = { readonly [no: number]: readonly [name: string, type: FieldType] };
 type FieldType =
   | 'string'
+  | 'int' // varint (int32/int64)
   | 'strings' // repeated string
   | 'stringMap' // map<string,string>
   | { readonly message: Shape }
@@ -64,7 +65,10 @@ const SELF_REVIEW_SPEC: Shape = {
 };
 const REVIEW_SPEC: Shape = { ...SELF_REVIEW_SPEC, 3: ['user', 'string'], 4: ['groups', 'strings'], 6: ['uid', 'string'] };
 
+const TOKEN_REQUEST_SPEC: Shape = { 1: ['audiences', 'strings'], 4: ['expirationSeconds', 'int'] };
+
 const KINDS: Readonly<Record<string, Shape>> = {
+  'authentication.k8s.io/v1 TokenRequest': { 1: ['metadata', { message: OBJECT_META }], 2: ['spec', { message: TOKEN_REQUEST_SPEC }] },
   'rbac.authorization.k8s.io/v1 Role': ROLE,
   'rbac.authorization.k8s.io/v1 ClusterRole': CLUSTER_ROLE,
   'rbac.authorization.k8s.io/v1 RoleBinding': BINDING,
@@ -97,10 +101,11 @@ export function decodeAuthzProtobuf(body: Buffer): Record<string, unknown> | und
   return { apiVersion: typeMeta.apiVersion, kind: typeMeta.kind, metadata: {}, ...decodeMessage(raw, shape) };
 }
 
-/** One wire-format field: its number and, for length-delimited fields, its bytes. */
+/** One wire-format field: its number and its bytes (length-delimited) or value (varint). */
 interface WireField {
   readonly no: number;
   readonly bytes?: Buffer;
+  readonly value?: number;
 }
 
 function* wireFields(buf: Buffer): Generator<WireField> {
@@ -119,8 +124,7 @@ function* wireFields(buf: Buffer): Generator<WireField> {
     const no = Math.floor(key / 8);
     switch (key & 7) {
       case 0:
-        varint();
-        yield { no };
+        yield { no, value: varint() };
         break;
       case 1:
         pos += 8;
@@ -153,9 +157,14 @@ function decodeMessage(buf: Buffer, shape: Shape): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const field of wireFields(buf)) {
     const spec = shape[field.no];
-    if (!spec || field.bytes === undefined) continue;
+    if (!spec) continue;
     const [name, type] = spec;
+    if (type === 'int') {
+      if (field.value !== undefined) out[name] = field.value;
+      continue;
+    }
     const bytes = field.bytes;
+    if (bytes === undefined) continue;
     if (type === 'string') {
       // Go's encoder writes empty optional strings; JSON omits them (omitempty), and so do we.
       if (bytes.length > 0) out[name] = bytes.toString('utf8');

@@ -25,6 +25,7 @@ import { attributesOf, authorizationMiddleware } from './middleware';
 import { NodeAuthorizer } from './node';
 import { RbacAuthorizer } from './rbac';
 import { accessReviewRouter } from './review-router';
+import { tokenRequestRouter } from './token-request';
 import { nodeGraphFromStorage, rbacListerFromStorage } from './sources';
 import type { Authorizer } from './types';
 import { UnionAuthorizer } from './union';
@@ -54,7 +55,7 @@ export interface ClusterSecurity {
   readonly audit: AuditLog;
   /** `https.createServer(tlsOptions, app)`. */
   readonly tlsOptions: ReturnType<typeof tlsServerOptions>;
-  /** audit → authentication (401) → authorization (403) → access reviews → /join/v1; mount before every route. */
+  /** audit → authentication (401) → authorization (403) → access reviews → /join/v1 → TokenRequest; before every route. */
   readonly guards: readonly RequestHandler[];
   /** Closes the audit log. */
   close(): void;
@@ -91,6 +92,7 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
       authorizationMiddleware(authorizer),
       accessReviewRouter(authorizer, { rulesFor: (user, ns) => rbac.rulesFor(user, ns) }),
       joinRouter(pki.ca, nodeCertificates),
+      tokenRequestRouter(serviceAccounts),
     ],
     close: () => audit.close(),
   };

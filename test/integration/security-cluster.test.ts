@@ -247,6 +247,35 @@ describe('cluster security over HTTPS', () => {
     });
   });
 
+  describe('service-account tokens from kubectl create token', () => {
+    it('an admin mints a token for a service account; it authenticates as that account and RBAC applies', async () => {
+      await expectCreated(`${RBAC}/namespaces/team-b/rolebindings`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'deployer-view', namespace: 'team-b' },
+        subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: 'team-b' }],
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      });
+      const minted = await kubectl(kubeconfigFor('admin', admin), 'create', 'token', 'deployer', '-n', 'team-b', '--duration=20m');
+      expect(minted.code).toBe(0);
+      const token = minted.stdout.trim();
+      const claims = security.serviceAccounts.verify(token);
+      expect(claims).toMatchObject({ claims: { sub: 'system:serviceaccount:team-b:deployer' } });
+      const { exp, iat } = (claims as { claims: { exp: number; iat: number } }).claims;
+      expect(exp - iat).toBe(1200);
+      expect((await call('GET', `${B}/namespaces/team-b/containers`, { token })).status).toBe(200);
+      expect((await call('GET', `${B}/namespaces/team-a/containers`, { token })).status).toBe(403);
+    });
+
+    it('a tenant may mint tokens only in its own namespace', async () => {
+      const config = kubeconfigFor('alice-token', { cert: issueClientCertificate(security.pki.ca, { commonName: 'alice' }) });
+      expect((await kubectl(config, 'create', 'token', 'bot', '-n', 'team-a')).code).toBe(0);
+      const refused = await kubectl(config, 'create', 'token', 'ci', '-n', 'team-b');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('forbidden');
+    });
+  });
+
   describe('node authorizer', () => {
     const node = (name: string) => ({ cert: issueClientCertificate(security.pki.ca, { commonName: `system:node:${name}`, organizations: ['system:nodes'] }) });
 
