@@ -30,6 +30,8 @@ LABEL org.example.k=v
 EXPOSE 8080
 COPY --from=build --chown=nobody /work/greeting.txt /srv/
 COPY --from=build /work/uid.txt /srv/uid.txt
+USER nobody
+RUN id -u > /tmp/uid && id -g >> /tmp/uid
 USER 65534:65534
 ENTRYPOINT ["cat"]
 CMD ["/srv/greeting.txt"]
@@ -88,16 +90,16 @@ describe('Dockerfile builds (real containers for RUN)', () => {
     expect(store.resolve('built:1')).toBe(result.digest);
     const config = store.getConfig(result.digest);
     const busyboxLayers = store.getManifest(store.resolve('busybox')).layers.length;
-    expect(store.getManifest(result.digest).layers).toHaveLength(busyboxLayers + 2);
+    expect(store.getManifest(result.digest).layers).toHaveLength(busyboxLayers + 3);
     expect(config.config).toMatchObject({
       Entrypoint: ['cat'], Cmd: ['/srv/greeting.txt'], User: '65534:65534', Labels: { 'org.example.k': 'v' },
       ExposedPorts: { '8080/tcp': {} }, Healthcheck: { Test: ['CMD-SHELL', 'cat /srv/greeting.txt'], Interval: 5e9, Retries: 2 },
     });
-    expect(config.history?.filter((h) => h.empty_layer).length).toBe(6);
-    expect(logs).toContain('Step 9/19 : RUN echo "$GREETING $NAME" > greeting.txt &&     cat app/a.txt >> greeting.txt && rm /bin/vi');
+    expect(config.history?.filter((h) => h.empty_layer).length).toBe(7);
+    expect(logs).toContain('Step 9/21 : RUN echo "$GREETING $NAME" > greeting.txt &&     cat app/a.txt >> greeting.txt && rm /bin/vi');
 
-    const out = await runInImage(store, runtime, result.digest, ['cat', '/srv/greeting.txt', '/srv/uid.txt'], work);
-    expect(out).toBe('hello world\nfrom a\n0\n');
+    const out = await runInImage(store, runtime, result.digest, ['cat', '/srv/greeting.txt', '/srv/uid.txt', '/tmp/uid'], work);
+    expect(out).toBe('hello world\nfrom a\n0\n65534\n65534\n');
     const rootfs = await store.prepareRootfs(result.digest, 'berth-inspect-final');
     expect(fs.statSync(path.join(rootfs, 'srv/greeting.txt')).uid).toBe(65534);
     await store.releaseRootfs('berth-inspect-final');
@@ -121,12 +123,12 @@ describe('Dockerfile builds (real containers for RUN)', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(again.digest).toBe(first.digest);
     expect(again.layersBuilt).toBe(0);
-    expect(again.cacheHits).toBe(7);
+    expect(again.cacheHits).toBe(8);
 
     fs.writeFileSync(path.join(context, 'app/a.txt'), 'changed\n');
     const changed = await builder.build({ contextDir: context, tags: ['built:2'] });
     expect(changed.cacheHits).toBe(1); // RUN echo base: the only step before the changed COPY
-    expect(changed.layersBuilt).toBe(6);
+    expect(changed.layersBuilt).toBe(7);
     expect(await runInImage(store, runtime, changed.digest, ['cat', '/srv/greeting.txt'], work)).toBe('hello world\nchanged\n');
     fs.writeFileSync(path.join(context, 'app/a.txt'), 'from a\n');
   });
