@@ -15,11 +15,15 @@
  *
  *   // create/update/patch/apply body (after decoding, before storage):
  *   const { object, errors, unknownFields } = schemas.admit(info, body, fieldValidation);
+ *   //   in this order, as kube-apiserver does (unknown fields are found while decoding, before validation):
+ *   //   unknownFields, Strict     → 400 BadRequest, message = strictDecodingMessage(unknownFields)
  *   //   errors non-empty          → 422 Invalid: Status.details.causes = errors (FieldError is a StatusCause),
  *   //                               message = invalidMessage(info, name, errors)
- *   //   unknownFields, Strict     → 400 BadRequest, message = strictDecodingMessage(unknownFields)
  *   //   unknownFields, Warn       → `Warning: 299 - "unknown field \"spec.foo\""` header per field (unknownFieldWarnings)
  *   //   `object` is a pruned, defaulted copy: store that one.
+ *
+ *   // Built-in berth.dev kinds also get cross-field checks (kinds/rules.ts: selector vs template labels, probe
+ *   // handlers, duplicate ports, Secret keys, ...) and a Service without selector gets its template labels.
  *
  *   // CRD objects (apiextensions.k8s.io/v1 customresourcedefinitions): admit() validates them like any object,
  *   // and additionally: before storing a create/update call  schemas.validateCrd(crd)  (FieldError[] → 422),

@@ -6,6 +6,8 @@ import type Ajv from 'ajv';
 import { crdInfo, crdSchema, namespaceInfo, namespaceSchema } from './builtins';
 import { compareKubeVersions, validateCrdObject } from './crd-validation';
 import { SchemaInvalidError, fieldErrorText, fieldErrors } from './errors';
+import { BERTH_GROUP } from './kinds/crds';
+import { semanticDefaults, semanticRules } from './kinds/rules';
 import { findBuiltinCrdDir, readManifestDir } from './load';
 import { nameRules, validateObjectMeta } from './object-meta';
 import { applyDefaults, prune } from './structural';
@@ -223,8 +225,12 @@ export class SchemaRegistry {
     const object = structuredClone(obj) as Record<string, unknown>;
     const pruned = prune(served.schema, object);
     applyDefaults(served.schema, object);
+    const ownKind = info.builtIn && info.group === BERTH_GROUP;
+    if (ownKind) semanticDefaults[info.kind]?.(object);
     served.validator ??= compileValidator(this.ajv, served.schema);
     const errors = served.validator(object);
+    // Cross-field rules rely on the types the schema guarantees, so they run only on schema-valid objects.
+    if (ownKind && errors.length === 0) errors.push(...(semanticRules[info.kind]?.(object) ?? []));
     errors.push(...validateObjectMeta(object.metadata, { namespaced: info.namespaced, nameProblems: nameProblemsFor(info) }));
     return { object, errors: dedupe(errors), unknownFields: fieldValidation === 'Ignore' ? [] : pruned };
   }

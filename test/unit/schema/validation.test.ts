@@ -32,12 +32,10 @@ const validService = () => ({
   spec: {
     replicas: 3,
     selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }] },
-    template: { metadata: { labels: { app: 'web' } }, spec: { image: 'busybox' } },
+    template: { metadata: { labels: { app: 'web', tier: 'a' } }, spec: { image: 'busybox' } },
     ports: [{ name: 'http', port: 80, targetPort: 'http', publishedPort: 8080 }],
     strategy: {
       type: 'Canary',
-      rollingUpdate: { maxSurge: '25%', maxUnavailable: 0, order: 'start-first', failureAction: 'rollback', maxFailureRatio: 0.2 },
-      blueGreen: { previewPort: 9090, autoPromote: true },
       canary: { steps: [{ setWeight: 20 }, { pause: { duration: 30 } }, { pause: {} }], analysis: { maxErrorRate: 0.05, maxLatencyMs: 200 } },
     },
   },
@@ -59,6 +57,8 @@ describe('admit: valid objects', () => {
   it.each([
     ['Container', validContainer()],
     ['Service', validService()],
+    ['Service', withField(validService(), 'spec.strategy', { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0, order: 'start-first', failureAction: 'rollback', maxFailureRatio: 0.2 } })],
+    ['Service', withField(validService(), 'spec.strategy', { type: 'BlueGreen', blueGreen: { previewPort: 9090, autoPromote: true, scaleDownDelaySeconds: 30 } })],
     ['Image', { metadata: { name: 'busybox' }, spec: { ref: 'docker.io/library/busybox:1.36', build: { context: '/src' } } }],
     ['Network', { metadata: { name: 'front' }, spec: { driver: 'bridge', subnet: '10.88.0.0/24', gateway: '10.88.0.1', internal: true } }],
     ['Secret', { metadata: { name: 's' }, data: { k: 'aGVsbG8=' }, stringData: { p: 'plain' }, type: 'Opaque' }],
