@@ -100,6 +100,15 @@ describe('cluster security over HTTPS', () => {
     return reply.body;
   };
 
+  const bindClusterRole = (namespace: string, name: string, subject: Record<string, string>, clusterRole: string) =>
+    expectCreated(`${RBAC}/namespaces/${namespace}/rolebindings`, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace },
+      subjects: [subject],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    });
+
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-security-'));
     backend = new SqliteStorage(path.join(home, 'berth.db'));
@@ -135,13 +144,7 @@ describe('cluster security over HTTPS', () => {
     await expectCreated(`${B}/namespaces/team-b/containers`, container('team-b', 'web', 'n1', 'db'));
     await expectCreated(`${B}/namespaces/team-b/containers`, container('team-b', 'worker', 'n2', 'other'));
     // Tenant alice may edit team-a only.
-    await expectCreated(`${RBAC}/namespaces/team-a/rolebindings`, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: { name: 'alice-edit', namespace: 'team-a' },
-      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' }],
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
-    });
+    await bindClusterRole('team-a', 'alice-edit', { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' }, 'edit');
   });
 
   afterAll(async () => {
@@ -233,13 +236,7 @@ describe('cluster security over HTTPS', () => {
     });
 
     it('a service account bound in its namespace reads it, and nothing else', async () => {
-      await expectCreated(`${RBAC}/namespaces/team-b/rolebindings`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'ci-view', namespace: 'team-b' },
-        subjects: [{ kind: 'ServiceAccount', name: 'ci' }],
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-      });
+      await bindClusterRole('team-b', 'ci-view', { kind: 'ServiceAccount', name: 'ci' }, 'view');
       const ci = { token: security.serviceAccounts.issue('team-b', 'ci') };
       expect((await call('GET', `${B}/namespaces/team-b/containers`, ci)).status).toBe(200);
       expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, ci)).status).toBe(403); // view excludes secrets
@@ -249,13 +246,7 @@ describe('cluster security over HTTPS', () => {
 
   describe('service-account tokens from kubectl create token', () => {
     it('an admin mints a token for a service account; it authenticates as that account and RBAC applies', async () => {
-      await expectCreated(`${RBAC}/namespaces/team-b/rolebindings`, {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'deployer-view', namespace: 'team-b' },
-        subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: 'team-b' }],
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-      });
+      await bindClusterRole('team-b', 'deployer-view', { kind: 'ServiceAccount', name: 'deployer', namespace: 'team-b' }, 'view');
       const minted = await kubectl(kubeconfigFor('admin', admin), 'create', 'token', 'deployer', '-n', 'team-b', '--duration=20m');
       expect(minted.code).toBe(0);
       const token = minted.stdout.trim();
