@@ -46,7 +46,9 @@ export function registerRuntimeCommands(program: Command): void {
     .command('runtime')
     .description('run OCI bundles directly (runc-compatible commands)')
     .option('--root <dir>', `state directory (default ${DEFAULT_STATE_ROOT})`)
-    .option('--backend <name>', 'berth (default) or runc');
+    .option('--backend <name>', 'berth (default) or runc')
+    // Options of `runtime` come before its subcommand, so that `exec ID sh -c ...` passes -c to the process.
+    .enablePositionalOptions();
 
   runtime
     .command('create')
@@ -109,6 +111,7 @@ export function registerRuntimeCommands(program: Command): void {
     .option('-u, --user <uid[:gid]>', 'user')
     .argument('<id>')
     .argument('<command...>')
+    .passThroughOptions()
     .action(async (id: string, command: string[], o: { env?: string[]; cwd?: string; user?: string }, cmd: Command) => {
       const handle = await runtimeOf(cmd).exec(
         id,
