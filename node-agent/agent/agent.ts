@@ -9,6 +9,8 @@ import { ContainerSupervisor, runtimeIdOf } from './supervisor';
 import type { ContainerObject, ImageProvider, LogProvider, NetworkProvider } from './types';
 
 export const NODE_LEASE_NAMESPACE = 'berth-node-lease';
+/** Where the API server finds this agent's endpoint (api/server/node-proxy.ts reads it). */
+export const AGENT_SOCKET_ANNOTATION = 'berth.dev/agent-socket';
 export const AGENT_VERSION = '0.1.0';
 
 export interface NodeAgentOptions {
@@ -22,6 +24,8 @@ export interface NodeAgentOptions {
   readonly logs: LogProvider;
   readonly secrets?: SecretVolumes;
   readonly backoff?: BackOffOptions;
+  /** The agent endpoint's unix socket, published on the Node for the API server's log and stats proxy. */
+  readonly agentSocket?: string;
   /** Lease renewal period; the Lease lasts four of these. */
   readonly heartbeatMs?: number;
 }
@@ -140,6 +144,9 @@ export class NodeAgent {
       await client.create(RESOURCES.nodes, { metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName } }, spec: {} });
     } catch (err) {
       if (!isAlreadyExistsError(err)) throw err;
+    }
+    if (this.opts.agentSocket) {
+      await client.patch(RESOURCES.nodes, nodeName, { metadata: { annotations: { [AGENT_SOCKET_ANNOTATION]: this.opts.agentSocket } } });
     }
     await client.patch(RESOURCES.nodes, nodeName, { status: nodeStatus(AGENT_VERSION) }, { subresource: 'status' });
     try {
