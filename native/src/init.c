@@ -172,7 +172,19 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
       if (child < 0)
         fail (-1, berth_error (err, sizeof err, errno, "fork the process under init"), err);
       if (child > 0)
-        minimal_init (child);
+        {
+          /* The init stays behind as pid 1: it gets the container's restrictions too (all but the user change
+           * and execve), so that it is no stronger than the processes it supervises. */
+          if ((cfg->no_new_privs && process_set_no_new_privs (err, sizeof err) < 0)
+              || (cfg->has_caps
+                  && (caps_drop_bounding (cfg, err, sizeof err) < 0 || caps_set_all (cfg->cap_permitted, err, sizeof err) < 0))
+              || seccomp_install (cfg, err, sizeof err) < 0)
+            {
+              kill (child, SIGKILL);
+              fail (-1, -EPERM, err);
+            }
+          minimal_init (child);
+        }
       sigprocmask (SIG_SETMASK, &old, NULL);
     }
 

@@ -172,3 +172,15 @@ test('a container outlives the process that created it and is re-adopted from it
   expect(await exited).toEqual({ exitCode: 137, signal: 'SIGKILL' });
   await rt.delete(id);
 });
+
+test('the minimal init is as restricted as the container\'s process', async () => {
+  writeSpec(['sleep', '1000']);
+  const id = uniqueId('init-caps');
+  await rt.run(id, bundle.dir, { detach: true, init: true });
+  const handle = await rt.exec(id, { args: ['sh', '-c', "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/1/status"] }, { stdout: 'pipe' });
+  let status = '';
+  handle.stdout!.on('data', (d: Buffer) => (status += d.toString()));
+  await handle.wait();
+  expect(status.split('\n').filter(Boolean)).toEqual(['CapEff:\t00000000a80425fb', 'CapBnd:\t00000000a80425fb', 'NoNewPrivs:\t1', 'Seccomp:\t2']);
+  await rt.delete(id, { force: true });
+});
