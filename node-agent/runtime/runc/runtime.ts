@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCgroupManager } from '../cgroups';
 import type { RuntimeSpec } from '../spec';
-import { waitFor } from '../cgroups/files';
 import {
   ContainerNotFoundError,
   ContainerStateError,
@@ -57,12 +56,19 @@ function exitStatusOf(r: RuncResult, oomKilled: boolean): ExitStatus {
 
 function processAlive(pid: number): boolean {
   try {
-    // A zombie still answers kill(0); it counts as exited.
+    // A zombie (waiting for pid 1 to reap it) still answers kill(0); it counts as exited.
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
+  }
+}
+
+/** Polls (1 ms doubling to 20 ms) until `pid` has exited: it is not our child, so it cannot be waited for. */
+async function untilExited(pid: number): Promise<void> {
+  for (let pause = 1; processAlive(pid); pause = Math.min(pause * 2, 20)) {
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
 
@@ -167,17 +173,16 @@ export class RuncRuntime implements ContainerRuntime {
     }
     const shadow = writeShadowBundle(this.shadowDir(id), id, bundle);
     const io = openStdio(opts.stdio);
-    let result: RuncResult;
     try {
       // --keep: the cgroup must outlive the exit long enough to read the OOM counter.
-      result = await runRunc(this.root, ['run', '--keep', ...this.createArgs(id, shadow.dir, opts)], io.stdio);
+      const result = await runRunc(this.root, ['run', '--keep', ...this.createArgs(id, shadow.dir, opts)], io.stdio);
+      const oomKilled = createCgroupManager(id, shadow.spec.linux?.cgroupsPath).oomKilled();
+      await runRunc(this.root, ['delete', '--force', id]);
+      return exitStatusOf(result, oomKilled);
     } finally {
       io.close();
+      fs.rmSync(shadow.dir, { recursive: true, force: true });
     }
-    const oomKilled = createCgroupManager(id, shadow.spec.linux?.cgroupsPath).oomKilled();
-    await runRunc(this.root, ['delete', '--force', id]);
-    fs.rmSync(shadow.dir, { recursive: true, force: true });
-    return exitStatusOf(result, oomKilled);
   }
 
   async exec(id: string, proc: ExecProcess, stdio?: Stdio): Promise<ExecHandle> {
@@ -205,7 +210,13 @@ export class RuncRuntime implements ContainerRuntime {
   async list(): Promise<State[]> {
     const out = await runcOk(this.root, ['list', '--format', 'json']);
     const items = (JSON.parse(out || 'null') as RuncState[] | null) ?? [];
-    return Promise.all(items.map((s) => this.state(s.id)));
+    const states = await Promise.allSettled(items.map((s) => this.state(s.id)));
+    return states.flatMap((r) => {
+      if (r.status === 'fulfilled') return [r.value];
+      // Deleted between `runc list` and `runc state`: no longer there to list.
+      if (r.reason instanceof ContainerNotFoundError) return [];
+      throw r.reason;
+    });
   }
 
   async wait(id: string): Promise<ExitStatus> {
@@ -218,7 +229,7 @@ export class RuncRuntime implements ContainerRuntime {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(id);
       throw err;
     }
-    while (!(await waitFor(() => !processAlive(pid), 60_000)));
+    await untilExited(pid);
     return { exitCode: -1, ...(createCgroupManager(id, cgroupsPath).oomKilled() ? { oomKilled: true } : {}) };
   }
 }
