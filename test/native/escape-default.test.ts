@@ -144,4 +144,20 @@ describe('escape attempts from a default Berth container', () => {
     expect(cgroup.pids()).toEqual([]);
     expect(fs.existsSync(cgroup.directories[0])).toBe(false);
   });
+
+  it('23. a process exec\'d into the container has the same restrictions (caps, NoNewPrivs, seccomp, namespaces)', async () => {
+    bundle.write(defaultSpec({ args: ['/bin/sleep', '30'] }));
+    const id = uniqueId('escape');
+    started.push(id);
+    await rt.run(id, bundle.dir, { detach: true });
+    try {
+      const outFile = path.join(bundle.dir, `${id}.exec`);
+      const script = `grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; /probe/escape keyctl; /probe/escape mount; /probe/escape signal ${hostPid}`;
+      const handle = await rt.exec(id, { args: ['/bin/sh', '-c', script] }, { stdout: outFile, stderr: outFile });
+      expect(await handle.wait()).toMatchObject({ exitCode: 0 });
+      expect(fs.readFileSync(outFile, 'utf8')).toMatch(/^CapEff:\s+00000000a80425fb\nNoNewPrivs:\s+1\nSeccomp:\s+2\nkeyctl EPERM\nmount EPERM\nkill ESRCH\n$/);
+    } finally {
+      await rt.delete(id, { force: true });
+    }
+  });
 });
