@@ -2,7 +2,7 @@
  * A small typed client for the Berth API server (and any Kubernetes-style server): TLS with the kubeconfig's CA,
  * bearer-token or client-certificate authentication, CRUD, patch, server-side apply, and watch.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { ApiStatusError, WatchExpiredError, type Status } from './errors';
 import type { ClientConfig } from './kubeconfig';
 import { transportFor, type OpenResponse, type Transport } from './transport';
@@ -122,6 +122,26 @@ export class ApiClient {
       }
     }
     return { status: res.status, headers: res.headers, body };
+  }
+
+  /** A request whose (possibly endless) body is copied to `out` as it arrives: logs, follow streams. */
+  async stream(method: string, path: string, opts: RequestOptions, out: Writable): Promise<void> {
+    const res = await this.open(method, path, opts);
+    if (res.status >= 400) {
+      const text = await ApiClient.readAll(res.body);
+      let status: Status;
+      try {
+        status = JSON.parse(text) as Status;
+      } catch {
+        status = { message: text };
+      }
+      throw new ApiStatusError(res.status, status, method, path);
+    }
+    await new Promise<void>((resolve, reject) => {
+      res.body.pipe(out, { end: false });
+      res.body.once('end', resolve);
+      res.body.once('error', reject);
+    });
   }
 
   /** A request that must succeed: throws ApiStatusError with the server's Status otherwise. */
