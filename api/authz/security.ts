@@ -20,6 +20,7 @@ import {
   TokenFileAuthenticator,
   UnionAuthenticator,
 } from '../auth';
+import { encryptionAdminRouter, type KeyRing } from '../encryption';
 import type { Storage } from '../storage';
 import { attributesOf, authorizationMiddleware } from './middleware';
 import { NodeAuthorizer } from './node';
@@ -39,6 +40,8 @@ export interface ClusterSecurityOptions {
   readonly hosts?: readonly string[];
   /** Validity of node certificates issued to joining agents (default 90 days). */
   readonly nodeCertificateDays?: number;
+  /** The key ring of the server's EncryptingStorage: serves POST /admin/v1/encryption/reencrypt (cluster admins). */
+  readonly encryptionKeys?: KeyRing;
 }
 
 export interface ClusterSecurity {
@@ -93,6 +96,7 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
       accessReviewRouter(authorizer, { rulesFor: (user, ns) => rbac.rulesFor(user, ns) }),
       joinRouter(pki.ca, nodeCertificates),
       tokenRequestRouter(serviceAccounts),
+      ...(opts.encryptionKeys ? [encryptionAdminRouter(opts.storage, opts.encryptionKeys)] : []),
     ],
     close: () => audit.close(),
   };

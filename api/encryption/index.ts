@@ -8,7 +8,9 @@
  * watcher. Secrets' `data`/`stringData` are sealed in the backend; metadata stays clear. Reading a tampered value throws StorageError 'Invalid' naming the secret (map it to a 500 Status
  * "InternalError" without the payload — or whatever the error middleware does for Invalid from storage).
  * Rotation (`berth secrets reencrypt`): `keys.rotate()` then `await reencryptAll(storage)`; a KeyRing notices a key file
- * rotated by another process on its next use (one stat per call).
+ * rotated by another process on its next use (one stat per call). Over HTTP (the CLI cannot open SQLite while the
+ * server holds it): mount `encryptionAdminRouter(storage, encrypted.keys)` among the guards, after authorization; the
+ * CLI then POSTs /admin/v1/encryption/reencrypt?rotate=true[&prune=true] with the admin credentials.
  */
 export { KeyRing } from './keyring';
 export type { KeyEntry, KeyProvider } from './keyring';
@@ -22,3 +24,4 @@ export {
   SEALED_FIELD,
   DEFAULT_ENCRYPTED_PREFIXES,
 } from './storage';
+export { encryptionAdminRouter, REENCRYPT_PATH } from './router';

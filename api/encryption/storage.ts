@@ -27,10 +27,10 @@ export const PAYLOAD_FIELDS = ['data', 'stringData'] as const;
 export const SEALED_FIELD = 'encryptedPayload';
 export const DEFAULT_ENCRYPTED_PREFIXES = ['/registry/berth.dev/secrets/'];
 
-export class EncryptingStorage implements Storage {
+export class EncryptingStorage<K extends KeyProvider = KeyProvider> implements Storage {
   constructor(
     private readonly inner: Storage,
-    private readonly keys: KeyProvider,
+    readonly keys: K,
     private readonly prefixes: readonly string[] = DEFAULT_ENCRYPTED_PREFIXES,
   ) {}
 
@@ -219,6 +219,6 @@ export async function reencryptAll(storage: Storage, prefix: string = DEFAULT_EN
 }
 
 /** `backend` wrapped so Secrets are sealed under the key file `$home/encryption-keys.json` (created on first start). */
-export function encryptedStorage(home: string, backend: Storage): EncryptingStorage {
+export function encryptedStorage(home: string, backend: Storage): EncryptingStorage<KeyRing> {
   return new EncryptingStorage(backend, KeyRing.loadOrCreate(path.join(home, 'encryption-keys.json')));
 }

@@ -112,8 +112,9 @@ describe('cluster security over HTTPS', () => {
   beforeAll(async () => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-security-'));
     backend = new SqliteStorage(path.join(home, 'berth.db'));
-    storage = new CachedStorage(encryptedStorage(home, backend));
-    security = createClusterSecurity({ home, storage });
+    const encrypted = encryptedStorage(home, backend);
+    storage = new CachedStorage(encrypted);
+    security = createClusterSecurity({ home, storage, encryptionKeys: encrypted.keys });
     const api = createApp({ storage, schemas: SchemaRegistry.withBuiltins(), guards: security.guards });
     server = https.createServer(security.tlsOptions, api.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -374,6 +375,17 @@ describe('cluster security over HTTPS', () => {
       const created = await call('POST', `${B}/namespaces/team-a/secrets`, admin, { apiVersion: 'berth.dev/v1', kind: 'Secret', metadata: { name: 'after-rotation' }, stringData: { k: CANARY } });
       expect(created.status).toBe(201);
       expect(((await backend.get('/registry/berth.dev/secrets/team-a/after-rotation'))[SEALED_FIELD] as { kid: string }).kid).toBe(newKey);
+    });
+
+    it('`berth secrets reencrypt` over HTTP: admins rotate, re-encrypt and prune in one call; tenants get 403', async () => {
+      const alice = { cert: issueClientCertificate(security.pki.ca, { commonName: 'alice' }) };
+      expect((await call('POST', '/admin/v1/encryption/reencrypt?rotate=true', alice)).status).toBe(403);
+      const reply = await call('POST', '/admin/v1/encryption/reencrypt?rotate=true&prune=true', admin);
+      expect(reply.status).toBe(200);
+      expect(reply.body).toEqual({ activeKey: expect.any(String), keys: [reply.body.activeKey], reencrypted: 4 });
+      const stored = await backend.list('/registry/berth.dev/secrets/');
+      expect(new Set(stored.items.map((o) => (o[SEALED_FIELD] as { kid: string }).kid))).toEqual(new Set([reply.body.activeKey]));
+      expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, admin)).body.data.password).toBe(CANARY_B64);
     });
 
     it('tampered ciphertext is reported as an error naming the secret, never returned as garbage (nor logged)', async () => {
