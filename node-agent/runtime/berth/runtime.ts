@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createCgroupManager, type CgroupManager } from '../cgroups';
 import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
-import { loadBundle, SpecError, type RuntimeSpec } from '../spec';
+import { loadBundle, OCI_VERSION, SpecError, type RuntimeSpec } from '../spec';
 import {
   canDelete,
   canKill,
@@ -228,7 +228,7 @@ export class BerthRuntime implements ContainerRuntime {
     const dir = this.stateDir(id);
     if (!dir.exists()) throw new ContainerNotFoundError(id);
     const stored = dir.readState();
-    if (!stored) return { dir, state: { ociVersion: '1.0.2', id, status: 'creating', bundle: '' } };
+    if (!stored) return { dir, state: { ociVersion: OCI_VERSION, id, status: 'creating', bundle: '' } };
     return { dir, stored, state: this.describe(stored, this.statusOf(dir, stored)) };
   }
 
@@ -257,13 +257,26 @@ export class BerthRuntime implements ContainerRuntime {
 
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
     const { state, stored, dir } = this.load(id);
-    if (!canDelete(state.status)) {
-      if (!opts.force || !state.pid) throw new ContainerStateError(id, state.status, 'delete');
+    if (!canDelete(state.status) && !opts.force) throw new ContainerStateError(id, state.status, 'delete');
+    const cgroup = this.cgroupsFor(id, stored?.cgroupsPath ?? this.cgroupsPathOfSpec(dir));
+    if (state.status === 'creating') {
+      // Left by an agent that died mid-create: no pid was recorded, but whatever started is in the cgroup (an
+      // init not yet placed fails on its own: it reads EOF where it waits for CGROUP_DONE).
+      await cgroup.killAll('SIGKILL');
+    } else if (state.pid) {
       process.kill(state.pid, 'SIGKILL');
       await this.wait(id);
     }
-    await this.cgroupsFor(id, stored?.cgroupsPath).destroy();
+    await cgroup.destroy();
     dir.remove();
+  }
+
+  private cgroupsPathOfSpec(dir: StateDir): string | undefined {
+    try {
+      return dir.readSpec().linux?.cgroupsPath;
+    } catch {
+      return undefined; // the agent died before writing it
+    }
   }
 
   async run(id: string, bundle: string, opts: CreateOptions & { readonly detach?: boolean } = {}): Promise<ExitStatus | State> {
