@@ -143,20 +143,18 @@ export class EtcdStorage implements Storage {
     // "From now" is made explicit so no write between this call and etcd registering the watch is missed.
     const from = opts.fromRevision > 0 ? opts.fromRevision : await this.currentRevision();
     if (opts.fromRevision > 0) await this.assertNotCompacted(prefix, from);
-    let etcdWatcher: EtcdWatcher | undefined;
-    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, {
-      capacity: this.watchCapacity,
-      revision: () => 0, // known only through the events themselves
-
-      onEnd: (c) => {
-        this.channels.delete(c);
-        void etcdWatcher?.cancel().catch(() => undefined); // ending a watch whose stream is already gone
-      },
-    });
     const builder = this.client.watch().withPreviousKV().startRevision(String(from + 1));
     if (isPrefix(prefix)) builder.inRange({ start: this.etcdKey(prefix), end: this.etcdKey(prefixEnd(prefix)) });
     else builder.key(this.etcdKey(prefix));
-    etcdWatcher = builder.watcher();
+    const etcdWatcher = builder.watcher();
+    const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, {
+      capacity: this.watchCapacity,
+      revision: () => 0, // known only through the events themselves
+      onEnd: (c) => {
+        this.channels.delete(c);
+        void etcdWatcher.cancel().catch(() => undefined); // ending a watch whose stream is already gone
+      },
+    });
     // A handler that throws would be rethrown by etcd3 outside any promise and kill the process: fail the watch instead.
     const guarded = (deliver: () => void): void => {
       try {
@@ -168,16 +166,36 @@ export class EtcdStorage implements Storage {
     etcdWatcher
       .on('put', (kv, prev) => guarded(() => channel.push(this.putEvent(kv, prev))))
       .on('delete', (kv, prev) => guarded(() => channel.push(this.deleteEvent(kv, prev))))
-      .on('error', (err) => channel.fail(this.toStorageError(prefix, err)))
       // etcd3 resumes after the newest revision any response header named, which during a replay is ahead of the
       // events delivered so far; resume after the last event we really received instead.
-      .on('disconnected', () => (etcdWatcher!.request.start_revision = String(channel.progress() + 1)));
+      .on('disconnected', () => (etcdWatcher.request.start_revision = String(channel.progress() + 1)));
     this.channels.add(channel);
-    await new Promise<void>((resolve, reject) => {
-      etcdWatcher!.once('connected', () => resolve());
-      etcdWatcher!.once('error', (err) => reject(this.toStorageError(prefix, err)));
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        etcdWatcher.once('error', reject);
+        etcdWatcher.once('connected', () => {
+          etcdWatcher.off('error', reject);
+          etcdWatcher.on('error', (err) => void this.failWatch(channel, err));
+          resolve();
+        });
+      });
+    } catch (err) {
+      channel.stop(); // the caller learns of the failure from the rejection, not from onError
+      throw this.toStorageError(prefix, err);
+    }
     return channel;
+  }
+
+  /**
+   * etcd cancels a watch whose next revision was compacted (with an empty reason, in 3.4): find out whether that is
+   * why, so the client gets Gone and relists rather than retrying forever.
+   */
+  private async failWatch(channel: WatchChannel, err: unknown): Promise<void> {
+    const compacted = await this.assertNotCompacted(channel.prefix, channel.progress()).then(
+      () => undefined,
+      (e: unknown) => (e instanceof StorageError && e.code === 'Gone' ? e : undefined),
+    );
+    channel.fail(compacted ?? this.toStorageError(channel.prefix, err));
   }
 
   async currentRevision(): Promise<number> {

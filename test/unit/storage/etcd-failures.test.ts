@@ -14,7 +14,7 @@ const retry = async <T>(op: () => Promise<T>, timeoutMs = 15_000): Promise<T> =>
   }
 };
 
-describe('EtcdStorage across an etcd crash', () => {
+describe('EtcdStorage when things go wrong', () => {
   let etcd: EtcdInstance;
   let store: EtcdStorage;
   beforeAll(async () => {
@@ -43,5 +43,25 @@ describe('EtcdStorage across an etcd crash', () => {
     });
     watcher.stop();
     expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED a', 'ADDED b']);
+  });
+
+  it('ends with Gone a watch whose start etcd compacted after the up-front check', async () => {
+    const first = await store.create('/registry/g/ns/a', { metadata: { name: 'a' } });
+    await store.guaranteedUpdate('/registry/g/ns/a', (o) => ({ ...o, spec: { v: 2 } }));
+    await store.guaranteedUpdate('/registry/g/ns/a', (o) => ({ ...o, spec: { v: 3 } }));
+    await store.compact(await store.currentRevision()); // two revisions past `first`: etcd itself refuses first + 1
+    // Lose the race on purpose: the check before creating the watch passes, etcd then cancels the watch.
+    const internals = store as unknown as { assertNotCompacted(prefix: string, rev: number): Promise<void> };
+    const check = internals.assertNotCompacted.bind(store);
+    internals.assertNotCompacted = () => {
+      internals.assertNotCompacted = check;
+      return Promise.resolve();
+    };
+    const errors: StorageError[] = [];
+    await store.watch('/registry/g/', { fromRevision: Number(first.metadata.resourceVersion), onEvent: () => undefined, onError: (e) => void errors.push(e) });
+    await retry(async () => {
+      if (errors.length === 0) throw new Error('no error yet');
+    });
+    expect(errors.map((e) => e.code)).toEqual(['Gone']);
   });
 });
