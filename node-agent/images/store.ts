@@ -151,19 +151,19 @@ export class ImageStore {
   }
 
   /**
-   * Resolves `name[:tag]`, `name@digest`, a full manifest digest or a unique hex prefix of one
-   * (as `docker image ls` shows) to a manifest digest; throws ImageNotFoundError.
+   * Resolves `name[:tag]`, `name@digest`, or an ID — a manifest digest, or an image ID (the config
+   * digest, as `berth image ls` shows it), in full or as a unique hex prefix — to a manifest digest;
+   * throws ImageNotFoundError.
    */
   resolve(refOrId: string): string {
     const m = this.meta.read();
-    if (isDigest(refOrId)) {
-      if (m.images[refOrId]) return refOrId;
-      throw new ImageNotFoundError(refOrId);
-    }
+    if (m.images[refOrId]) return refOrId;
     const hexPrefix = refOrId.replace(/^sha256:/, '');
     if (/^[a-f0-9]{6,64}$/.test(hexPrefix)) {
-      const matches = Object.keys(m.images).filter((d) => digestHex(d).startsWith(hexPrefix));
+      const matches = Object.keys(m.images).filter((d) =>
+        digestHex(d).startsWith(hexPrefix) || digestHex(this.getManifest(d).config.digest).startsWith(hexPrefix));
       if (matches.length === 1) return matches[0];
+      if (isDigest(refOrId) || matches.length > 1) throw new ImageNotFoundError(matches.length > 1 ? `${refOrId} (ambiguous)` : refOrId);
     }
     let parsed: ImageReference;
     try {

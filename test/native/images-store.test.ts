@@ -68,6 +68,9 @@ describe('ImageStore (root: mounts, mknod, xattrs)', () => {
     const digest = await importBusybox(store);
     expect(store.resolve('busybox')).toBe(digest);
     expect(store.resolve('docker.io/library/busybox:latest')).toBe(digest);
+    const imageId = store.getManifest(digest).config.digest;
+    expect([store.resolve(imageId), store.resolve(imageId.slice(7, 19)), store.resolve(digest.slice(7, 19))]).toEqual([digest, digest, digest]);
+    expect(() => store.resolve('0123456789ab')).toThrow('not found');
     const rootfs = await store.prepareRootfs(digest, 'c1');
     expect(rootfs).toContain('berth');
     expect(isMountPoint(rootfs)).toBe(true);
