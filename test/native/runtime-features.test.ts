@@ -261,3 +261,10 @@ test('mount targets are resolved inside the rootfs: an image symlink cannot aim 
     fs.rmSync(host, { recursive: true, force: true });
   }
 });
+
+test('a cgroup namespace is rooted at the container\'s own cgroup', async () => {
+  const { out } = await probe('grep -E ":(memory|pids):" /proc/self/cgroup', (s) => {
+    s.linux!.namespaces!.push({ type: 'cgroup' });
+  });
+  expect(out.trim().split('\n').map((l) => l.split(':').slice(1).join(':')).sort()).toEqual(['memory:/', 'pids:/']);
+});
