@@ -152,4 +152,19 @@ describe('cgroup v1 manager', () => {
     expect(read('pids', cg, 'pids.events')).toMatch(/max [1-9]/);
     expect(stderr).toMatch(/fork/i);
   });
+
+  it('leaves no directory and no open descriptor after 1,000 create/limit/destroy cycles', async () => {
+    const fdsBefore = fs.readdirSync('/proc/self/fd').length;
+    const prefix = uniqueId('cycle');
+    for (let i = 0; i < 1000; i++) {
+      const cg = createCgroupManager(`${prefix}-${i}`);
+      cg.create();
+      cg.setResources({ memory: { limit: 64 << 20 }, pids: { limit: 10 }, cpu: { shares: 512 } });
+      await cg.destroy();
+    }
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(fdsBefore);
+    for (const c of ['memory', 'pids', 'cpu', 'cpuset', 'devices', 'freezer']) {
+      expect(fs.readdirSync(`${ROOT}/${c}/berth`).filter((d) => d.startsWith(prefix))).toEqual([]);
+    }
+  });
 });
