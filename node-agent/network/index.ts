@@ -19,6 +19,7 @@ export {
   type ExistingSubnet,
 } from './ipam';
 export { NetworkSpecError } from './cidr';
+export { stopIpSessions } from './ip-session';
 export { createNetns, deleteNetns, createContainerNetns, deleteContainerNetns, listNetns } from './netns';
 export { bridgeName, bridgeMacAddress, vxlanName, hostVethName, containerNetnsName, BERTH_PREFIX } from './names';
 export { listBerthResources, resourcesNamed, type BerthResources, type BerthLink } from './inventory';

@@ -1,12 +1,13 @@
 /**
- * iproute2 in batch mode: many `ip` commands in one process (one spawn per batch keeps attach fast).
+ * iproute2 in batch mode: many `ip` commands in one process, without a process start per batch for `ip`.
  * `-force` runs every line even after a failure; the failures are parsed out of stderr per line so the
  * caller can tolerate the expected ones ("File exists" when converging, "Cannot find device" when removing).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runCommand, type CommandResult } from './command';
+import { runCommand } from './command';
+import { ipSession, type SessionOutcome } from './ip-session';
 
 export interface IpCommandFailure {
   /** 1-based line of the batch. */
@@ -60,39 +61,49 @@ function nestedBatchFile(): string {
   return path.join(os.tmpdir(), `berth-ip-batch-${process.pid}-${nestedFiles++}`);
 }
 
-/** Runs `commands` (without the tool name) in one `TOOL -force -batch -`. Returns the failures of both batches. */
+/**
+ * Runs `commands` (without the tool name) as one batch: `ip` ones through the long-lived session of their
+ * namespace (ip-session.ts), others in a one-off `TOOL -force -batch -`. Returns the failures of both batches.
+ */
 export async function runIpBatch(commands: readonly string[], options: IpBatchOptions = {}): Promise<IpCommandFailure[]> {
   const { netns, tool = 'ip', nested } = options;
   const nestedFile = nested ? nestedBatchFile() : undefined;
   const outer = nested ? [...commands, `netns exec ${netnsArgument(nested.netns)} ip -force -batch ${nestedFile}`] : commands;
-  const argv = [tool, ...(netns ? ['-n', netnsArgument(netns)] : []), '-force', '-batch', '-'];
-  let result: CommandResult;
+  const netnsArgs = netns ? ['-n', netnsArgument(netns)] : [];
+  let outcome: SessionOutcome;
   try {
     if (nested && nestedFile) fs.writeFileSync(nestedFile, nested.commands.join('\n') + '\n');
-    result = await runCommand(argv, outer.join('\n') + '\n');
+    if (tool === 'ip') {
+      outcome = await ipSession(netnsArgs).run(outer);
+    } else {
+      const result = await runCommand([tool, ...netnsArgs, '-force', '-batch', '-'], outer.join('\n') + '\n');
+      outcome = { stderr: result.stderr, lineOffset: 0, exited: result.code !== 0 && !/Command failed/.test(result.stderr) };
+    }
   } finally {
     if (nestedFile) fs.rmSync(nestedFile, { force: true });
   }
-  if (result.code === 0) return [];
   const failures: IpCommandFailure[] = [];
   let pending: string[] = [];
-  for (const text of result.stderr.split('\n')) {
+  for (const text of outcome.stderr.split('\n')) {
     const failed = /^Command failed (\S+):(\d+)$/.exec(text.trim());
     if (failed) {
-      const line = Number(failed[2]);
       const isNested = failed[1] === nestedFile;
+      const line = Number(failed[2]) - (isNested ? 0 : outcome.lineOffset);
       const source = isNested ? (nested?.commands ?? []) : outer;
       // The `netns exec` line fails whenever a nested command did; the nested failure is the one to report.
       const isExecOfFailedNested = !isNested && nested !== undefined && line === outer.length && failures.some((f) => f.nested);
-      if (!isExecOfFailedNested) failures.push({ line, command: source[line - 1] ?? '', message: pending.join(' ').trim(), nested: isNested });
+      // Lines past the batch are the session's end mark.
+      if (!isExecOfFailedNested && line <= source.length) {
+        failures.push({ line, command: source[line - 1] ?? '', message: pending.join(' ').trim(), nested: isNested });
+      }
       pending = [];
     } else if (text.trim()) {
       pending.push(text.trim());
     }
   }
-  if (failures.length === 0) {
-    // ip failed before running the batch (e.g. the namespace cannot be opened).
-    failures.push({ line: 0, command: argv.join(' '), message: result.stderr.trim(), nested: false });
+  if (outcome.exited) {
+    // ip stopped before the end of the batch (it cannot open the namespace, or an argument it exits on).
+    failures.push({ line: 0, command: `${tool} ${netnsArgs.join(' ')} -batch`, message: pending.join(' ').trim() || 'ip exited', nested: false });
   }
   return failures;
 }

@@ -1,0 +1,45 @@
+/** ip batches through the long-lived session: per-batch line numbers, tolerated failures, recovery after ip exits. */
+import { runIpBatch, runIpBatchChecked, ALREADY_EXISTS } from '../../node-agent/network/ip-batch';
+import { createNetns, deleteNetns, listBerthResources, resourcesNamed } from '../../node-agent/network';
+import { testTag } from '../../node-agent/network/testing';
+
+const tag = testTag();
+const ns = `berth-${tag}-ipb`;
+const device = `berthd${tag}`;
+
+beforeAll(async () => {
+  await createNetns(ns);
+});
+afterAll(async () => {
+  await deleteNetns(ns);
+});
+
+it('numbers failures per batch, even late in a session', async () => {
+  for (let i = 0; i < 3; i++) expect(await runIpBatch(['link set lo up', 'link show lo'], { netns: ns })).toEqual([]);
+  const failures = await runIpBatch(['link set lo up', `link del ${device}`, 'link set lo up', `link set ${device} up`], { netns: ns });
+  expect(failures.map((f) => [f.line, f.command])).toEqual([
+    [2, `link del ${device}`],
+    [4, `link set ${device} up`],
+  ]);
+  expect(failures[0].message).toMatch(/Cannot find device/);
+});
+
+it('tolerates the failures it is told to', async () => {
+  await runIpBatchChecked([`link add ${device} type bridge`], 'add bridge', { netns: ns });
+  await runIpBatchChecked([`link add ${device} type bridge`], 'add bridge again', { netns: ns, tolerated: ALREADY_EXISTS });
+  await expect(runIpBatchChecked([`link add ${device} type bridge`], 'add bridge strictly', { netns: ns })).rejects.toThrow(
+    `add bridge strictly: \`link add ${device} type bridge\`: RTNETLINK answers: File exists`,
+  );
+});
+
+it('reports a batch that makes ip exit, and the next batch runs in a fresh session', async () => {
+  const failures = await runIpBatch(['addr add 10.213.0.300/24 dev lo', 'link set lo up'], { netns: ns });
+  expect(failures).toEqual([expect.objectContaining({ line: 0, message: expect.stringMatching(/10\.213\.0\.300/) })]);
+  expect(await runIpBatch([`link del ${device}`], { netns: ns })).toEqual([]);
+  expect(resourcesNamed(await listBerthResources(ns), [device])).toEqual([]);
+});
+
+it('runs a nested batch inside another namespace and reports its failures by their own lines', async () => {
+  const failures = await runIpBatch(['link show lo'], { nested: { netns: `/run/netns/${ns}`, commands: ['link set lo up', `link del ${device}`] } });
+  expect(failures.map((f) => [f.nested, f.line, f.command])).toEqual([[true, 2, `link del ${device}`]]);
+});
