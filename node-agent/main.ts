@@ -11,6 +11,8 @@ export interface AgentProcessOptions {
   /** $BERTH_HOME: images, logs and agent state live below it. */
   readonly home: string;
   readonly nodeName?: string;
+  /** The agent endpoint's socket, published on the Node for the API server's proxy. */
+  readonly agentSocket?: string;
 }
 
 /** The node agent with this machine's real parts: Berth's runtime, the image store, per-run log files. */
@@ -19,6 +21,7 @@ export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> 
   const agent = new NodeAgent({
     client: opts.client,
     nodeName: opts.nodeName ?? os.hostname().toLowerCase(),
+    agentSocket: opts.agentSocket,
     stateDir: state,
     runtime: new BerthRuntime({ root: path.join(state, 'runtime') }),
     images: new StoreImageProvider(new ImageStore({ root: path.join(opts.home, 'images') })),

@@ -1,0 +1,86 @@
+/**
+ * The processes of a cluster besides the API server: `berth agent` (a node), `berth controllers` (the controller
+ * manager), and `startNodeAndControllers`, which `berth up` runs in-process next to the API server.
+ */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { ApiClient } from '../../client';
+import { startControllers, type RunningControllers } from '../../controllers/main';
+import { startAgent } from '../../node-agent/main';
+import { AgentServer } from '../../node-agent/server';
+import { FileLogProvider } from '../../node-agent/agent';
+import { clientFor, type GlobalOptions } from '../context';
+
+export interface RunningNode {
+  stop(): Promise<void>;
+}
+
+/** Home of all node state; the same default as the API server's. */
+export const berthHome = (): string => process.env.BERTH_HOME ?? path.join(process.env.HOME ?? '/root', '.berth');
+
+/** The node agent plus its endpoint (metrics, stats, logs) on `$BERTH_HOME/node/agent.sock`. */
+export async function startNode(client: ApiClient, home: string, nodeName?: string): Promise<RunningNode> {
+  const socketPath = path.join(home, 'node', 'agent.sock');
+  const agent = await startAgent({ client, home, nodeName, agentSocket: socketPath });
+  const logs = new FileLogProvider(path.join(home, 'logs'));
+  const server = new AgentServer({ agent, socketPath, logDir: (ns, name) => logs.dirOf(ns, name) });
+  await server.listen();
+  return {
+    async stop() {
+      await server.close();
+      agent.stop();
+    },
+  };
+}
+
+export async function startNodeAndControllers(client: ApiClient, home: string): Promise<RunningNode> {
+  const controllers: RunningControllers = await startControllers(client);
+  const node = await startNode(client, home);
+  return {
+    async stop() {
+      await node.stop();
+      await controllers.stop();
+    },
+  };
+}
+
+/** Runs until SIGINT/SIGTERM, then stops `running` (containers keep running: live-restore). */
+function untilSignal(what: string, running: RunningNode, client: ApiClient): void {
+  const stop = (signal: string) => {
+    console.log(`berth: ${signal}: stopping the ${what}`);
+    running.stop().then(
+      () => {
+        client.close();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error(`berth: stopping the ${what} failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+export const registerNodeCommands = (program: Command): void => {
+  program
+    .command('agent')
+    .description('run the node agent: registers this machine as a Node and runs the Containers bound to it')
+    .option('--node-name <name>', 'Node name (default: the hostname)')
+    .action(async (opts: { nodeName?: string }, cmd: Command) => {
+      const client = clientFor(cmd.optsWithGlobals<GlobalOptions>());
+      const node = await startNode(client, berthHome(), opts.nodeName);
+      console.log(`berth: agent running (state under ${berthHome()})`);
+      untilSignal('agent', node, client);
+    });
+  program
+    .command('controllers')
+    .description('run the controller manager (scheduler, services) with leader election')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const client = clientFor(cmd.optsWithGlobals<GlobalOptions>());
+      const controllers = await startControllers(client);
+      console.log('berth: controller manager running');
+      untilSignal('controllers', controllers, client);
+    });
+};
