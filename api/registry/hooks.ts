@@ -38,11 +38,24 @@ const namespaceHooks: ResourceHooks = {
   },
 };
 
+/** Secrets: `stringData` is a write-only convenience, merged (base64) into `data` on every write, as Kubernetes does. */
+const secretHooks: ResourceHooks = {
+  beforeStore(_info, obj) {
+    const stringData = obj.stringData as Record<string, string> | undefined;
+    if (!stringData) return;
+    const data = { ...(obj.data as Record<string, string> | undefined) };
+    for (const [k, v] of Object.entries(stringData)) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+    obj.data = data;
+    delete obj.stringData;
+  },
+};
+
 export const hooksFor = (schemas: SchemaRegistry): ((info: ResourceInfo) => ResourceHooks) => {
   const crd = crdHooks(schemas);
   return (info) => {
     if (info.group === 'apiextensions.k8s.io' && info.plural === 'customresourcedefinitions') return crd;
     if (info.group === '' && info.plural === 'namespaces') return namespaceHooks;
+    if (info.group === 'berth.dev' && info.plural === 'secrets') return secretHooks;
     return {};
   };
 };

@@ -19,6 +19,8 @@ export interface AppDeps {
   readonly metrics?: ApiMetrics;
   /** Middlewares run before any route (audit, authentication, authorization), in order. */
   readonly guards?: readonly RequestHandler[];
+  /** Extra non-resource routes (e.g. access reviews), mounted after the guards. */
+  readonly routes?: readonly RequestHandler[];
   /** False until the server can serve (storage open, built-ins loaded): /readyz answers 503 meanwhile. */
   readonly isReady?: () => boolean;
 }
@@ -80,6 +82,7 @@ const buildRoutes = (app: Express, deps: AppDeps, storage: Storage, rest: Resour
     metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text), next);
   });
 
+  for (const route of deps.routes ?? []) app.use(route);
   app.use(discoveryRouter(deps.schemas));
   app.use(resourceRouter(rest, deps.schemas, {
     onWatchOpen: (resource) => metrics.watches.inc({ resource }),

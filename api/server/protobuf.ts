@@ -1,7 +1,7 @@
 /**
  * The little protobuf kubectl sends: `kubectl create namespace` posts a v1 Namespace as
  * `application/vnd.kubernetes.protobuf` (the `k8s\0` magic, then a runtime.Unknown wrapping the object).
- * We decode a Namespace's name, generateName, labels, annotations and finalizers; any other kind is a 415.
+ * We decode the few kinds kubectl sends that way (Namespace, SelfSubjectAccessReview); any other kind is a 415.
  */
 import { badRequest, unsupportedMediaType } from './errors';
 
@@ -65,27 +65,57 @@ const mapEntry = (f: Field): [string, string] => {
   return [key, value];
 };
 
-const decodeObjectMeta = (buf: Buffer): Record<string, unknown> => {
-  const meta: Record<string, unknown> = {};
-  const labels: Record<string, string> = {};
-  const annotations: Record<string, string> = {};
-  const finalizers: string[] = [];
-  for (const f of messageFields(buf)) {
-    if (f.no === 1) meta.name = str(f);
-    else if (f.no === 2) meta.generateName = str(f);
-    else if (f.no === 3) meta.namespace = str(f);
-    else if (f.no === 11) labels[mapEntry(f)[0]] = mapEntry(f)[1];
-    else if (f.no === 12) annotations[mapEntry(f)[0]] = mapEntry(f)[1];
-    else if (f.no === 14) finalizers.push(str(f));
-  }
-  if (Object.keys(labels).length) meta.labels = labels;
-  if (Object.keys(annotations).length) meta.annotations = annotations;
-  if (finalizers.length) meta.finalizers = finalizers;
-  for (const k of ['name', 'generateName', 'namespace']) if (meta[k] === '') delete meta[k];
-  return meta;
+/** A message layout: field number → JSON name and how to read it. */
+type FieldKind = 'string' | 'strings' | 'map' | 'bool' | Layout;
+interface Layout {
+  readonly [no: number]: readonly [string, FieldKind];
+}
+
+const OBJECT_META: Layout = {
+  1: ['name', 'string'],
+  2: ['generateName', 'string'],
+  3: ['namespace', 'string'],
+  11: ['labels', 'map'],
+  12: ['annotations', 'map'],
+  14: ['finalizers', 'strings'],
 };
 
-/** Decodes an enveloped protobuf object into its JSON shape (Namespace only). */
+const RESOURCE_ATTRIBUTES: Layout = {
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+};
+
+/** The kinds kubectl sends as protobuf that Berth serves. */
+const LAYOUTS: Record<string, Layout> = {
+  'v1/Namespace': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['finalizers', 'strings'] }] },
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }],
+  },
+};
+
+const decodeMessage = (buf: Buffer, layout: Layout): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const f of messageFields(buf)) {
+    const spec = layout[f.no];
+    if (!spec) continue;
+    const [name, kind] = spec;
+    if (kind === 'string') out[name] = str(f);
+    else if (kind === 'strings') out[name] = [...((out[name] as string[] | undefined) ?? []), str(f)];
+    else if (kind === 'map') {
+      const [k, v] = mapEntry(f);
+      out[name] = { ...(out[name] as Record<string, string> | undefined), [k]: v };
+    } else if (kind !== 'bool') out[name] = decodeMessage(f.bytes ?? Buffer.alloc(0), kind);
+  }
+  return out;
+};
+
+/** Decodes an enveloped protobuf object into its JSON shape (the kinds in LAYOUTS; anything else is a 415). */
 export const decodeProtobufObject = (raw: Buffer): Record<string, unknown> => {
   if (raw.length < MAGIC.length || !raw.subarray(0, MAGIC.length).equals(MAGIC)) throw badRequest('protobuf: missing the k8s envelope');
   let apiVersion = '';
@@ -99,8 +129,7 @@ export const decodeProtobufObject = (raw: Buffer): Record<string, unknown> => {
       }
     } else if (f.no === 2) inner = f.bytes;
   }
-  if (apiVersion !== 'v1' || kind !== 'Namespace' || !inner) throw unsupportedMediaType(`${PROTOBUF_CONTENT_TYPE} (${apiVersion} ${kind})`);
-  const obj: Record<string, unknown> = { apiVersion, kind, metadata: {} };
-  for (const f of messageFields(inner)) if (f.no === 1) obj.metadata = decodeObjectMeta(f.bytes ?? Buffer.alloc(0));
-  return obj;
+  const layout = LAYOUTS[`${apiVersion}/${kind}`];
+  if (!layout || !inner) throw unsupportedMediaType(`${PROTOBUF_CONTENT_TYPE} (${apiVersion} ${kind})`);
+  return { apiVersion, kind, metadata: {}, ...decodeMessage(inner, layout) };
 };

@@ -22,11 +22,13 @@ import {
 } from '../auth';
 import { attributesOf } from '../authz';
 import { SchemaRegistry, type CustomResourceDefinition } from '../schema';
-import { openStorage, type Storage } from '../storage';
+import { encryptedStorage } from '../encryption';
+import { CachedStorage, openStorage, type Storage } from '../storage';
 import { GarbageCollector } from '../registry/gc';
 import { namespaceKey } from '../registry/keys';
 import { nowTimestamp } from '../registry/metadata';
 import { createApp, type ApiApp } from './app';
+import { accessReviewRouter, authorizationGuard, storedAuthorizer } from './authorization';
 
 export interface StartOptions {
   /** All state lives here (store, PKI, tokens, kubeconfig, audit log). */
@@ -54,10 +56,14 @@ export interface RunningServer {
 
 export const defaultHome = (): string => process.env.BERTH_HOME ?? path.join(process.env.HOME ?? '/root', '.berth');
 
-const openStore = (opts: StartOptions): Storage =>
-  opts.store === 'etcd'
-    ? openStorage({ backend: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
-    : openStorage({ backend: 'sqlite', path: path.join(opts.home, 'berth.db') });
+/** The backend, Secrets encrypted at rest right above it, the watch cache on top (so each event is decrypted once). */
+const openStore = (opts: StartOptions): Storage => {
+  const backend =
+    opts.store === 'etcd'
+      ? openStorage({ backend: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix, watchCache: false })
+      : openStorage({ backend: 'sqlite', path: path.join(opts.home, 'berth.db'), watchCache: false });
+  return new CachedStorage(encryptedStorage(opts.home, backend));
+};
 
 /** Serves CRDs created earlier (or by another API server sharing the store). */
 const loadStoredCrds = async (storage: Storage, schemas: SchemaRegistry): Promise<void> => {
@@ -105,10 +111,12 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     ServiceAccountTokens.fromHome(opts.home),
   ]);
   const audit = new AuditLog(path.join(opts.home, 'audit.log'));
+  const authorizer = storedAuthorizer(storage);
   const api = createApp({
     storage,
     schemas,
-    guards: [auditMiddleware(audit, attributesOf), authenticationMiddleware(authenticator)],
+    guards: [auditMiddleware(audit, attributesOf), authenticationMiddleware(authenticator), authorizationGuard(authorizer)],
+    routes: [accessReviewRouter(authorizer)],
   });
 
   // HTTP/2 (negotiated through ALPN) and HTTP/1.1 on one port; many streams per connection and room for many watches.
