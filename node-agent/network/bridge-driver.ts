@@ -1,8 +1,8 @@
 /**
  * The `bridge` driver: one Linux bridge per Network holding the gateway address, and per container a veth
  * pair whose peer is created directly inside the container's namespace under its final name (eth0, ...).
- * An attach is one spawned `ip -batch`: the host-side commands, then (through `netns exec`) the ones inside
- * the container's namespace.
+ * An attach is one `ip` batch (through the long-lived session, so no process start of its own): the
+ * host-side commands, then, through `netns exec`, the ones inside the container's namespace.
  */
 import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnlessTolerated } from './ip-batch';
 import { prefixLengthOf } from './ipam';
