@@ -133,7 +133,7 @@ export class BerthRuntime implements ContainerRuntime {
           init: opts.init,
         }),
       );
-      pid = await this.spawnInit(dir, cgroup, opts.stdio);
+      await this.spawnInit(dir, cgroup, opts.stdio, (initPid) => (pid = initPid));
       const state: StoredState = {
         ociVersion: spec.ociVersion,
         id,
@@ -149,13 +149,14 @@ export class BerthRuntime implements ContainerRuntime {
       if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(pid));
       return this.describe(state, 'created');
     } catch (err) {
-      await this.undoCreate(dir, cgroup, pid || ((err as { initPid?: number }).initPid ?? 0));
+      await this.undoCreate(dir, cgroup, pid);
       throw new Error(`create container ${id}: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  /** The shim handshake (native/src/sync.h); returns the init's host pid once it waits for `start`. */
-  private async spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined): Promise<number> {
+  /** The shim handshake (native/src/sync.h): settles once the init waits for `start`; `onPid` learns the init's
+   *  host pid as soon as it exists (so that a failure after that can kill it). */
+  private async spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined, onPid: (pid: number) => void): Promise<void> {
     const io = resolveStdio(stdio);
     let channel: SyncChannel;
     try {
@@ -163,9 +164,9 @@ export class BerthRuntime implements ContainerRuntime {
     } finally {
       io.close();
     }
-    let pid = 0;
     try {
-      pid = await channel.expect(SyncMessage.PIDS, PIDS_TIMEOUT_MS);
+      const pid = await channel.expect(SyncMessage.PIDS, PIDS_TIMEOUT_MS);
+      onPid(pid);
       try {
         // What CgroupManager.apply does, but off the event loop: a cgroup v1 migration blocks for an RCU grace
         // period, and concurrent creates then share one grace period instead of queueing for their own.
@@ -177,10 +178,6 @@ export class BerthRuntime implements ContainerRuntime {
         throw report ?? new Error(`put init ${pid} in cgroup ${cgroup.path}: ${(err as Error).message}`, { cause: err });
       }
       await channel.expect(SyncMessage.READY, READY_TIMEOUT_MS);
-      return pid;
-    } catch (err) {
-      if (pid > 0) (err as { initPid?: number }).initPid = pid;
-      throw err;
     } finally {
       await channel.close();
     }
