@@ -152,6 +152,15 @@ describe('Dockerfile builds (real containers for RUN)', () => {
       // run it with Berth's own runtime (the builder's RUN steps went through runc)
       const berth = new BerthRuntime({ root: path.join(work, 'berth-runtime') });
       expect(await runInImage(store, berth, pulled.digest, ['cat', '/srv/greeting.txt'], work)).toBe('hello world\nfrom a\n');
+
+      // a FROM image missing from the store is pulled
+      const fresh = new ImageStore({ root: path.join(work, 'fresh-store') });
+      const child = path.join(work, 'child');
+      fs.mkdirSync(child);
+      fs.writeFileSync(path.join(child, 'Dockerfile'), `FROM ${ref}\nCMD ["/srv/uid.txt"]\n`);
+      const derived = await new Builder({ store: fresh, runtime }).build({ contextDir: child });
+      expect(fresh.resolve(ref)).toBe(built.digest);
+      expect(fresh.getConfig(derived.digest).config?.Cmd).toEqual(['/srv/uid.txt']);
     } finally {
       await registry.stop();
     }
@@ -161,6 +170,8 @@ describe('Dockerfile builds (real containers for RUN)', () => {
     const bad = path.join(work, 'bad');
     fs.mkdirSync(bad);
     const snapshot = () => [...store.blobs.list(), JSON.stringify(store.meta.read())].sort();
+    fs.writeFileSync(path.join(bad, 'Dockerfile'), 'FROM nothere:1\n');
+    await expect(builder.build({ contextDir: bad, pull: false })).rejects.toThrow(/line 1: FROM: image "nothere:1" not found/);
     const before = snapshot();
     fs.writeFileSync(path.join(bad, 'Dockerfile'), 'FROM busybox\nRUN true\nCOPY onlyone\n');
     await expect(builder.build({ contextDir: bad })).rejects.toThrow(DockerfileSyntaxError);

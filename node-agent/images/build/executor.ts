@@ -11,6 +11,8 @@ import { ContainerRuntime, ExitStatus } from '../../runtime/types';
 import { defaultSpec } from '../../runtime/spec';
 import { manifestFor, NewLayer, storeLayer } from '../compose';
 import { ContainerConfig, Descriptor, HealthConfig, ImageConfig, localPlatform } from '../media';
+import { ensureImage } from '../ensure';
+import { PullOptions } from '../registry/pull';
 import { ImageStore } from '../store';
 import { BuildCache, stepKey } from './cache';
 import { DockerIgnore } from './context';
@@ -30,6 +32,8 @@ export interface BuildOptions {
   readonly target?: string;
   readonly noCache?: boolean;
   readonly onLog?: (line: string) => void;
+  /** Registry options for pulling a missing FROM image; `false` never pulls. */
+  readonly pull?: PullOptions | false;
 }
 
 export interface BuildResult {
@@ -159,7 +163,7 @@ class BuildRun {
     if (earlier) {
       digest = await this.commit(earlier);
     } else if (ref !== 'scratch') {
-      digest = this.deps.store.resolve(ref);
+      digest = await this.baseImage(ref);
     }
     if (digest) {
       config = structuredClone(this.deps.store.getConfig(digest));
@@ -169,6 +173,16 @@ class BuildRun {
       ...(name ? { name } : {}), key: stepKey('', `FROM ${digest ?? 'scratch'}`), config, layers, ...(digest ? { digest } : {}),
       args: new Map(), shell: [...(config.config?.Shell ?? DEFAULT_SHELL)], cmdSet: false,
     };
+  }
+
+  /** A FROM image: from the store, or pulled when missing (unless `pull` is false). */
+  private async baseImage(ref: string): Promise<string> {
+    if (this.options.pull === false) return this.deps.store.resolve(ref);
+    try {
+      return await ensureImage(this.deps.store, ref, 'IfNotPresent', this.options.pull ?? {});
+    } catch (err) {
+      throw new Error(`base image "${ref}" is not in the store and pulling it failed: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   private metadata(stage: Stage, ins: Instruction): void {

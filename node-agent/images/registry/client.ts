@@ -112,7 +112,8 @@ export class RegistryClient {
 
   private async baseUrl(): Promise<string> {
     if (!this.scheme) this.scheme = this.detectScheme();
-    return `${await this.scheme}://${this.registry}`;
+    // Docker Hub's API lives on its own host
+    return `${await this.scheme}://${this.registry === 'docker.io' ? 'registry-1.docker.io' : this.registry}`;
   }
 
   private async resolve(location: string): Promise<string> {
