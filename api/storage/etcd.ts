@@ -87,7 +87,7 @@ export class EtcdStorage implements Storage {
     const token = opts.continue ? decodeContinue(prefix, opts.continue) : undefined;
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     const end = this.etcdKey(prefixEnd(prefix));
-    let revision = token?.revision ?? 0; // 0: the first batch fixes the revision for the rest
+    let revision = token?.revision ?? opts.revision ?? 0; // 0: the first batch fixes the revision for the rest
     let from = token ? this.etcdKey(token.lastKey + '\0') : this.etcdKey(prefix);
     const items: StoredObject[] = [];
     let lastKey = '';

@@ -189,12 +189,12 @@ export class SqliteStorage implements Storage {
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     this.assertOpen(prefix);
     const token = opts.continue ? decodeContinue(prefix, opts.continue) : undefined;
-    const rev = token?.revision ?? this.revision;
-    if (token && rev < this.compactedRevision) {
-      throw new StorageError('Gone', prefix, `continue token at revision ${rev} is older than the compacted revision ${this.compactedRevision}`, rev);
+    const rev = token?.revision ?? opts.revision ?? this.revision;
+    if (rev < this.compactedRevision) {
+      throw new StorageError('Gone', prefix, `revision ${rev} is older than the compacted revision ${this.compactedRevision}`, rev);
     }
     if (rev > this.revision) {
-      throw new StorageError('TooLargeResourceVersion', prefix, `continue token names revision ${rev}, newest is ${this.revision}`, rev);
+      throw new StorageError('TooLargeResourceVersion', prefix, `revision ${rev} is newer than the newest, ${this.revision}`, rev);
     }
     const stmt = token ? this.stmt.listAfter : this.stmt.listFrom;
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;

@@ -57,6 +57,11 @@ export interface ListOptions {
   readonly continue?: string;
   /** Optional filter applied before `limit` counting, so pages are full. */
   readonly predicate?: (obj: StoredObject) => boolean;
+  /**
+   * Read the state at exactly this revision (Kubernetes `resourceVersionMatch=Exact`) instead of the newest: Gone if
+   * compacted, TooLargeResourceVersion if newer than the store. Ignored with `continue` (the token names its revision).
+   */
+  readonly revision?: number;
 }
 
 export interface ListResult {

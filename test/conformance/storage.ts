@@ -202,6 +202,18 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
         }
       });
 
+      it('reads at an exact past revision when asked, and refuses compacted or future ones', async () => {
+        const a = await store.create('/registry/containers/ns1/a', newObject('a', { v: 1 }));
+        await store.guaranteedUpdate('/registry/containers/ns1/a', (o) => ({ ...o, spec: { v: 2 } }));
+        await store.create('/registry/containers/ns1/b', newObject('b'));
+        const past = await store.list('/registry/containers/', { revision: rv(a) });
+        expect(past.revision).toBe(rv(a));
+        expect(past.items.map((o) => `${o.metadata.name}:${(o.spec as { v?: number }).v}`)).toEqual(['a:1']);
+        await expectStorageError(store.list('/registry/containers/', { revision: (await store.currentRevision()) + 100 }), 'TooLargeResourceVersion');
+        await store.compact(await store.currentRevision());
+        await expectStorageError(store.list('/registry/containers/', { revision: rv(a) }), 'Gone');
+      });
+
       it('applies the predicate before counting the limit', async () => {
         for (let i = 0; i < 10; i++) await store.create(`/registry/containers/ns1/o${i}`, newObject(`o${i}`, { even: i % 2 === 0 }));
         const predicate = (o: StoredObject): boolean => (o.spec as { even: boolean }).even;
