@@ -93,7 +93,7 @@ export function registerImageCommands(program: Command): void {
       // `--build-arg KEY` without a value takes it from the environment, as docker does
       const buildArgs = Object.fromEntries(o.buildArg.map((a) => (a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, process.env[a] ?? ''])));
       const result = await new Builder({ store: storeOf(cmd), runtime }).build({
-        contextDir: context, tags: o.tag, buildArgs, noCache: !o.cache,
+        contextDir: context, tags: o.tag, buildArgs, noCache: !o.cache, pull: registryOptions(cmd),
         ...(o.file ? { dockerfile: o.file } : {}), ...(o.target ? { target: o.target } : {}),
         ...(o.quiet ? {} : { onLog: (line: string) => console.log(line) }),
       });
