@@ -37,6 +37,7 @@ export interface AuditAttributes {
 
 export class AuditLog {
   private readonly fd: number;
+  private closed = false;
 
   /** Opens `file` for appending (created mode 0600). Writes are synchronous, so an entry survives a crash right after. */
   constructor(readonly file: string) {
@@ -44,11 +45,19 @@ export class AuditLog {
     this.fd = fs.openSync(file, 'a', 0o600);
   }
 
+  /** Appends one line. Never throws: a failing audit write is reported on stderr, not turned into a crashed server. */
   write(entry: AuditEntry): void {
-    fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+    if (this.closed) return; // a response that finishes while the server shuts down
+    try {
+      fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+    } catch (err) {
+      console.error(`berth-apiserver: cannot write audit log ${this.file}: ${(err as Error).message}`);
+    }
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.fd);
   }
 }

@@ -69,6 +69,7 @@ export {
 } from './join';
 export type { JoinRole } from './join';
 export { joinRouter, JOIN_PATH_PREFIX } from './join-router';
+export { selfSubjectReviewRouter } from './whoami';
 export { joinCluster, renewNodeCertificate, shouldRenew, JoinError } from './join-client';
 export type { NodeCredentials } from './join-client';
 export type { AuditEntry, AuditAttributes } from './audit';

@@ -60,6 +60,7 @@ export function bootstrapClusterRoles(): ClusterRole[] {
         resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
         verbs: ['create'],
       },
+      { apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'], verbs: ['create'] },
     ]),
     clusterRole('system:discovery', [{ nonResourceURLs: DISCOVERY_URLS, verbs: ['get'] }]),
     clusterRole('system:public-info-viewer', [{ nonResourceURLs: PUBLIC_INFO_URLS, verbs: ['get'] }]),

@@ -15,6 +15,7 @@ import {
   joinRouter,
   JoinTokens,
   NodeCertificates,
+  selfSubjectReviewRouter,
   ServiceAccountTokens,
   tlsServerOptions,
   TokenFileAuthenticator,
@@ -58,7 +59,7 @@ export interface ClusterSecurity {
   readonly audit: AuditLog;
   /** `https.createServer(tlsOptions, app)`. */
   readonly tlsOptions: ReturnType<typeof tlsServerOptions>;
-  /** audit → authentication (401) → authorization (403) → access reviews → /join/v1 → TokenRequest; before every route. */
+  /** audit → authentication (401) → authorization (403) → access/self-subject reviews → /join/v1 → TokenRequest; before every route. */
   readonly guards: readonly RequestHandler[];
   /** Closes the audit log. */
   close(): void;
@@ -94,6 +95,7 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
       authenticationMiddleware(authenticator),
       authorizationMiddleware(authorizer),
       accessReviewRouter(authorizer, { rulesFor: (user, ns) => rbac.rulesFor(user, ns) }),
+      selfSubjectReviewRouter(),
       joinRouter(pki.ca, nodeCertificates),
       tokenRequestRouter(serviceAccounts),
       ...(opts.encryptionKeys ? [encryptionAdminRouter(opts.storage, opts.encryptionKeys)] : []),

@@ -180,6 +180,16 @@ describe('cluster security over HTTPS', () => {
       expect(reply.body).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
     });
 
+    it('kubectl auth whoami reports the identity from a client certificate, a token and a service-account token', async () => {
+      const dave = { cert: issueClientCertificate(security.pki.ca, { commonName: 'dave', organizations: ['devs', 'ops'] }) };
+      const asDave = await kubectl(kubeconfigFor('dave', dave), 'auth', 'whoami', '-o', 'json');
+      expect(JSON.parse(asDave.stdout).status.userInfo).toEqual({ username: 'dave', groups: ['devs', 'ops', 'system:authenticated'] });
+      const asAdmin = await kubectl(kubeconfigFor('admin', admin), 'auth', 'whoami', '-o', 'json');
+      expect(JSON.parse(asAdmin.stdout).status.userInfo).toMatchObject({ username: 'admin', groups: ['system:masters', 'system:authenticated'] });
+      const sa = await kubectl(kubeconfigFor('sa', { token: security.serviceAccounts.issue('team-a', 'bot') }), 'auth', 'whoami', '-o', 'json');
+      expect(JSON.parse(sa.stdout).status.userInfo).toMatchObject({ username: 'system:serviceaccount:team-a:bot' });
+    });
+
     it('kubectl with a kubeconfig for another CA\'s certificate is refused', async () => {
       const foreign = issueClientCertificate(createCertificateAuthority('attacker-ca'), { commonName: 'admin', organizations: ['system:masters'] });
       const result = await kubectl(kubeconfigFor('foreign', { cert: foreign }), 'get', 'secrets', '-n', 'team-b');

@@ -166,6 +166,14 @@ describe('authentication over HTTPS', () => {
     expect(fs.statSync(path.join(home, 'audit.log')).mode & 0o777).toBe(0o600);
   });
 
+  it('ignores audit writes after close (a response finishing during shutdown must not crash the server)', () => {
+    const file = path.join(home, 'closed-audit.log');
+    const log = new AuditLog(file);
+    log.close();
+    expect(() => log.write({ time: '', user: 'u', groups: [], verb: 'create', method: 'POST', path: '/x', code: 201 })).not.toThrow();
+    expect(fs.readFileSync(file, 'utf8')).toBe('');
+  });
+
   it('writes kubeconfigs (token and client certificate, mode 0600) that kubectl 1.32 uses', async () => {
     const tokenConfig = path.join(home, 'admin.kubeconfig');
     writeKubeconfig(tokenConfig, { server: url, caPem: pki.ca.certPem, user: { token: adminToken }, namespace: 'team-a' });
