@@ -5,7 +5,7 @@ export { OverlayDriver, VXLAN_PORT } from './overlay-driver';
 export { HostDriver, NoneDriver } from './simple-drivers';
 export { createDriver } from './drivers';
 export { BerthNetworkProvider, type BerthNetworkProviderOptions, type ResolvedAttachment } from './agent-provider';
-export { NodeNetworking, type NodeNetworkingOptions, type ContainerNetworkRequest, type ContainerNetworkSetup } from './node-networking';
+export { NodeNetworking, NetworkInUseError, type NodeNetworkingOptions, type ContainerNetworkRequest, type ContainerNetworkSetup } from './node-networking';
 export {
   validateAddressing,
   allocateAddress,

@@ -41,6 +41,16 @@ export interface ContainerNetworkSetup {
   readonly resolvConfPath?: string;
 }
 
+export class NetworkInUseError extends Error {
+  constructor(
+    readonly network: NetworkConfig,
+    readonly containers: readonly string[],
+  ) {
+    super(`network ${network.namespace}/${network.name} is in use by ${containers.length} container(s): ${containers.join(', ')}`);
+    this.name = 'NetworkInUseError';
+  }
+}
+
 interface NetworkState {
   readonly config: NetworkConfig;
   readonly records: RecordTable;
@@ -71,8 +81,10 @@ export class NodeNetworking {
     }
   }
 
-  /** Stops the DNS server and removes the devices. The caller makes sure no container still uses it (the finalizer). */
+  /** Stops the DNS server and removes the devices; refuses (`NetworkInUseError`) while containers are attached to it. */
   async removeNetwork(config: NetworkConfig): Promise<void> {
+    const users = [...this.containers.values()].filter((c) => c.networks.some((n) => n.network.key === config.key));
+    if (users.length > 0) throw new NetworkInUseError(config, users.map((c) => `${c.namespace}/${c.name}`));
     const state = this.networks.get(config.key);
     await state?.dns?.stop();
     this.networks.delete(config.key);

@@ -170,6 +170,7 @@ describe('NodeNetworking', () => {
   });
 
   it('drops a container name when the container goes, and removes everything at the end', async () => {
+    await expect(node.removeNetwork(nets.a)).rejects.toThrow(`network ${namespace}/a is in use by 3 container(s): ${namespace}/web-1, ${namespace}/web-2, ${namespace}/client`);
     await node.tearDownContainer(requests['web-2']);
     const gone = await run('client', '/bin/busybox', 'nslookup', 'web-2', nets.a.gateway);
     expect(gone.stdout + gone.stderr).toMatch(/NXDOMAIN|can't find/);
