@@ -5,6 +5,11 @@ import { registerApplyCommand } from './commands/apply';
 import { registerDeleteCommand } from './commands/delete';
 import { registerDescribeCommand } from './commands/describe';
 import { registerGetCommand } from './commands/get';
+import { registerImageCommands } from './commands/image';
+import { registerLogsCommand } from './commands/logs';
+import { registerNodeCommands } from './commands/node';
+import { registerRolloutCommands } from './commands/rollout';
+import { registerRuntimeCommands } from './commands/runtime';
 import { registerUpCommands } from './commands/up';
 
 export const buildProgram = (): Command => {
@@ -17,6 +22,11 @@ export const buildProgram = (): Command => {
   registerGetCommand(program);
   registerDescribeCommand(program);
   registerDeleteCommand(program);
+  registerLogsCommand(program);
+  registerRolloutCommands(program);
+  registerNodeCommands(program);
+  registerImageCommands(program);
+  registerRuntimeCommands(program);
   return program;
 };
 
