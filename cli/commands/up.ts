@@ -1,15 +1,19 @@
 /** `berth up` / `berth apiserver`: run the API server in the foreground until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { defaultHome, start } from '../../api';
+import { defaultHome, start, type RunningServer } from '../../api';
+import { ApiClient, loadKubeconfig } from '../../client';
+import { startNodeAndControllers, type RunningNode } from './node';
 
 interface UpOptions {
+  /** `berth up` also runs the controllers and a node agent in-process; `--no-node` (and `berth apiserver`) do not. */
+  node?: boolean;
   port: string;
   address: string;
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
 }
 
-const runServer = async (opts: UpOptions): Promise<void> => {
+const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
   if (opts.store !== 'sqlite' && opts.store !== 'etcd') throw new Error(`--store must be sqlite or etcd, not "${String(opts.store)}"`);
   const home = defaultHome();
   const server = await start({
@@ -21,10 +25,13 @@ const runServer = async (opts: UpOptions): Promise<void> => {
   });
   console.log(`berth: API server listening on ${server.url} (store: ${opts.store}, home: ${home})`);
   console.log(`berth: admin kubeconfig: ${server.kubeconfigPath}`);
+  const client = withNode ? new ApiClient(loadKubeconfig(server.kubeconfigPath)) : undefined;
+  const node: RunningNode | undefined = client ? await startNodeAndControllers(client, home) : undefined;
+  if (node) console.log('berth: controllers and node agent running');
   console.log(`berth: try: kubectl --kubeconfig ${server.kubeconfigPath} get containers`);
   const stop = (signal: string): void => {
     console.log(`berth: ${signal}: shutting down`);
-    server.close().then(
+    shutdown(server, node, client).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error('berth: shutdown failed:', err);
@@ -36,6 +43,13 @@ const runServer = async (opts: UpOptions): Promise<void> => {
   process.once('SIGTERM', () => stop('SIGTERM'));
 };
 
+/** Stops in dependency order: agent and controllers first (containers keep running: live-restore), then the server. */
+const shutdown = async (server: RunningServer, node?: RunningNode, client?: ApiClient): Promise<void> => {
+  await node?.stop();
+  client?.close();
+  await server.close();
+};
+
 const serverOptions = (cmd: Command): Command =>
   cmd
     .option('--port <port>', 'HTTPS port', '6443')
@@ -44,6 +58,8 @@ const serverOptions = (cmd: Command): Command =>
     .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (with --store etcd)', 'http://127.0.0.1:2379');
 
 export const registerUpCommands = (program: Command): void => {
-  serverOptions(program.command('up').description('start a single-node cluster (the API server; state under $BERTH_HOME)')).action(runServer);
-  serverOptions(program.command('apiserver').description('run only the API server')).action(runServer);
+  serverOptions(program.command('up').description('start a single-node cluster: API server, controllers and a node agent (state under $BERTH_HOME)'))
+    .option('--no-node', 'run only the API server and nothing else')
+    .action((opts: UpOptions) => runServer(opts, opts.node !== false));
+  serverOptions(program.command('apiserver').description('run only the API server')).action((opts: UpOptions) => runServer(opts, false));
 };
