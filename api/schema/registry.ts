@@ -10,7 +10,7 @@ import { BERTH_GROUP } from './kinds/crds';
 import { semanticDefaults, semanticRules } from './kinds/rules';
 import { findBuiltinCrdDir, readManifestDir } from './load';
 import { nameRules, validateObjectMeta } from './object-meta';
-import { applyDefaults, prune } from './structural';
+import { applyDefaults, prune, pruneAndDefault } from './structural';
 import type {
   ChangeListener,
   CustomResourceDefinition,
@@ -222,9 +222,9 @@ export class SchemaRegistry {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
       return { object: {}, errors: [fieldErrors.typeInvalid('', obj, `${info.kind} must be a JSON object`)], unknownFields: [] };
     }
-    const object = structuredClone(obj) as Record<string, unknown>;
-    const pruned = prune(served.schema, object);
-    applyDefaults(served.schema, object);
+    // Bodies are decoded JSON/YAML, so a JSON round trip is a faithful (and the fastest) deep copy.
+    const object = JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
+    const pruned = pruneAndDefault(served.schema, object);
     const ownKind = info.builtIn && info.group === BERTH_GROUP;
     if (ownKind) semanticDefaults[info.kind]?.(object);
     served.validator ??= compileValidator(this.ajv, served.schema);

@@ -1,4 +1,4 @@
-import { applyDefaults, prune } from '../../../api/schema/structural';
+import { applyDefaults, prune, pruneAndDefault } from '../../../api/schema/structural';
 import type { JSONSchemaProps } from '../../../api/schema';
 
 const schema: JSONSchemaProps = {
@@ -69,5 +69,26 @@ describe('applyDefaults', () => {
     applyDefaults(s, y);
     (x.o as { a: number[] }).a.push(2);
     expect(y.o).toEqual({ a: [1] });
+  });
+});
+
+describe('pruneAndDefault', () => {
+  it.each([
+    [{ spec: { foo: 1, ports: [{ port: 1, x: 2 }] }, bar: 2 }],
+    [{ metadata: { name: 'n', creationTimestamp: null, zzz: 1 }, spec: { replicas: null, nested: { deep: {} } } }],
+    [{ spec: { things: { a: { b: 1 } }, free: { x: 1 } } }],
+  ])('does what prune then applyDefaults do, in one pass (%j)', (input) => {
+    const twoPasses = structuredClone(input);
+    const removed = prune(schema, twoPasses);
+    applyDefaults(schema, twoPasses);
+    const onePass = structuredClone(input);
+    expect(pruneAndDefault(schema, onePass)).toEqual(removed);
+    expect(onePass).toEqual(twoPasses);
+  });
+
+  it('drops metadata.creationTimestamp: null as kubectl-generated YAML carries it', () => {
+    const obj = { metadata: { name: 'n', creationTimestamp: null } };
+    pruneAndDefault(schema, obj);
+    expect(obj).toEqual({ metadata: { name: 'n' } });
   });
 });
