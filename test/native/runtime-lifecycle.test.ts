@@ -184,3 +184,17 @@ test('the minimal init is as restricted as the container\'s process', async () =
   expect(status.split('\n').filter(Boolean)).toEqual(['CapEff:\t00000000a80425fb', 'CapBnd:\t00000000a80425fb', 'NoNewPrivs:\t1', 'Seccomp:\t2']);
   await rt.delete(id, { force: true });
 });
+
+test('wait does not hang when the shim is killed before it can record the exit', async () => {
+  writeSpec(['sleep', '1000']);
+  const id = uniqueId('shimkill');
+  const { pid } = (await rt.run(id, bundle.dir, { detach: true })) as { pid: number };
+  const shim = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  expect(fs.readFileSync(`/proc/${shim}/cmdline`, 'utf8')).toContain('berth-shim');
+  process.kill(shim, 'SIGKILL');
+  const waited = rt.wait(id).catch((e: Error) => e);
+  process.kill(pid, 'SIGKILL');
+  expect(((await waited) as Error).message).toMatch(/no exit status recorded/);
+  expect((await rt.state(id)).status).toBe('stopped');
+  await rt.delete(id);
+});

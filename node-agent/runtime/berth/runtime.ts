@@ -40,6 +40,8 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Upper bounds for the set-up handshake; a healthy container needs a few milliseconds. */
 const PIDS_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
+/** How often `wait` checks that the init still exists, for the case no exit file will ever come. */
+const SHIM_CHECK_MS = 2000;
 
 export interface BerthRuntimeOptions {
   /** State directory root; default /run/berth/runtime. */
@@ -190,7 +192,7 @@ export class BerthRuntime implements ContainerRuntime {
       } catch {
         // already gone
       }
-      await this.waitForExitFile(dir, 2000);
+      await this.waitForExitFile(dir, { timeoutMs: 2000 });
     }
     try {
       await cgroup.destroy();
@@ -356,8 +358,10 @@ export class BerthRuntime implements ContainerRuntime {
 
   async wait(id: string): Promise<ExitStatus> {
     const { stored, dir } = this.load(id);
-    const exit = await this.waitForExitFile(dir);
-    if (!exit) throw new Error(`wait for container ${id}: its state directory was removed`);
+    const exit = await this.waitForExitFile(dir, {
+      isInitAlive: () => !!stored && isSameProcess(stored.pid, stored.startTime),
+    });
+    if (!exit) throw new Error(`wait for container ${id}: no exit status recorded (state directory removed, or the shim was killed)`);
     let oomKilled = false;
     try {
       oomKilled = this.cgroupsFor(id, stored?.cgroupsPath).oomKilled();
@@ -373,18 +377,22 @@ export class BerthRuntime implements ContainerRuntime {
 
   /**
    * Resolves with the shim's record of the exit, watching the state dir with inotify (no polling); resolves
-   * undefined after `timeoutMs` or if the directory disappears. A shim that died without writing is not seen.
+   * undefined after `timeoutMs`, if the directory disappears, or — the safety net for a shim killed before it
+   * could write — when `isInitAlive` has said no on two checks in a row, SHIM_CHECK_MS apart.
    */
-  private waitForExitFile(dir: StateDir, timeoutMs?: number): Promise<RecordedExit | undefined> {
+  private waitForExitFile(
+    dir: StateDir,
+    opts: { readonly timeoutMs?: number; readonly isInitAlive?: () => boolean } = {},
+  ): Promise<RecordedExit | undefined> {
     return new Promise((resolve) => {
       let done = false;
-      let timer: NodeJS.Timeout | undefined;
+      const timers: NodeJS.Timeout[] = [];
       let watcher: fs.FSWatcher | undefined;
       const finish = (exit: RecordedExit | undefined) => {
         if (done) return;
         done = true;
         watcher?.close();
-        if (timer) clearTimeout(timer);
+        timers.forEach((t) => clearTimeout(t));
         resolve(exit);
       };
       const check = () => {
@@ -400,7 +408,16 @@ export class BerthRuntime implements ContainerRuntime {
         finish(dir.readExit());
         return;
       }
-      if (timeoutMs !== undefined) timer = setTimeout(() => finish(dir.readExit()), timeoutMs);
+      if (opts.timeoutMs !== undefined) timers.push(setTimeout(() => finish(dir.readExit()), opts.timeoutMs));
+      if (opts.isInitAlive) {
+        let deadChecks = 0;
+        const isInitAlive = opts.isInitAlive;
+        const watchdog = () => {
+          deadChecks = isInitAlive() ? 0 : deadChecks + 1;
+          if (deadChecks >= 2) finish(dir.readExit());
+        };
+        timers.push(setInterval(watchdog, SHIM_CHECK_MS));
+      }
       check();
     });
   }
