@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { CachedStorage } from '../../api/storage';
 import { EtcdInstance, startEtcd } from '../helpers/etcd';
 import { etcdFixture, runStorageSuite, sqliteFixture } from './storage';
@@ -9,6 +10,9 @@ describe('over etcd', () => {
   beforeAll(async () => {
     etcd = await startEtcd();
   });
-  afterAll(() => etcd.stop());
+  afterAll(async () => {
+    await etcd.stop();
+    expect(fs.existsSync(etcd.dataDir)).toBe(false);
+  });
   runStorageSuite('watch cache over etcd', etcdFixture(() => etcd.endpoint, (backend) => new CachedStorage(backend)));
 });
