@@ -144,10 +144,17 @@ describe('runc parity: the same bundle, the same observations', () => {
   });
 
   it('seccomp, capability and device-cgroup failures carry the same errnos', async () => {
-    const attempts = ['mount', 'keyctl', 'clock', 'bpf', 'perf', 'mknod', 'procsys', 'sys', 'hostname', 'userns'];
+    const attempts = ['mount', 'keyctl', 'clock', 'bpf', 'perf', 'procsys', 'sys', 'hostname', 'userns'];
     const r = await underBoth(['/bin/sh', '-c', attempts.map((a) => `/probe/escape ${a} 999999`).join('; ')]);
     expect(r.runc.out).toMatch(/keyctl EPERM/);
     expect(r.berth.out).toBe(r.runc.out);
+  });
+
+  it('the one deliberate difference: runc always lets a container mknod device nodes, Berth honours the config', async () => {
+    // runc appends `c *:* m` and `b *:* m` to every device cgroup; defaultSpec leaves them out.
+    const r = await underBoth(['/probe/escape', 'mknod']);
+    expect(r.runc.out).toBe('mknod_sda OK\nmknod_mem OK\nmknod_fifo OK\n');
+    expect(r.berth.out).toBe('mknod_sda EPERM\nmknod_mem EPERM\nmknod_fifo OK\n');
   });
 
   it.each([

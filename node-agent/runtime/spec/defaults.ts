@@ -1,5 +1,6 @@
 /**
- * A secure default config.json, equal in effect to what Docker generates for `docker run`:
+ * A secure default config.json, equal in effect to what Docker generates for `docker run`
+ * (except that creating device nodes is refused, see defaultDeviceRules):
  * Docker's default capabilities, masked and read-only paths, mounts, device rules, its seccomp
  * profile, noNewPrivileges, and an open-files rlimit of 1024:1024 (at or below the host's hard
  * limits: this host's bounding set lacks CAP_SYS_RESOURCE, so raising a hard limit would fail).
@@ -85,12 +86,14 @@ const dev = (type: 'c' | 'b' | 'a', major: number | null, minor: number | null, 
   access,
 });
 
-/** Docker's device cgroup: deny everything, then allow mknod of any node and use of the standard ones. */
+/**
+ * Docker's device cgroup minus its blanket `c *:* m` / `b *:* m`: deny everything, then allow the
+ * standard nodes. Docker lets a container mknod any (unusable) device node; Berth's default refuses
+ * creating devices at all (mknod fails with EPERM), as the runtime issue requires.
+ */
 function defaultDeviceRules(): LinuxDeviceCgroup[] {
   return [
     { allow: false, access: 'rwm' },
-    dev('c', null, null, 'm'),
-    dev('b', null, null, 'm'),
     dev('c', 1, 3, 'rwm'), // /dev/null
     dev('c', 1, 5, 'rwm'), // /dev/zero
     dev('c', 1, 7, 'rwm'), // /dev/full

@@ -100,6 +100,13 @@ describe('defaultSpec', () => {
     expect(spec.process!.noNewPrivileges).toBe(true);
     expect(spec.process!.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }]);
   });
+  it('denies every device but the standard nodes, without Docker\'s blanket mknod rules', () => {
+    const rules = spec.linux!.resources!.devices!;
+    expect(rules[0]).toEqual({ allow: false, access: 'rwm' });
+    expect(rules.slice(1).every((r) => r.allow && r.type === 'c' && typeof r.major === 'number')).toBe(true);
+    expect(rules).toContainEqual({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' });
+  });
+
   it('masks /proc/kcore, makes /proc/sys read-only and mounts /sys read-only', () => {
     expect(spec.linux!.maskedPaths).toContain('/proc/kcore');
     expect(spec.linux!.readonlyPaths).toContain('/proc/sys');
