@@ -15,9 +15,22 @@ export interface ClientCertificateOptions {
   readonly isRevoked?: (serialNumber: string, commonName: string) => boolean;
 }
 
+/** Verified certificates remembered by DER digest: parsing and checking an ECDSA signature costs ~0.8 ms a request. */
+const CACHE_ENTRIES = 1024;
+
+interface Verified {
+  readonly serialNumber: string;
+  readonly username: string;
+  readonly groups: string[];
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
 export class ClientCertificateAuthenticator implements Authenticator {
   private readonly ca: crypto.X509Certificate;
   private readonly now: () => number;
+  /** Only certificates that verified against the CA; expiry and revocation are still checked on every request. */
+  private readonly verified = new Map<string, Verified>();
 
   constructor(
     caCertPem: string,
@@ -29,22 +42,39 @@ export class ClientCertificateAuthenticator implements Authenticator {
 
   authenticate(req: AuthRequest): AuthResult {
     if (!req.clientCertificateDer || req.clientCertificateDer.length === 0) return null;
+    const digest = crypto.createHash('sha256').update(req.clientCertificateDer).digest('hex');
+    let cert = this.verified.get(digest);
+    if (cert === undefined) {
+      const checked = this.verify(req.clientCertificateDer);
+      if ('error' in checked) return checked;
+      cert = checked;
+      if (this.verified.size >= CACHE_ENTRIES) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(digest, cert);
+    }
+    const now = this.now();
+    if (now < cert.notBefore || now > cert.notAfter) return { error: 'client certificate has expired or is not yet valid' };
+    if (this.opts.isRevoked?.(cert.serialNumber, cert.username)) return { error: 'client certificate has been revoked' };
+    return { user: { username: cert.username, groups: cert.groups } };
+  }
+
+  private verify(der: Buffer): Verified | { error: string } {
     let cert: crypto.X509Certificate;
     try {
-      cert = new crypto.X509Certificate(req.clientCertificateDer);
+      cert = new crypto.X509Certificate(der);
     } catch {
       return { error: 'malformed client certificate' };
     }
     if (!cert.checkIssued(this.ca) || !cert.verify(this.ca.publicKey)) {
       return { error: 'client certificate is not signed by the cluster CA' };
     }
-    const now = this.now();
-    if (now < Date.parse(cert.validFrom) || now > Date.parse(cert.validTo)) {
-      return { error: 'client certificate has expired or is not yet valid' };
-    }
     const { commonName, organizations } = parseCertificate(cert.raw);
     if (commonName === '') return { error: 'client certificate has no common name' };
-    if (this.opts.isRevoked?.(cert.serialNumber, commonName)) return { error: 'client certificate has been revoked' };
-    return { user: { username: commonName, groups: organizations } };
+    return {
+      serialNumber: cert.serialNumber,
+      username: commonName,
+      groups: organizations,
+      notBefore: Date.parse(cert.validFrom),
+      notAfter: Date.parse(cert.validTo),
+    };
   }
 }

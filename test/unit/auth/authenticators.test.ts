@@ -138,6 +138,21 @@ describe('authenticators', () => {
     });
   });
 
+  it('re-checks expiry and revocation of a remembered certificate on every request', () => {
+    const pki = ensureClusterPki(home);
+    let now = Date.now();
+    const revoked = new Set<string>();
+    const authn = new ClientCertificateAuthenticator(pki.ca.certPem, { now: () => now, isRevoked: (s) => revoked.has(s) });
+    const issued = issueClientCertificate(pki.ca, { commonName: 'carol', days: 1 });
+    const der = derOf(issued.certPem);
+    for (let i = 0; i < 3; i++) expect(authn.authenticate({ clientCertificateDer: der })).toHaveProperty('user.username', 'carol');
+    revoked.add(new crypto.X509Certificate(issued.certPem).serialNumber);
+    expect(authn.authenticate({ clientCertificateDer: der })).toEqual({ error: 'client certificate has been revoked' });
+    revoked.clear();
+    now += 2 * 86400e3;
+    expect(authn.authenticate({ clientCertificateDer: der })).toEqual({ error: 'client certificate has expired or is not yet valid' });
+  });
+
   describe('union', () => {
     it('takes the first user, reports an error when any authenticator recognised bad credentials, and refuses unknown tokens', async () => {
       const pki = ensureClusterPki(home);
