@@ -249,3 +249,15 @@ export function compareKubeVersions(a: string, b: string): number {
   for (let i = 0; i < 3; i++) if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
   return ra[3] < rb[3] ? -1 : ra[3] > rb[3] ? 1 : 0;
 }
+
+/** The defaults kube-apiserver fills into a CRD: singular and listKind from the kind, conversion strategy None. */
+export function defaultCrd(crd: Record<string, unknown>): void {
+  const spec = crd.spec;
+  if (!isObj(spec)) return;
+  const names = spec.names;
+  if (isObj(names) && typeof names.kind === 'string') {
+    names.singular ??= names.kind.toLowerCase();
+    names.listKind ??= `${names.kind}List`;
+  }
+  spec.conversion ??= { strategy: 'None' };
+}

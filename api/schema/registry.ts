@@ -4,7 +4,7 @@
  */
 import type Ajv from 'ajv';
 import { crdInfo, crdSchema, namespaceInfo, namespaceSchema } from './builtins';
-import { compareKubeVersions, validateCrdObject } from './crd-validation';
+import { compareKubeVersions, defaultCrd, validateCrdObject } from './crd-validation';
 import { SchemaInvalidError, fieldErrorText, fieldErrors } from './errors';
 import { BERTH_GROUP } from './kinds/crds';
 import { semanticDefaults, semanticRules } from './kinds/rules';
@@ -99,7 +99,7 @@ export class SchemaRegistry {
       return [fieldErrors.invalid('spec.group', c.spec.group, 'is reserved for resources built into the API server')];
     }
     const existing = this.crds.get(name);
-    if (existing?.builtIn && canonicalJson(existing.crd.spec) !== canonicalJson(c.spec)) {
+    if (existing?.builtIn && canonicalSpec(existing.crd) !== canonicalSpec(c)) {
       return [fieldErrors.forbidden('spec', `${name} defines a built-in kind; its definition comes from manifests/crds and cannot be changed through the API`)];
     }
     return namesConflicts(c, [...this.byResource.values()].map((s) => s.info).filter((i) => i.crdName !== name && i.group === c.spec.group));
@@ -227,6 +227,7 @@ export class SchemaRegistry {
     const pruned = pruneAndDefault(served.schema, object);
     const ownKind = info.builtIn && info.group === BERTH_GROUP;
     if (ownKind) semanticDefaults[info.kind]?.(object);
+    if (isCrdResource(info)) defaultCrd(object);
     served.validator ??= compileValidator(this.ajv, served.schema);
     const errors = served.validator(object);
     // Cross-field rules rely on the types the schema guarantees, so they run only on schema-valid objects.
@@ -303,6 +304,8 @@ function crdResources(crd: CustomResourceDefinition, crdName: string, builtIn: b
     }));
 }
 
+const isCrdResource = (info: ResourceInfo): boolean => info.group === crdInfo.group && info.plural === crdInfo.plural;
+
 /** Namespace names become DNS labels (and path segments); everything else is a DNS-1123 subdomain, as in Kubernetes. */
 function nameProblemsFor(info: ResourceInfo): (name: string) => string[] {
   return info.group === namespaceInfo.group && info.plural === namespaceInfo.plural ? nameRules.label : nameRules.subdomain;
@@ -321,6 +324,13 @@ function namesConflicts(crd: CustomResourceDefinition, others: ResourceInfo[]): 
     if (taken.has(short)) errors.push(fieldErrors.duplicate(`spec.names.shortNames[${i}]`, short));
   });
   return errors;
+}
+
+/** A CRD's spec, defaulted, as JSON with sorted keys: equal for definitions that only differ in defaults or key order. */
+function canonicalSpec(crd: CustomResourceDefinition): string {
+  const copy = structuredClone(crd) as unknown as Record<string, unknown>;
+  defaultCrd(copy);
+  return canonicalJson(copy.spec);
 }
 
 /** JSON with sorted object keys, to compare definitions regardless of key order. */

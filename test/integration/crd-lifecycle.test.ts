@@ -5,6 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BUILTIN_CRD_DIR } from '../../api/schema';
 import { ApiStatusError, RESOURCES, type KubeObject, type ResourceRef } from '../../client';
 import { startApiServer, type TestApiServer } from '../helpers/apiserver';
 
@@ -151,6 +153,16 @@ describe('a CRD created through the API', () => {
     expect(err.status.details?.causes?.map((c) => [c.field, c.reason])).toEqual([['spec', 'FieldValueForbidden']]);
     const served = (await api.client.call<{ resources: Array<{ name: string; kind: string }> }>('GET', '/apis/berth.dev/v1')).resources;
     expect(served).toContainEqual(expect.objectContaining({ name: 'containers', kind: 'Container' }));
+  });
+
+  it('accepts the built-in CRD manifests unchanged, and keeps their kinds served when those objects are deleted', async () => {
+    const file = path.join(BUILTIN_CRD_DIR, 'containers.yaml');
+    const applied = await kubectl('apply', '-f', file);
+    expect(applied.out).toContain('customresourcedefinition.apiextensions.k8s.io/containers.berth.dev');
+    expect(applied.code).toBe(0);
+    expect((await kubectl('delete', 'crd', 'containers.berth.dev')).code).toBe(0);
+    const created = await api.client.create(RESOURCES.containers, { metadata: { name: 'still-here', namespace: 'default' }, spec: { image: 'busybox' } });
+    expect(created.metadata?.name).toBe('still-here');
   });
 });
 

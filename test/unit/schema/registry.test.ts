@@ -72,6 +72,8 @@ describe('SchemaRegistry: CRDs at run time', () => {
   it('refuses changes to a built-in kind\'s CRD but accepts re-applying it unchanged', () => {
     const crd = registry.getCrd('containers.berth.dev')!;
     expect(registry.validateCrd(crd)).toEqual([]);
+    const crdInfo = registry.resolve('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+    expect(registry.validateCrd(registry.admit(crdInfo, crd).object)).toEqual([]);
     crd.spec.names.kind = 'Widget';
     expect(registry.validateCrd(crd).map((e) => [e.field, e.reason])).toEqual([['spec', 'FieldValueForbidden']]);
   });
@@ -136,6 +138,13 @@ describe('SchemaRegistry: CRDs at run time', () => {
     off();
     registry.removeCrd('widgets.example.com');
     expect(seen).toEqual(['added']);
+  });
+
+  it('defaults singular, listKind and the conversion strategy of CRD objects', () => {
+    const crdInfo = registry.resolve('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+    const { object } = registry.admit(crdInfo, newWidgetCrd() as unknown as Record<string, unknown>);
+    expect((object.spec as { names: unknown }).names).toMatchObject({ singular: 'widget', listKind: 'WidgetList' });
+    expect((object.spec as { conversion: unknown }).conversion).toEqual({ strategy: 'None' });
   });
 
   it('validates CRD objects themselves against the hand-written CustomResourceDefinition schema', () => {
