@@ -135,7 +135,8 @@ describe('bridge driver', () => {
 
   it('keeps a container on another network from reaching either', async () => {
     expect((await busybox('gamma', 'ping', '-c', '1', '-W', '1', ips.alpha)).code).not.toBe(0);
-    const wget = await busybox('gamma', 'wget', '-q', '-O', '-', `http://${ips.beta}/`);
+    // Nothing answers (the host drops it), so wget would wait: give it one second.
+    const wget = await execInNetns(nsName('gamma'), ['/bin/busybox', 'wget', '-q', '-O', '-', `http://${ips.beta}/`], 1);
     expect(wget.code).not.toBe(0);
     expect(wget.stdout).not.toContain(token);
     // and the reverse direction

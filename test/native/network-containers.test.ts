@@ -48,8 +48,8 @@ async function startContainer(name: string, net: string, host: number, args: str
   await runtime.run(id, bundle.dir, { detach: true });
 }
 
-async function execIn(name: string, args: string[]): Promise<{ code: number; out: string }> {
-  const handle = await runtime.exec(containers[name].id, { args: ['timeout', '3', ...args] }, { stdout: 'pipe', stderr: 'pipe' });
+async function execIn(name: string, args: string[], timeoutSeconds = 3): Promise<{ code: number; out: string }> {
+  const handle = await runtime.exec(containers[name].id, { args: ['timeout', String(timeoutSeconds), ...args] }, { stdout: 'pipe', stderr: 'pipe' });
   let out = '';
   handle.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   handle.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -94,7 +94,7 @@ test('containers on one network ping and fetch each other by name', async () => 
 
 test('a container on another network reaches neither, by address or by name', async () => {
   expect((await execIn('outsider', ['ping', '-c', '1', '-W', '1', containers.web.ip])).code).not.toBe(0);
-  expect((await execIn('outsider', ['wget', '-q', '-O', '-', `http://${containers.web.ip}/`])).out).not.toContain('served-from-web');
+  expect((await execIn('outsider', ['wget', '-q', '-O', '-', `http://${containers.web.ip}/`], 1)).out).not.toContain('served-from-web');
   const byName = await execIn('outsider', ['nslookup', 'web', nets.b.gateway]);
   expect(byName.out).toMatch(/NXDOMAIN|can't find/);
 });
