@@ -5,6 +5,7 @@
  * host-side commands, then, through `netns exec`, the ones inside the container's namespace.
  */
 import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnlessTolerated } from './ip-batch';
+import { parseIpv4 } from './cidr';
 import { prefixLengthOf } from './ipam';
 import { ForwardIsolation } from './isolation';
 import { listBerthBridges } from './inventory';
@@ -46,6 +47,10 @@ export class BridgeDriver implements NetworkDriver {
     const bridge = bridgeName(net.key);
     const hostVeth = hostVethName(net.key, containerId);
     const interfaceName = options.interfaceName ?? 'eth0';
+    // These go into an ip batch line by line: a space or newline in them would be another argument or command.
+    parseIpv4(ip, 'ip');
+    if (!/^[\w./-]+$/.test(netnsPath)) throw new Error(`attach container ${containerId}: namespace path ${JSON.stringify(netnsPath)} has unsafe characters`);
+    if (!/^[\w.-]{1,15}$/.test(interfaceName)) throw new Error(`attach container ${containerId}: bad interface name ${JSON.stringify(interfaceName)}`);
     const prefixLength = prefixLengthOf(net.subnet);
     const defaultRoute = options.defaultRoute ?? !net.internal;
     const context = `attach container ${containerId} to network ${describeNetwork(net)}`;

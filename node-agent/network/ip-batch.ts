@@ -48,7 +48,7 @@ export interface IpBatchOptions {
   readonly netns?: string;
   readonly tool?: IprouteTool;
   /**
-   * A second batch run inside another namespace after the first, still from one spawn: the outer `ip` runs
+   * A second batch run inside another namespace after the first, as part of the same batch: the outer `ip` runs
    * `netns exec NS ip -batch FILE` with the commands in a temporary file (Node's stdio pipes are sockets,
    * which /dev/fd/N cannot reopen).
    */

@@ -186,9 +186,15 @@ describe('bridge driver', () => {
     expect(left).toEqual([]);
   });
 
+  it('refuses arguments that would break the ip batch', async () => {
+    await expect(driver.attach(netA, 'zeta', '/run/netns/x\nlink del lo', '10.213.0.9')).rejects.toThrow(/unsafe characters/);
+    await expect(driver.attach(netA, 'zeta', '/run/netns/x', '10.213.0.9 dev lo')).rejects.toThrow(/^ip: "10\.213\.0\.9 dev lo" is not an IPv4 address/);
+  });
+
   it('rolls back the veth when configuring the container side fails', async () => {
     const ns = await createNetns(nsName('epsilon'));
-    await expect(driver.attach(netA, 'epsilon', ns, '10.213.0.300')).rejects.toThrow(/attach container epsilon to network .*10\.213\.0\.300/);
+    // A multicast address: the kernel takes it or not, but the default route through it fails inside the namespace.
+    await expect(driver.attach(netA, 'epsilon', ns, '224.0.0.5')).rejects.toThrow(/attach container epsilon to network \S+: `(addr|route) add /);
     expect(resourcesNamed(await listBerthResources(), [hostVethName(netA.key, 'epsilon')])).toEqual([]);
     expect((await execInNetns(nsName('epsilon'), ['ip', '-o', 'link', 'show'])).stdout).not.toContain('eth0');
     await deleteNetns(nsName('epsilon'));
