@@ -267,6 +267,16 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           cfg->sysctl_path[cfg->n_sysctls] = a[0];
           cfg->sysctl_value[cfg->n_sysctls++] = a[1];
         }
+      else if (strcmp (op, "domainname") == 0)
+        {
+          NEED (1);
+          cfg->domainname = a[0];
+        }
+      else if (strcmp (op, "seccompflags") == 0)
+        {
+          NEED (1);
+          NUM (cfg->seccomp_flags, a[0]);
+        }
       else if (strcmp (op, "hostname") == 0)
         {
           NEED (1);

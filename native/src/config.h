@@ -81,6 +81,7 @@ struct berth_config
   const char *readonly[MAX_PATHS];
   size_t n_readonly;
   const char *hostname;
+  const char *domainname;
   const char *sysctl_path[MAX_PATHS]; /* /proc/sys/... of the container's own namespaces */
   const char *sysctl_value[MAX_PATHS];
   size_t n_sysctls;
@@ -100,6 +101,7 @@ struct berth_config
   int last_cap; /* /proc/sys/kernel/cap_last_cap, read before the clone */
   int no_new_privs;
   struct sock_fprog seccomp; /* len 0: no filter */
+  unsigned int seccomp_flags; /* SECCOMP_FILTER_FLAG_* */
 
   char *argv[MAX_ARGS + 1];
   size_t n_args;

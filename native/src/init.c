@@ -114,6 +114,8 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
   /* 3. Per-namespace identity. */
   if (cfg->hostname != NULL && sethostname (cfg->hostname, strlen (cfg->hostname)) < 0)
     fail (sync_fd, berth_error (err, sizeof err, errno, "sethostname `%s`", cfg->hostname), err);
+  if (cfg->domainname != NULL && setdomainname (cfg->domainname, strlen (cfg->domainname)) < 0)
+    fail (sync_fd, berth_error (err, sizeof err, errno, "setdomainname `%s`", cfg->domainname), err);
   if ((ret = process_set_oom_score_adj (cfg, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
 

@@ -62,9 +62,10 @@ test('namespaces are the container\'s own and ps sees only its processes', async
   expect(procs[0]).toMatch(/^1 sh -c/);
 });
 
-test('hostname, env, cwd, uid/gid/additionalGids, oomScoreAdj and rlimits come from the config', async () => {
-  const { out, status } = await probe('hostname; echo $GREETING; pwd; id -u; id -g; id -G; cat /proc/self/oom_score_adj; ulimit -Sn; ulimit -Hn; umask', (s) => {
+test('hostname, domainname, env, cwd, uid/gid/additionalGids, oomScoreAdj and rlimits come from the config', async () => {
+  const { out, status } = await probe('hostname; cat /proc/sys/kernel/domainname; echo $GREETING; pwd; id -u; id -g; id -G; cat /proc/self/oom_score_adj; ulimit -Sn; ulimit -Hn; umask', (s) => {
     s.hostname = 'berth-probe';
+    s.domainname = 'example.org';
     s.process!.env!.push('GREETING=hello there');
     s.process!.cwd = '/tmp';
     s.process!.user = { uid: 1000, gid: 1001, additionalGids: [10, 20], umask: 0o027 };
@@ -72,7 +73,7 @@ test('hostname, env, cwd, uid/gid/additionalGids, oomScoreAdj and rlimits come f
     s.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1000 }];
   });
   expect(status.exitCode).toBe(0);
-  expect(out.trim().split('\n')).toEqual(['berth-probe', 'hello there', '/tmp', '1000', '1001', '1001 10 20', '500', '512', '1000', '0027']);
+  expect(out.trim().split('\n')).toEqual(['berth-probe', 'example.org', 'hello there', '/tmp', '1000', '1001', '1001 10 20', '500', '512', '1000', '0027']);
 });
 
 test('capabilities default to Docker\'s set, with no_new_privs and seccomp filtering', async () => {

@@ -145,6 +145,20 @@ function pushDevices(t: Tokens, devices: readonly LinuxDevice[] = []): void {
   }
 }
 
+/** SECCOMP_FILTER_FLAG_* (linux/seccomp.h) by the names the spec uses. */
+const SECCOMP_FLAGS: Readonly<Record<string, number>> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+};
+
+function pushSeccomp(t: Tokens, spec: RuntimeSpec, file: string | undefined): void {
+  if (!file) return;
+  t.push('seccomp', file);
+  const flags = (spec.linux?.seccomp?.flags ?? []).reduce((all, name) => all | (SECCOMP_FLAGS[name] ?? 0), 0);
+  if (flags) t.push('seccompflags', flags);
+}
+
 const idMap = (maps: readonly { containerID: number; hostID: number; size: number }[] = []): string =>
   maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 
@@ -180,13 +194,14 @@ export function serializeInitConfig(input: InitConfigInput): Buffer {
   for (const p of linux.maskedPaths ?? []) t.push('mask', p);
   for (const p of linux.readonlyPaths ?? []) t.push('ro', p);
   if (spec.hostname) t.push('hostname', spec.hostname);
+  if (spec.domainname) t.push('domainname', spec.domainname);
   for (const [key, value] of Object.entries(linux.sysctl ?? {})) t.push('sysctl', `/proc/sys/${key.replace(/\./g, '/')}`, value);
   pushRlimits(t, proc.rlimits);
   if (proc.oomScoreAdj !== undefined) t.push('oom', proc.oomScoreAdj);
   pushUser(t, proc.user);
   pushCapabilities(t, proc.capabilities);
   if (proc.noNewPrivileges) t.push('nnp');
-  if (input.seccompFile) t.push('seccomp', input.seccompFile);
+  pushSeccomp(t, spec, input.seccompFile);
   pushProcess(t, proc.args, proc.env ?? [], proc.cwd);
   t.push('fifo', input.fifo);
   t.push('exitfile', input.exitFile);
@@ -217,7 +232,7 @@ export function serializeExecConfig(input: ExecConfigInput): Buffer {
   pushUser(t, p.user ?? base.user);
   pushCapabilities(t, base.capabilities);
   if (p.noNewPrivileges ?? base.noNewPrivileges) t.push('nnp');
-  if (input.seccompFile) t.push('seccomp', input.seccompFile);
+  pushSeccomp(t, input.spec, input.seccompFile);
   pushProcess(t, p.args, p.env ?? base.env ?? [], p.cwd ?? base.cwd);
   return t.toBuffer();
 }

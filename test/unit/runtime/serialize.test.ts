@@ -5,8 +5,8 @@ import { defaultSpec, type RuntimeSpec } from '../../../node-agent/runtime/spec'
 
 /** Decodes the wire format back into [op, ...args] records, given each op's arity (native/src/config.c). */
 const ARITY: Record<string, number> = {
-  mode: 1, ns: 2, uidmap: 1, gidmap: 1, rootfs: 3, mount: 6, symlink: 2, device: 7, mask: 1, ro: 1, hostname: 1,
-  sysctl: 2, rlimit: 3, oom: 1, user: 2, umask: 1, group: 1, caps: 5, nnp: 0, seccomp: 1, arg: 1, env: 1, cwd: 1, fifo: 1,
+  mode: 1, ns: 2, uidmap: 1, gidmap: 1, rootfs: 3, mount: 6, symlink: 2, device: 7, mask: 1, ro: 1, hostname: 1, domainname: 1,
+  sysctl: 2, rlimit: 3, oom: 1, user: 2, umask: 1, group: 1, caps: 5, nnp: 0, seccomp: 1, seccompflags: 1, arg: 1, env: 1, cwd: 1, fifo: 1,
   exitfile: 1, init: 0, target: 1, cgroup: 1,
 };
 function decode(buf: Buffer): string[][] {
@@ -87,13 +87,17 @@ describe('serializeInitConfig', () => {
     spec.linux!.uidMappings = [{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 10, hostID: 5000, size: 1 }];
     spec.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
     spec.mounts!.push({ destination: '/data', source: 'data', options: ['bind'] });
-    const records = decode(serializeInitConfig(input(spec, { init: true })));
+    spec.domainname = 'example.org';
+    spec.linux!.seccomp!.flags = ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'];
+    const records = decode(serializeInitConfig(input(spec, { init: true, seccompFile: '/s/p.bpf' })));
     expect(records).toContainEqual(['ns', 'network', '/proc/1/ns/net']);
     expect(records).toContainEqual(['ns', 'user', '']);
     expect(records).toContainEqual(['uidmap', '0 1000 10\n10 5000 1\n']);
     expect(records).toContainEqual(['sysctl', '/proc/sys/net/ipv4/ip_forward', '1']);
     expect(records).toContainEqual(['mount', '/b/data', '/data', '', String(MS.BIND), '0', '']);
     expect(records).toContainEqual(['init']);
+    expect(records).toContainEqual(['domainname', 'example.org']);
+    expect(records).toContainEqual(['seccompflags', '6']);
   });
 
   it('refuses values with NUL bytes, which the wire format cannot carry', () => {
