@@ -89,6 +89,8 @@ const sendWarnings = (res: Response, warnings: string[]): void => {
 };
 
 export interface HandlerHooks {
+  /** Last word on a write's resulting object, with the request (its caller). */
+  readonly admission?: (req: Request, info: ResourceInfo, verb: 'create' | 'update', obj: StoredObject) => Promise<void>;
   readonly onWatchOpen?: (resource: string) => void;
   readonly onWatchClose?: (resource: string) => void;
 }
@@ -132,7 +134,8 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
     throw methodNotAllowed(`the server does not allow this method on the requested resource`);
   };
 
-  const writeOptions = (req: Request): PatchOptions => ({
+  const writeOptions = (req: Request, info: ResourceInfo, verb: 'create' | 'update'): PatchOptions => ({
+    admit: hooks.admission ? (obj) => hooks.admission!(req, info, verb, obj) : undefined,
     dryRun: parseDryRun(req),
     fieldValidation: parseFieldValidation(req),
     fieldManager: fieldManagerOf(req),
@@ -172,7 +175,7 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
 
   const create = async (req: Request, res: Response, t: ResourceTarget): Promise<void> => {
     res.locals.verb = 'create';
-    const opts = writeOptions(req);
+    const opts = writeOptions(req, t.info, 'create');
     const result = await rest.create(t.info, t.namespace, await readBody(req), opts);
     sendWarnings(res, result.warnings);
     res.status(201).json(result.object);
@@ -180,7 +183,7 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
 
   const update = async (req: Request, res: Response, t: ResourceTarget, name: string): Promise<void> => {
     res.locals.verb = 'update';
-    const opts = writeOptions(req);
+    const opts = writeOptions(req, t.info, 'update');
     const body = await readBody(req);
     const scale = t.subresource === 'scale' ? t.info.subresources.scale : undefined;
     const result = scale
@@ -192,7 +195,7 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
 
   const patch = async (req: Request, res: Response, t: ResourceTarget, name: string): Promise<void> => {
     res.locals.verb = 'patch';
-    const opts = writeOptions(req);
+    const opts = writeOptions(req, t.info, 'update');
     const patchType = mediaType(req.headers['content-type']);
     if (!Object.values(PATCH_TYPES).includes(patchType as never))
       throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.values(PATCH_TYPES).join(', ')}`);

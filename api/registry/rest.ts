@@ -25,6 +25,8 @@ export interface RestDeps {
 }
 
 export interface WriteOptions {
+  /** Called with the object about to be stored (after admission); throw to refuse the write. */
+  readonly admit?: (obj: StoredObject) => Promise<void>;
   readonly dryRun: boolean;
   readonly fieldValidation: FieldValidation;
   readonly fieldManager: string;
@@ -103,21 +105,23 @@ export class ResourceRest {
 
   async create(info: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteOptions): Promise<WriteResult> {
     const warnings: string[] = [];
-    const obj = structuredClone(asObject(body, 'the object'));
+    // The body was parsed for this request alone: shaping it in place is safe.
+    const obj = asObject(body, 'the object');
     prepareForCreate(info, obj, namespace);
     delete metaOf(obj).managedFields;
     const admitted = this.admit(info, obj, opts.fieldValidation, warnings);
     metaOf(admitted).managedFields = recordUpdate(undefined, FieldSet.fromObject(admitted), new FieldSet(), opts.fieldManager, info.apiVersion);
-    return { object: await this.storeNew(info, admitted, opts.dryRun), warnings, created: true };
+    return { object: await this.storeNew(info, admitted, opts), warnings, created: true };
   }
 
-  private async storeNew(info: ResourceInfo, obj: StoredObject, dryRun: boolean): Promise<StoredObject> {
+  private async storeNew(info: ResourceInfo, obj: StoredObject, opts: WriteOptions): Promise<StoredObject> {
     const name = String(obj.metadata.name);
     await this.checkNamespace(info, obj.metadata.namespace);
     const hooks = this.hooks(info);
     hooks.beforeStore?.(info, obj);
+    await opts.admit?.(obj);
     const key = keyFor(info, obj.metadata.namespace, name);
-    if (dryRun) {
+    if (opts.dryRun) {
       const exists = await this.deps.storage.get(key).then(() => true, () => false);
       if (exists) throw alreadyExists(subjectOf(info, name));
       return obj;
@@ -198,7 +202,7 @@ export class ResourceRest {
       prepareForCreate(info, obj, namespace);
       const admitted = this.admit(info, obj, opts.fieldValidation, warnings);
       metaOf(admitted).managedFields = managedFields as unknown[];
-      return { object: await this.storeNew(info, admitted, opts.dryRun), warnings, created: true };
+      return { object: await this.storeNew(info, admitted, opts), warnings, created: true };
     }
     return this.write(info, namespace, name, opts, subresource, (current) => runApply(current), true);
   }
@@ -219,7 +223,7 @@ export class ResourceRest {
     const warnings: string[] = [];
     const key = keyFor(info, namespace, name);
     const hooks = this.hooks(info);
-    const compute = (current: StoredObject): StoredObject => {
+    const compute = async (current: StoredObject): Promise<StoredObject> => {
       warnings.length = 0;
       const candidate = prepareForUpdate(info, mutate(structuredClone(current)), current, subresource);
       const admitted = this.admit(info, candidate, opts.fieldValidation, warnings);
@@ -231,12 +235,13 @@ export class ResourceRest {
       meta.resourceVersion = current.metadata.resourceVersion;
       hooks.beforeStore?.(info, admitted);
       if (jsonEqual(admitted, current)) return current;
+      await opts.admit?.(admitted);
       return admitted;
     };
     const subject = subjectOf(info, name);
     if (opts.dryRun) {
       const current = await mapStorage(subject, () => this.deps.storage.get(key));
-      return { object: compute(current), warnings, created: false };
+      return { object: await compute(current), warnings, created: false };
     }
     const stored = await mapStorage(subject, () => this.deps.storage.guaranteedUpdate(key, compute));
     hooks.afterStore?.(stored);

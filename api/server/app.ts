@@ -2,16 +2,18 @@
  * createApp(deps): the express application of the API server, without listening (start.ts listens).
  * Order: metrics → audit → authentication → authorization → health/version → discovery/OpenAPI → resources → 404.
  */
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { discoveryRouter, type SchemaRegistry } from '../schema';
-import type { Storage } from '../storage';
+import { discoveryRouter, type ResourceInfo, type SchemaRegistry } from '../schema';
+import type { Storage, StoredObject } from '../storage';
 import { ResourceRest } from '../registry/rest';
 import { resourceRouter } from '../registry/handlers';
 import { adaptForHttp2 } from './http2-compat';
 import { ApiMetrics } from './metrics';
 import { notFoundHandler, statusErrorHandler } from './status-middleware';
+
+export type Admission = (req: Request, info: ResourceInfo, verb: 'create' | 'update', obj: StoredObject) => Promise<void>;
 
 export interface AppDeps {
   readonly storage: Storage;
@@ -19,8 +21,8 @@ export interface AppDeps {
   readonly metrics?: ApiMetrics;
   /** Middlewares run before any route (audit, authentication, authorization), in order. */
   readonly guards?: readonly RequestHandler[];
-  /** Extra non-resource routes (e.g. access reviews), mounted after the guards. */
-  readonly routes?: readonly RequestHandler[];
+  /** Checks a write's resulting object with the caller's identity (throw an ApiError to refuse). */
+  readonly admission?: Admission;
   /** False until the server can serve (storage open, built-ins loaded): /readyz answers 503 meanwhile. */
   readonly isReady?: () => boolean;
 }
@@ -82,9 +84,9 @@ const buildRoutes = (app: Express, deps: AppDeps, storage: Storage, rest: Resour
     metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text), next);
   });
 
-  for (const route of deps.routes ?? []) app.use(route);
   app.use(discoveryRouter(deps.schemas));
   app.use(resourceRouter(rest, deps.schemas, {
+    admission: deps.admission,
     onWatchOpen: (resource) => metrics.watches.inc({ resource }),
     onWatchClose: (resource) => metrics.watches.dec({ resource }),
   }));

@@ -1,8 +1,9 @@
 /**
  * The little protobuf kubectl sends: `kubectl create namespace` posts a v1 Namespace as
  * `application/vnd.kubernetes.protobuf` (the `k8s\0` magic, then a runtime.Unknown wrapping the object).
- * We decode the few kinds kubectl sends that way (Namespace, SelfSubjectAccessReview); any other kind is a 415.
+ * We decode Namespace here and the RBAC kinds through api/authz; any other kind is a 415.
  */
+import { ProtobufDecodeError, decodeAuthzProtobuf } from '../authz';
 import { badRequest, unsupportedMediaType } from './errors';
 
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
@@ -80,23 +81,9 @@ const OBJECT_META: Layout = {
   14: ['finalizers', 'strings'],
 };
 
-const RESOURCE_ATTRIBUTES: Layout = {
-  1: ['namespace', 'string'],
-  2: ['verb', 'string'],
-  3: ['group', 'string'],
-  4: ['version', 'string'],
-  5: ['resource', 'string'],
-  6: ['subresource', 'string'],
-  7: ['name', 'string'],
-};
-
-/** The kinds kubectl sends as protobuf that Berth serves. */
+/** Core kinds kubectl sends as protobuf (the RBAC kinds are api/authz's). */
 const LAYOUTS: Record<string, Layout> = {
   'v1/Namespace': { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['finalizers', 'strings'] }] },
-  'authorization.k8s.io/v1/SelfSubjectAccessReview': {
-    1: ['metadata', OBJECT_META],
-    2: ['spec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', { 1: ['path', 'string'], 2: ['verb', 'string'] }] }],
-  },
 };
 
 const decodeMessage = (buf: Buffer, layout: Layout): Record<string, unknown> => {
@@ -115,9 +102,16 @@ const decodeMessage = (buf: Buffer, layout: Layout): Record<string, unknown> => 
   return out;
 };
 
-/** Decodes an enveloped protobuf object into its JSON shape (the kinds in LAYOUTS; anything else is a 415). */
+/** Decodes an enveloped protobuf object into its JSON shape (RBAC kinds and LAYOUTS; anything else is a 415). */
 export const decodeProtobufObject = (raw: Buffer): Record<string, unknown> => {
   if (raw.length < MAGIC.length || !raw.subarray(0, MAGIC.length).equals(MAGIC)) throw badRequest('protobuf: missing the k8s envelope');
+  try {
+    const rbac = decodeAuthzProtobuf(raw);
+    if (rbac) return rbac;
+  } catch (err) {
+    if (err instanceof ProtobufDecodeError) throw badRequest(`protobuf: ${err.message}`, { cause: err });
+    throw err;
+  }
   let apiVersion = '';
   let kind = '';
   let inner: Buffer | undefined;

@@ -8,27 +8,16 @@ import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
-import {
-  AuditLog,
-  ClientCertificateAuthenticator,
-  ServiceAccountTokens,
-  TokenFileAuthenticator,
-  UnionAuthenticator,
-  auditMiddleware,
-  authenticationMiddleware,
-  ensureClusterPki,
-  tlsServerOptions,
-  writeKubeconfig,
-} from '../auth';
-import { attributesOf } from '../authz';
+import { getUser, writeKubeconfig } from '../auth';
+import { attributesOf, createClusterSecurity, isRbacResource, nodeAdmissionError, rbacEscalationError, type ClusterSecurity } from '../authz';
+import { encryptedStorage, type KeyRing } from '../encryption';
 import { SchemaRegistry, type CustomResourceDefinition } from '../schema';
-import { encryptedStorage } from '../encryption';
 import { CachedStorage, openStorage, type Storage } from '../storage';
 import { GarbageCollector } from '../registry/gc';
 import { namespaceKey } from '../registry/keys';
 import { nowTimestamp } from '../registry/metadata';
-import { createApp, type ApiApp } from './app';
-import { accessReviewRouter, authorizationGuard, storedAuthorizer } from './authorization';
+import { createApp, type Admission, type ApiApp } from './app';
+import { forbidden } from './errors';
 
 export interface StartOptions {
   /** All state lives here (store, PKI, tokens, kubeconfig, audit log). */
@@ -57,12 +46,25 @@ export interface RunningServer {
 export const defaultHome = (): string => process.env.BERTH_HOME ?? path.join(process.env.HOME ?? '/root', '.berth');
 
 /** The backend, Secrets encrypted at rest right above it, the watch cache on top (so each event is decrypted once). */
-const openStore = (opts: StartOptions): Storage => {
+const openStore = (opts: StartOptions): { storage: Storage; keys: KeyRing } => {
   const backend =
     opts.store === 'etcd'
       ? openStorage({ backend: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix, watchCache: false })
       : openStorage({ backend: 'sqlite', path: path.join(opts.home, 'berth.db'), watchCache: false });
-  return new CachedStorage(encryptedStorage(opts.home, backend));
+  const encrypted = encryptedStorage(opts.home, backend);
+  return { storage: new CachedStorage(encrypted), keys: encrypted.keys };
+};
+
+/** Checks on the object being written that need the caller: node self-registration, RBAC escalation. */
+const securityAdmission = (security: ClusterSecurity): Admission => async (req, info, verb, obj) => {
+  const user = getUser(req);
+  if (!user) return;
+  const nodeRefusal = nodeAdmissionError(user, attributesOf(req), obj);
+  if (nodeRefusal) throw forbidden(nodeRefusal);
+  if ((verb === 'create' || verb === 'update') && isRbacResource(info.group, info.plural)) {
+    const escalation = await rbacEscalationError(security.authorizer, security.rbac, user, info.plural, obj as never);
+    if (escalation) throw forbidden(escalation);
+  }
 };
 
 /** Serves CRDs created earlier (or by another API server sharing the store). */
@@ -97,31 +99,17 @@ const ensureNamespace = async (storage: Storage, name: string): Promise<void> =>
 
 export const start = async (opts: StartOptions): Promise<RunningServer> => {
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
-  const storage = openStore(opts);
+  const { storage, keys } = openStore(opts);
   const schemas = SchemaRegistry.withBuiltins();
   await loadStoredCrds(storage, schemas);
   await ensureNamespace(storage, 'default');
 
-  const pki = ensureClusterPki(opts.home, { hosts: opts.address === '0.0.0.0' ? [] : [opts.address] });
-  const tokens = new TokenFileAuthenticator(path.join(opts.home, 'tokens.json'));
-  const adminToken = tokens.ensureAdminToken();
-  const authenticator = new UnionAuthenticator([
-    new ClientCertificateAuthenticator(pki.ca.certPem),
-    tokens,
-    ServiceAccountTokens.fromHome(opts.home),
-  ]);
-  const audit = new AuditLog(path.join(opts.home, 'audit.log'));
-  const authorizer = storedAuthorizer(storage);
-  const api = createApp({
-    storage,
-    schemas,
-    guards: [auditMiddleware(audit, attributesOf), authenticationMiddleware(authenticator), authorizationGuard(authorizer)],
-    routes: [accessReviewRouter(authorizer)],
-  });
+  const security = createClusterSecurity({ home: opts.home, storage, hosts: opts.address === '0.0.0.0' ? [] : [opts.address], encryptionKeys: keys });
+  const api = createApp({ storage, schemas, guards: security.guards, admission: securityAdmission(security) });
 
   // HTTP/2 (negotiated through ALPN) and HTTP/1.1 on one port; many streams per connection and room for many watches.
   const server = http2.createSecureServer(
-    { ...tlsServerOptions(pki), allowHTTP1: true, settings: { maxConcurrentStreams: 100_000, initialWindowSize: 4 * 1024 * 1024 } },
+    { ...security.tlsOptions, allowHTTP1: true, settings: { maxConcurrentStreams: 100_000, initialWindowSize: 4 * 1024 * 1024 } },
     api.handler,
   );
   await new Promise<void>((resolve, reject) => {
@@ -137,7 +125,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
   const host = opts.address.includes(':') ? `[${opts.address}]` : opts.address === '0.0.0.0' ? '127.0.0.1' : opts.address;
   const url = `https://${host}:${port}`;
   const kubeconfigPath = path.join(opts.home, 'admin.kubeconfig');
-  writeKubeconfig(kubeconfigPath, { server: url, caPem: pki.ca.certPem, user: { token: adminToken } });
+  writeKubeconfig(kubeconfigPath, { server: url, caPem: security.pki.ca.certPem, user: { token: security.adminToken } });
 
   const gc = new GarbageCollector(api.rest, schemas);
   await gc.start();
@@ -149,6 +137,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await storage.close();
+      security.close();
     })());
-  return { url, port, kubeconfigPath, adminToken, caPem: pki.ca.certPem, api, storage, close };
+  return { url, port, kubeconfigPath, adminToken: security.adminToken, caPem: security.pki.ca.certPem, api, storage, close };
 };
