@@ -121,14 +121,21 @@ test('with init, pid 1 forwards signals and reaps orphans', async () => {
 test('namespaces can be joined by path', async () => {
   writeSpec(['sleep', '1000']);
   const first = uniqueId('ns-a');
-  const { pid } = await rt.run(first, bundle.dir, { detach: true }) as { pid: number };
+  const { pid } = (await rt.run(first, bundle.dir, { detach: true })) as { pid: number };
   const out = path.join(bundle.dir, `${first}.out`);
-  writeSpec(['readlink', '/proc/self/ns/net'], (s) => {
-    s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: `/proc/${pid}/ns/net` } : n));
+  const joined = { network: 'net', pid: 'pid', ipc: 'ipc', uts: 'uts' } as const;
+  writeSpec(['sh', '-c', 'for n in net pid ipc uts; do readlink /proc/self/ns/$n; done; hostname'], (s) => {
+    s.linux!.namespaces = s.linux!.namespaces!.map((n) =>
+      n.type in joined ? { type: n.type, path: `/proc/${pid}/ns/${joined[n.type as keyof typeof joined]}` } : n,
+    );
+    delete s.hostname; // the UTS namespace is the first container's
   });
   const second = uniqueId('ns-b');
-  await rt.run(second, bundle.dir, { stdio: { stdout: out } });
-  expect(fs.readFileSync(out, 'utf8').trim()).toBe(fs.readlinkSync(`/proc/${pid}/ns/net`));
+  expect(await rt.run(second, bundle.dir, { stdio: { stdout: out, stderr: out } })).toEqual({ exitCode: 0 });
+  expect(fs.readFileSync(out, 'utf8').trim().split('\n')).toEqual([
+    ...['net', 'pid', 'ipc', 'uts'].map((n) => fs.readlinkSync(`/proc/${pid}/ns/${n}`)),
+    'berth',
+  ]);
   await rt.delete(first, { force: true });
 });
 
