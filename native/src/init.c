@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,6 +96,11 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
 {
   char err[BERTH_ERRLEN];
   int ret;
+
+  /* 0. Not dumpable until execve resets it: a process in the container must not reach our memory, fds or
+   *    /proc/<pid>/exe (the shim binary, CVE-2019-5736) while we still hold the host's privileges. */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    fail (sync_fd, berth_error (err, sizeof err, errno, "prctl PR_SET_DUMPABLE"), err);
 
   /* 1. A new user namespace starts unmapped: wait until the shim has written our uid/gid maps, then become its
    *    root, so that the mounts below are owned by (and allowed in) the container's namespace. */

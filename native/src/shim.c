@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -223,6 +224,8 @@ run_exec (const char *config_path)
     }
   if (child == 0)
     {
+      /* In the container's pid namespace from here: not dumpable until execve (see container_init). */
+      prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
       sigprocmask (SIG_SETMASK, &old, NULL);
       if (cfg.cwd != NULL && chdir (cfg.cwd) < 0)
         ret = berth_error (err, sizeof err, errno, "chdir `%s`", cfg.cwd);

@@ -179,6 +179,11 @@ test('root.readonly, and bind mounts honour ro/rw/nosuid', async () => {
   }
 });
 
+test('the process inherits only its stdio: no fd of the runtime reaches the container', async () => {
+  const { out } = await probe('ls /proc/self/fd | tr "\\n" " "');
+  expect(out.trim()).toBe('0 1 2 3'); // 3 is ls' own handle on /proc/self/fd
+});
+
 test('exit codes are reported', async () => {
   expect((await probe('exit 42')).status).toEqual({ exitCode: 42 });
   expect((await probe('exec /no/such/program')).status.exitCode).toBe(127);
