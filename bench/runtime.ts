@@ -2,7 +2,8 @@
  * `npm run bench:runtime`: Berth's runtime against runc on the same busybox bundle.
  *  - one /bin/true container, median of SAMPLES: `runc run` (the reference) vs Berth called in-process as
  *    the agent calls it (create, start, wait, delete), vs the `berth runtime run` command (which pays
- *    Node's start-up, measured separately), vs the floor `unshare --fork --pid --mount --uts --ipc --net`;
+ *    Node's start-up, measured separately; both through the whole CLI and with only the runtime
+ *    command's module loaded), vs the floor `unshare --fork --pid --mount --uts --ipc --net`;
  *  - DETACHED detached `sleep` containers started back to back: total time, and resident memory per
  *    running container beyond the container's own process (PSS of per-container helper processes),
  *    runc vs Berth.
@@ -21,14 +22,19 @@ const DETACHED = 100;
 const CLI = path.resolve(__dirname, '..', 'cli', 'main.js');
 const RUNTIME_COMMANDS = path.resolve(__dirname, '..', 'cli', 'commands', 'runtime.js');
 
+/** argv of `berth runtime run -b B ID` through the real CLI (undefined while cli/main.ts lacks the command). */
+function berthCliArgv(bundle: string, id: string): string[] | undefined {
+  if (!fs.readFileSync(CLI, 'utf8').includes('registerRuntimeCommands')) return undefined;
+  return [process.execPath, CLI, 'runtime', 'run', '-b', bundle, id];
+}
+
 /**
- * argv that runs `berth runtime run -b B ID`: the real CLI when it has the `runtime` command, else the
- * same command module mounted on a bare commander program (until cli/main.ts registers it).
+ * argv of the same command with only its own module loaded (commander + cli/commands/runtime.js): what
+ * the CLI would cost if it loaded the other commands' modules lazily.
  */
-function berthRuntimeRunArgv(): { argv: (bundle: string, id: string) => string[]; via: string } {
-  if (fs.readFileSync(CLI, 'utf8').includes('registerRuntimeCommands')) return { argv: (b, id) => [process.execPath, CLI, 'runtime', 'run', '-b', b, id], via: 'cli/main.js' };
+function runtimeCommandOnlyArgv(bundle: string, id: string): string[] {
   const script = `const { Command } = require('commander'); const p = new Command('berth'); require(${JSON.stringify(RUNTIME_COMMANDS)}).registerRuntimeCommands(p); p.parseAsync(process.argv.slice(1), { from: 'user' }).catch((e) => { console.error(e.message); process.exit(1); });`;
-  return { argv: (b, id) => [process.execPath, '-e', script, '--', 'runtime', 'run', '-b', b, id], via: 'cli/commands/runtime.js (cli/main.ts lacks the runtime command)' };
+  return [process.execPath, '-e', script, '--', 'runtime', 'run', '-b', bundle, id];
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -134,8 +140,11 @@ async function main(): Promise<void> {
     const berthInProcess = await medianOf('berth in-process create+start+wait+delete', lifecycle(berth));
     const runcViaBackend = await medianOf('runc backend in-process create+start+wait+delete', lifecycle(runcInProcess));
     const nodeStartup = await medianOf('node start-up (node -e 0)', () => exec([process.execPath, '-e', '0']));
-    const cli = berthRuntimeRunArgv();
-    const berthCli = await medianOf('berth runtime run (node + CLI + runtime)', () => exec(cli.argv(bundle.dir, uniqueId('bench'))));
+    const cliArgv = berthCliArgv(bundle.dir, 'probe');
+    const berthCli = cliArgv
+      ? await medianOf('berth runtime run (node + whole CLI + runtime)', () => exec(berthCliArgv(bundle.dir, uniqueId('bench'))!))
+      : undefined;
+    const berthCommandOnly = await medianOf('berth runtime run, command module only', () => exec(runtimeCommandOnlyArgv(bundle.dir, uniqueId('bench'))));
 
     bundle.write(defaultSpec({ args: ['/bin/sleep', '3600'] }));
     const runcDirs = Array.from({ length: DETACHED }, (_, i) => runcBundle(bundle, path.join(work, `runc-sleep-${i}`), ['/bin/sleep', '3600'], uniqueId('bench-runc')));
@@ -161,11 +170,12 @@ async function main(): Promise<void> {
       runcRunMs: round(runcRun),
       berthInProcessMs: round(berthInProcess),
       runcBackendInProcessMs: round(runcViaBackend),
-      berthCliMs: round(berthCli),
-      berthCliVia: cli.via,
+      berthCliMs: berthCli === undefined ? null : round(berthCli),
+      berthRuntimeCommandOnlyMs: round(berthCommandOnly),
       nodeStartupMs: round(nodeStartup),
       ratioBerthInProcessToRunc: round(berthInProcess / runcRun, 3),
-      ratioBerthCliToRunc: round(berthCli / runcRun, 3),
+      ratioBerthCliToRunc: berthCli === undefined ? null : round(berthCli / runcRun, 3),
+      ratioBerthRuntimeCommandOnlyToRunc: round(berthCommandOnly / runcRun, 3),
       ratioBerthInProcessToFloor: round(berthInProcess / floor, 3),
       detachedCount: DETACHED,
       runcDetachedTotalMs: runcDetached.totalMs,
