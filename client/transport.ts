@@ -40,6 +40,8 @@ export class Http1Transport implements Transport {
 
 export class Http2Transport implements Transport {
   private session?: http2.ClientHttp2Session;
+  /** Streams in flight: while any is open the session keeps the process alive (a CLI must wait for its answer). */
+  private active = 0;
 
   constructor(
     private readonly origin: string,
@@ -75,7 +77,12 @@ export class Http2Transport implements Transport {
       try {
         const h2headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': `${url.pathname}${url.search}` };
         for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'content-length' || payload) h2headers[k.toLowerCase()] = v;
-        stream = this.connect().request(h2headers, { endStream: !payload });
+        const session = this.connect();
+        stream = session.request(h2headers, { endStream: !payload });
+        if (this.active++ === 0) session.ref();
+        stream.once('close', () => {
+          if (--this.active === 0) session.unref();
+        });
       } catch (err) {
         reject(err);
         return;
