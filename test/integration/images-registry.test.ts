@@ -173,6 +173,7 @@ describe.each([
     if ('token' in options) expect(registry.tokenRequests.some((q) => q.includes('scope=repository%3Asecure%2Fbusybox%3Apull%2Cpush'))).toBe(true);
     if (registry.ca) {
       await expect(pullImage(newStore(), ref, { credentials: options.credentials, scheme: 'https' })).rejects.toThrow(/certificate/);
+      await expect(pullImage(newStore(), ref, { credentials: options.credentials })).rejects.toThrow(/certificate/);
     }
   });
 });

@@ -126,7 +126,10 @@ export class RegistryClient {
       const res = await this.transport.send({ method: 'GET', url: `https://${this.registry}/v2/` });
       res.body.resume();
       return 'https';
-    } catch {
+    } catch (err) {
+      // a TLS server whose certificate we do not trust must not be silently retried as plain HTTP
+      const code = String((err as { cause?: { code?: string } }).cause?.code ?? '');
+      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) throw err;
       return 'http';
     }
   }
