@@ -53,7 +53,7 @@ export type { AccessReview, AccessReviewKind, AccessReviewSpec, ResourceAttribut
 export { decodeAuthzProtobuf, ProtobufDecodeError } from './protobuf';
 export { accessReviewRouter } from './review-router';
 export type { AccessReviewRouterOptions } from './review-router';
-export { rbacListerFromStorage, nodeGraphFromStorage } from './sources';
+export { rbacListerFromStorage, nodeGraphFromStorage, memoizedLister } from './sources';
 export { createClusterSecurity } from './security';
 export type { ClusterSecurity, ClusterSecurityOptions } from './security';
 export { rbacEscalationError, isRbacResource } from './escalation';
