@@ -91,16 +91,6 @@ const probe = (description: string): JSONSchemaProps =>
     ...probeHandlerTiming,
   });
 
-const networkAttachment = obj(
-  'A Network (in the Container\'s namespace) to connect the container to. The first one gets eth0 and the default route.',
-  {
-    name: str('Name of the Network object.', { minLength: 1 }),
-    aliases: arr('Extra DNS names the container answers to on this network (its own name always works).', { type: 'string' }),
-    ipv4Address: str('A fixed address from the Network\'s subnet; allocated by IPAM when omitted.', { format: 'ipv4' }),
-  },
-  { required: ['name'] },
-);
-
 const secretMount = obj(
   'Files from a Secret, mounted read-only on a tmpfs inside the container (never written to the node\'s disk).',
   {
@@ -159,10 +149,11 @@ export const containerSpecSchema: JSONSchemaProps = obj(
     terminationGracePeriodSeconds: int64('Seconds between SIGTERM and SIGKILL when the container is stopped. Defaults to 30.', { minimum: 0 }),
     nodeName: str('The node the container runs on. Set by the scheduler; setting it yourself bypasses scheduling.'),
     nodeSelector: map('Labels a node must carry for the container to be scheduled on it.'),
-    networks: arr('Networks to connect the container to; none means the namespace\'s default network.', networkAttachment, {
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['name'],
-    }),
+    networks: arr(
+      'Names of the Networks (in the Container\'s namespace) to connect the container to; the first gets eth0 and the default route. On each, the container answers to its own name. None: the namespace\'s default network.',
+      str('Name of a Network object.', { minLength: 1 }),
+      { 'x-kubernetes-list-type': 'set' },
+    ),
     secrets: arr('Secrets to mount as files.', secretMount),
     mounts: arr('Extra filesystems to mount.', mount),
     readOnlyRootFilesystem: bool('Mount the container\'s root filesystem read-only.'),

@@ -1,7 +1,7 @@
 /** Service: N replicas of a Container template behind published ports, rolled out by a strategy. */
 import { labelSelectorSchema, observedGenerationSchema, port, protocol } from './common';
 import { containerSpecSchema } from './container';
-import { arr, bool, conditionsSchema, int32, intOrString, map, num, obj, oneOfValues, str, time } from './dsl';
+import { arr, bool, conditionsSchema, int32, int64, intOrString, map, num, obj, oneOfValues, str, time } from './dsl';
 import type { JSONSchemaProps } from '../types';
 import { AGE_COLUMN, type KindDefinition } from './types';
 
@@ -122,6 +122,14 @@ export const serviceStatusSchema: JSONSchemaProps = obj('ServiceStatus is the ob
   collisionCount: int32('Count of hash collisions of revision names.', { minimum: 0 }),
   selector: str('Label selector of the replicas as a string (served as Scale status.selector).'),
   weights: map('Traffic share in percent per revision on the published ports.', { type: 'integer', minimum: 0, maximum: 100 }),
+  traffic: map(
+    'What the service proxy measured per revision (written by the node agents; canary analysis reads it).',
+    obj('Traffic outcome of one revision.', {
+      requests: int64('Requests served in the measuring window.', { minimum: 0 }),
+      errorRate: ratio('Fraction (0..1) of failed requests (5xx, resets).'),
+      latencyP99Ms: num('99th percentile latency in milliseconds.', { minimum: 0 }),
+    }),
+  ),
   rollout: rolloutStatus,
   conditions: conditionsSchema('Latest observations: Available, Progressing, ReplicaFailure.'),
   observedGeneration: observedGenerationSchema,

@@ -35,7 +35,7 @@ describe('cross-field rules of the built-in kinds', () => {
     ['Container', container({ env: [{ name: 'A', valueFrom: {} }] }), 'spec.env[0].valueFrom', 'FieldValueInvalid'],
     ['Container', container({ ports: [{ containerPort: 80 }, { containerPort: 80, protocol: 'TCP' }] }), 'spec.ports[1].containerPort', 'FieldValueDuplicate'],
     ['Container', container({ ports: [{ containerPort: 80, hostPort: 8080 }, { containerPort: 81, hostPort: 8080 }] }), 'spec.ports[1].hostPort', 'FieldValueDuplicate'],
-    ['Container', container({ networks: [{ name: 'a' }, { name: 'a' }] }), 'spec.networks[1].name', 'FieldValueDuplicate'],
+    ['Container', container({ networks: ['a', 'a'] }), 'spec.networks[1]', 'FieldValueDuplicate'],
     ['Container', container({ secrets: [{ name: 's', items: [{ key: 'k', path: 'a/../../etc' }] }] }), 'spec.secrets[0].items[0].path', 'FieldValueInvalid'],
     ['Container', container({ secrets: [{ name: 's' }, { name: 's' }] }), 'spec.secrets[1].target', 'FieldValueDuplicate'],
     ['Secret', { metadata: { name: 's' }, data: { 'bad key': 'YQ==' } }, 'data[bad key]', 'FieldValueInvalid'],
