@@ -24,6 +24,7 @@ export class GarbageCollector {
   private running = false;
   private stopped = false;
   private retryTimer?: NodeJS.Timeout;
+  private unsubscribe?: () => void;
 
   constructor(
     private readonly rest: ResourceRest,
@@ -31,6 +32,7 @@ export class GarbageCollector {
   ) {}
 
   async start(): Promise<void> {
+    this.unsubscribe = this.schemas.onChange(() => (this.byKeySegment = undefined));
     const list = await this.rest.storage.list(ROOT_PREFIX);
     for (const obj of list.items) this.index(this.keyOf(obj), obj);
     for (const key of this.objects.keys()) this.queue.add(key);
@@ -46,13 +48,18 @@ export class GarbageCollector {
 
   stop(): void {
     this.stopped = true;
+    this.unsubscribe?.();
     this.watcher?.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
+  /** `group/plural` (as in storage keys) → resource; rebuilt when CRDs come and go. */
+  private byKeySegment?: Map<string, ResourceInfo>;
+
   private infoOfKey(key: string): ResourceInfo | undefined {
     const [, , group, plural] = key.split('/');
-    return this.schemas.resources().find((r) => (r.group || 'core') === group && r.plural === plural);
+    this.byKeySegment ??= new Map(this.schemas.resources().map((r) => [`${r.group || 'core'}/${r.plural}`, r]));
+    return this.byKeySegment.get(`${group}/${plural}`);
   }
 
   private keyOf(obj: StoredObject): string {

@@ -84,6 +84,13 @@ const fieldManagerOf = (req: Request): string => {
 
 const wantsTable = (req: Request): boolean => /as=Table/.test(req.headers.accept ?? '');
 
+/** JSON out without express's res.json/res.send machinery (no ETag, no charset juggling): on the hot path of every verb. */
+const sendJson = (res: Response, status: number, body: unknown): void => {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+};
+
 const sendWarnings = (res: Response, warnings: string[]): void => {
   if (warnings.length > 0) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
 };
@@ -125,8 +132,8 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
     if (method === 'GET') {
       res.locals.verb = 'get';
       const obj = await rest.get(info, namespace, name);
-      if (subresource === 'scale' && info.subresources.scale) return void res.json(toScale(info.subresources.scale, obj));
-      return void res.json(wantsTable(req) ? tableOf(req, info, [obj]) : obj);
+      if (subresource === 'scale' && info.subresources.scale) return sendJson(res, 200, toScale(info.subresources.scale, obj));
+      return sendJson(res, 200, wantsTable(req) ? tableOf(req, info, [obj]) : obj);
     }
     if (method === 'PUT') return update(req, res, t, name);
     if (method === 'PATCH') return patch(req, res, t, name);
@@ -148,9 +155,9 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
     if (wantsTable(req)) {
       const table = tableOf(req, t.info, body.items) as { metadata?: Record<string, unknown> };
       table.metadata = { ...table.metadata, ...body.metadata };
-      return void res.json(table);
+      return sendJson(res, 200, table);
     }
-    res.json(body);
+    sendJson(res, 200, body);
   };
 
   const watch = async (req: Request, res: Response, t: ResourceTarget): Promise<void> => {
@@ -178,7 +185,7 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
     const opts = writeOptions(req, t.info, 'create');
     const result = await rest.create(t.info, t.namespace, await readBody(req), opts);
     sendWarnings(res, result.warnings);
-    res.status(201).json(result.object);
+    sendJson(res, 201, result.object);
   };
 
   const update = async (req: Request, res: Response, t: ResourceTarget, name: string): Promise<void> => {
@@ -190,7 +197,7 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
       ? await rest.write(t.info, t.namespace, name, opts, undefined, (cur) => fromScale(t.info, scale, cur, body))
       : await rest.update(t.info, t.namespace, name, body, opts, t.subresource);
     sendWarnings(res, result.warnings);
-    res.status(result.created ? 201 : 200).json(scale ? toScale(scale, result.object) : result.object);
+    sendJson(res, result.created ? 201 : 200, scale ? toScale(scale, result.object) : result.object);
   };
 
   const patch = async (req: Request, res: Response, t: ResourceTarget, name: string): Promise<void> => {
@@ -205,21 +212,21 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
       ? await rest.write(t.info, t.namespace, name, opts, undefined, (cur) => fromScale(t.info, scale, cur, applyPatchDocument(patchType, toScale(scale, cur), body)))
       : await rest.patch(t.info, t.namespace, name, patchType, body, opts, t.subresource);
     sendWarnings(res, result.warnings);
-    res.status(result.created ? 201 : 200).json(scale ? toScale(scale, result.object) : result.object);
+    sendJson(res, result.created ? 201 : 200, scale ? toScale(scale, result.object) : result.object);
   };
 
   const remove = async (req: Request, res: Response, t: ResourceTarget, name: string): Promise<void> => {
     res.locals.verb = 'delete';
     const opts = parseDeleteOptions(await readBody(req), { propagationPolicy: queryString(req, 'propagationPolicy'), dryRun: parseDryRun(req) });
     const result = await deleteObject(rest, t.info, t.namespace, name, opts);
-    res.status(result.deleted ? 200 : 202).json(result.object);
+    sendJson(res, result.deleted ? 200 : 202, result.object);
   };
 
   const removeCollection = async (req: Request, res: Response, t: ResourceTarget): Promise<void> => {
     res.locals.verb = 'deletecollection';
     const opts = parseDeleteOptions(await readBody(req), { propagationPolicy: queryString(req, 'propagationPolicy'), dryRun: parseDryRun(req) });
     const items = await deleteCollection(rest, t.info, t.namespace, listQuery(req), opts);
-    res.json({ apiVersion: t.info.apiVersion, kind: t.info.listKind, metadata: {}, items });
+    sendJson(res, 200, { apiVersion: t.info.apiVersion, kind: t.info.listKind, metadata: {}, items });
   };
 
   router.use((req, res, next) => {
