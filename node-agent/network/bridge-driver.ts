@@ -15,8 +15,11 @@ import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './
 export interface BridgeDriverOptions {
   /** Namespace that plays the host (tests simulate hosts this way); the agent's own namespace when undefined. */
   readonly hostNetns?: string;
-  /** Put the gateway address on the bridge (default). The overlay driver turns it off: see overlay-driver.ts. */
-  readonly gatewayOnBridge?: boolean;
+  /**
+   * Give the bridge an IPv6 link-local address (default). The overlay driver turns it off: its bridges share one
+   * MAC on every node, so the derived fe80:: addresses would collide across the VXLAN.
+   */
+  readonly ipv6LinkLocal?: boolean;
 }
 
 export class BridgeDriver implements NetworkDriver {
@@ -33,7 +36,8 @@ export class BridgeDriver implements NetworkDriver {
       [
         `link add ${bridge}${mtuOption(net)} type bridge`,
         `link set ${bridge} address ${bridgeMacAddress(net.key)}`,
-        ...(this.options.gatewayOnBridge === false ? [] : [`addr add ${net.gateway}/${prefixLengthOf(net.subnet)} dev ${bridge}`]),
+        ...(this.options.ipv6LinkLocal === false ? [`link set ${bridge} addrgenmode none`] : []),
+        `addr add ${net.gateway}/${prefixLengthOf(net.subnet)} dev ${bridge}`,
         `link set ${bridge} alias ${net.internal ? INTERNAL_BRIDGE_ALIAS : ROUTED_BRIDGE_ALIAS}`,
         `link set ${bridge} up`,
       ],

@@ -4,6 +4,7 @@
  */
 import { runChecked, inNetns } from './command';
 import { ForwardIsolation, type IsolatedBridge } from './isolation';
+import { listBerthNftTables } from './overlay-gateway';
 import { BERTH_PREFIX, BRIDGE_PREFIX, INTERNAL_BRIDGE_ALIAS } from './names';
 import { listNetns } from './netns';
 
@@ -19,6 +20,8 @@ export interface BerthResources {
   readonly routes: readonly string[];
   readonly netns: readonly string[];
   readonly iptablesRules: readonly string[];
+  /** nftables tables, as `FAMILY NAME` (the overlay gateway filters). */
+  readonly nftTables: readonly string[];
 }
 
 interface IpJsonLink {
@@ -34,10 +37,11 @@ interface IpJsonRoute {
 
 /** Lists berth objects in `hostNetns` (the caller's namespace when undefined); namespaces are always the global list. */
 export async function listBerthResources(hostNetns?: string): Promise<BerthResources> {
-  const [links, routes, iptablesRules] = await Promise.all([
+  const [links, routes, iptablesRules, nftTables] = await Promise.all([
     runChecked(inNetns(hostNetns, ['ip', '-j', '-d', 'link', 'show'])),
     runChecked(inNetns(hostNetns, ['ip', '-j', 'route', 'show', 'table', 'all'])),
     new ForwardIsolation(hostNetns).listRules(),
+    listBerthNftTables(hostNetns),
   ]);
   const isBerth = (name: string | undefined) => name !== undefined && name.startsWith(BERTH_PREFIX);
   return {
@@ -47,6 +51,7 @@ export async function listBerthResources(hostNetns?: string): Promise<BerthResou
     routes: (JSON.parse(routes.stdout) as IpJsonRoute[]).filter((r) => isBerth(r.dev)).map((r) => `${r.dst} dev ${r.dev}`),
     netns: listNetns().filter(isBerth),
     iptablesRules,
+    nftTables,
   };
 }
 
@@ -66,5 +71,6 @@ export function resourcesNamed(resources: BerthResources, names: readonly string
     ...resources.routes.filter((r) => names.some((n) => r.endsWith(` dev ${n}`))).map((r) => `route ${r}`),
     ...resources.netns.filter((n) => wanted.has(n)).map((n) => `netns ${n}`),
     ...resources.iptablesRules.filter((r) => names.some((n) => r.includes(` ${n} `))).map((r) => `iptables ${r}`),
+    ...resources.nftTables.filter((t) => names.some((n) => t.endsWith(` ${n}`))).map((t) => `nft table ${t}`),
   ];
 }

@@ -36,6 +36,11 @@ export function vxlanName(networkKey: string): string {
   return VXLAN_PREFIX + shortHash(networkKey, 6);
 }
 
+/** `berth_gw_<6 hex>`: the nftables bridge table keeping an overlay Network's gateway ARP on this node. */
+export function gatewayFilterTableName(networkKey: string): string {
+  return `berth_gw_${shortHash(networkKey, 6)}`;
+}
+
 /** `berthv<9 hex>`: the host end of a container's veth pair on one Network. */
 export function hostVethName(networkKey: string, containerId: string): string {
   return HOST_VETH_PREFIX + shortHash(`${networkKey}\0${containerId}`, 9);

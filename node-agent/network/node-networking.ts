@@ -54,7 +54,7 @@ export class NetworkInUseError extends Error {
 interface NetworkState {
   readonly config: NetworkConfig;
   readonly records: RecordTable;
-  /** Bridge networks of the agent's own namespace get a DNS server; others resolve through hosts files. */
+  /** Bridge and overlay networks in the agent's own namespace get a DNS server; others resolve through hosts files. */
   dns?: DnsServer;
 }
 
@@ -74,7 +74,7 @@ export class NodeNetworking {
       state = { config, records: new RecordTable(config.namespace) };
       this.networks.set(config.key, state);
     }
-    if (!state.dns && config.driver === 'bridge' && !this.options.hostNetns) {
+    if (!state.dns && (config.driver === 'bridge' || config.driver === 'overlay') && !this.options.hostNetns) {
       const dns = new DnsServer(state.records, { address: config.gateway, port: this.options.dnsPort ?? DNS_PORT });
       await dns.start();
       state.dns = dns;
@@ -103,7 +103,7 @@ export class NodeNetworking {
       let defaultRouteTaken = false;
       for (const [index, { network, address }] of request.networks.entries()) {
         if (!this.networks.has(network.key)) await this.ensureNetwork(network); // attach recreates a bridge deleted behind our back
-        const defaultRoute: boolean = !network.internal && network.driver !== 'overlay' && !defaultRouteTaken;
+        const defaultRoute: boolean = !network.internal && !defaultRouteTaken;
         defaultRouteTaken ||= defaultRoute;
         attachments.push(await this.driver(network.driver).attach(network, request.containerId, netnsPath, address, { interfaceName: `eth${index}`, defaultRoute }));
       }

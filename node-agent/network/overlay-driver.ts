@@ -1,15 +1,14 @@
 /**
  * The `overlay` driver: a Network spanning nodes. On each node it is a bridge like the `bridge` driver's, plus a
  * VXLAN device on that bridge that floods broadcast and unknown unicast to every other node of the Network
- * (one all-zero FDB entry per remote) and learns container MACs from what comes back.
- *
- * The bridge carries no gateway address: every node would claim the same gateway on one L2 segment and
- * answer each other's ARP. So overlay Networks are internal (node-to-node L2 only, no default route); names
- * resolve through the hosts file (hosts-file.ts) until a per-node DNS address exists for them.
+ * (one all-zero FDB entry per remote) and learns container MACs from what comes back. The gateway is anycast:
+ * the same address and MAC on every node, its ARP kept off the VXLAN (overlay-gateway.ts), so each node is
+ * gateway and DNS server for its own containers.
  */
 import { BridgeDriver, BridgeDriverOptions, describeNetwork } from './bridge-driver';
 import { ALREADY_EXISTS, ALREADY_GONE, runIpBatchChecked } from './ip-batch';
 import { bridgeName, vxlanName } from './names';
+import { AnycastGatewayFilter } from './overlay-gateway';
 import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
 
 export const VXLAN_PORT = 4789;
@@ -20,20 +19,26 @@ export class OverlayDriver implements NetworkDriver {
   readonly name = 'overlay';
   private readonly bridge: BridgeDriver;
 
-  constructor(private readonly options: Omit<BridgeDriverOptions, 'gatewayOnBridge'> = {}) {
-    this.bridge = new BridgeDriver({ ...options, gatewayOnBridge: false });
+  private readonly gatewayFilter: AnycastGatewayFilter;
+
+  constructor(private readonly options: Omit<BridgeDriverOptions, 'ipv6LinkLocal'> = {}) {
+    this.bridge = new BridgeDriver({ ...options, ipv6LinkLocal: false });
+    this.gatewayFilter = new AnycastGatewayFilter(options.hostNetns);
   }
 
   async ensureNetwork(net: NetworkConfig): Promise<void> {
     const overlay = net.overlay;
     if (!overlay) throw new Error(`network ${describeNetwork(net)}: the overlay driver needs spec.overlay (vni, local and remote addresses)`);
     const local = asBridgeNetwork(net);
+    // The filter goes in before the VXLAN port joins the bridge, so gateway ARP never crosses.
+    await this.gatewayFilter.ensure(net);
     await this.bridge.ensureNetwork(local);
     const vxlan = vxlanName(net.key);
     const dev = overlay.underlayDevice ? ` dev ${overlay.underlayDevice}` : '';
     await runIpBatchChecked(
       [
         `link add ${vxlan} mtu ${local.mtu} type vxlan id ${overlay.vni} local ${overlay.localAddress}${dev} dstport ${overlay.dstPort ?? VXLAN_PORT}`,
+        `link set ${vxlan} addrgenmode none`,
         `link set ${vxlan} master ${bridgeName(net.key)} up`,
       ],
       `ensure VXLAN ${vxlan} of network ${describeNetwork(net)}`,
@@ -48,7 +53,7 @@ export class OverlayDriver implements NetworkDriver {
   }
 
   attach(net: NetworkConfig, containerId: string, netnsPath: string, ip: string, options?: AttachOptions): Promise<Attachment> {
-    return this.bridge.attach(asBridgeNetwork(net), containerId, netnsPath, ip, { ...options, defaultRoute: false });
+    return this.bridge.attach(asBridgeNetwork(net), containerId, netnsPath, ip, options);
   }
 
   detach(net: NetworkConfig, containerId: string): Promise<void> {
@@ -61,9 +66,10 @@ export class OverlayDriver implements NetworkDriver {
       tolerated: ALREADY_GONE,
     });
     await this.bridge.removeNetwork(net);
+    await this.gatewayFilter.remove(net);
   }
 }
 
 function asBridgeNetwork(net: NetworkConfig): NetworkConfig {
-  return { ...net, internal: true, mtu: net.mtu ?? OVERLAY_MTU };
+  return { ...net, mtu: net.mtu ?? OVERLAY_MTU };
 }
