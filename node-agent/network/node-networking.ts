@@ -144,7 +144,10 @@ export class NodeNetworking {
     this.refreshHostsFiles(request.networks.map((n) => n.network.key));
   }
 
-  /** Publishes a Service name (its ready endpoints' addresses) on a network; an empty list removes it. */
+  /**
+   * Publishes a name on a network: a Service (its ready endpoints' addresses), or a container on another node of
+   * an overlay (each node's DNS server answers for the whole overlay). An empty address list removes it.
+   */
   setServiceRecord(networkKey: string, record: NameRecord): void {
     const state = this.networks.get(networkKey);
     if (!state) throw new Error(`network ${networkKey} is not set up on this node`);
