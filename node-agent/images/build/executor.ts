@@ -10,7 +10,7 @@ import * as path from 'path';
 import { ContainerRuntime, ExitStatus } from '../../runtime/types';
 import { defaultSpec } from '../../runtime/spec';
 import { manifestFor, NewLayer, storeLayer } from '../compose';
-import { ContainerConfig, Descriptor, HealthConfig, ImageConfig, localPlatform } from '../media';
+import { Descriptor, ImageConfig, localPlatform } from '../media';
 import { ensureImage } from '../ensure';
 import { PullOptions } from '../registry/pull';
 import { ImageStore } from '../store';
@@ -18,9 +18,10 @@ import { BuildCache, stepKey } from './cache';
 import { DockerIgnore } from './context';
 import { hashPlan, packPlan, planCopy } from './copy';
 import { packUpperDir } from './diff';
+import { applyMetadata, MetadataState } from './metadata';
 import { DockerfileSyntaxError, Instruction, parseDockerfile } from './parser';
 import { Ids, resolveIds } from './user';
-import { expandWord, expandWords, parseKeyValues } from './words';
+import { expandWord, expandWords } from './words';
 
 export interface BuildOptions {
   readonly contextDir: string;
@@ -54,17 +55,13 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
 const METADATA_ONLY = new Set(['ENV', 'LABEL', 'MAINTAINER', 'EXPOSE', 'USER', 'WORKDIR', 'CMD', 'ENTRYPOINT', 'HEALTHCHECK', 'STOPSIGNAL', 'VOLUME', 'SHELL', 'ARG']);
 
 /** One stage's image under construction. */
-interface Stage {
+interface Stage extends MetadataState {
   readonly name?: string;
   key: string;
   config: ImageConfig;
   layers: Descriptor[];
   /** The committed image equal to this state, if any (cleared by every change). */
   digest?: string;
-  args: Map<string, string>;
-  shell: string[];
-  /** CMD set in this stage (an ENTRYPOINT then keeps it; otherwise ENTRYPOINT clears the inherited CMD). */
-  cmdSet: boolean;
 }
 
 export interface BuilderDeps {
@@ -187,66 +184,9 @@ class BuildRun {
 
   private metadata(stage: Stage, ins: Instruction): void {
     const vars = this.vars(stage);
-    const c: ContainerConfig = { ...stage.config.config };
-    const command = (): string[] => (ins.json ? [...ins.json] : [...stage.shell, ins.raw]);
-    let effect = ins.original;
-    switch (ins.name) {
-      case 'ARG':
-        for (const [name, value] of this.argDefinitions(ins, vars)) stage.args.set(name, value);
-        effect = `ARG ${[...stage.args].map(([k, v]) => `${k}=${v}`).join(' ')}`;
-        break;
-      case 'ENV': {
-        const env = [...(c.Env ?? [])];
-        for (const [k, v] of parseKeyValues(ins.raw, vars)) {
-          const i = env.findIndex((e) => e.startsWith(`${k}=`));
-          if (i >= 0) env[i] = `${k}=${v}`;
-          else env.push(`${k}=${v}`);
-        }
-        c.Env = env;
-        effect = `ENV ${env.join(' ')}`;
-        break;
-      }
-      case 'LABEL':
-      case 'MAINTAINER':
-        c.Labels = { ...c.Labels, ...Object.fromEntries(ins.name === 'LABEL' ? parseKeyValues(ins.raw, vars) : [['maintainer', ins.raw]]) };
-        break;
-      case 'EXPOSE':
-        c.ExposedPorts = { ...c.ExposedPorts };
-        for (const p of expandWords(ins.raw, vars)) c.ExposedPorts[p.includes('/') ? p.toLowerCase() : `${p}/tcp`] = {};
-        break;
-      case 'USER':
-        c.User = expandWord(ins.raw, vars);
-        break;
-      case 'WORKDIR':
-        c.WorkingDir = path.posix.resolve(c.WorkingDir || '/', expandWord(ins.raw, vars));
-        break;
-      case 'STOPSIGNAL':
-        c.StopSignal = expandWord(ins.raw, vars);
-        break;
-      case 'VOLUME':
-        c.Volumes = { ...c.Volumes };
-        for (const v of ins.json ?? expandWords(ins.raw, vars)) c.Volumes[v] = {};
-        break;
-      case 'SHELL':
-        stage.shell = [...(ins.json as string[])];
-        c.Shell = [...stage.shell];
-        break;
-      case 'CMD':
-        c.Cmd = command();
-        stage.cmdSet = true;
-        break;
-      case 'ENTRYPOINT':
-        c.Entrypoint = command();
-        if (!stage.cmdSet) c.Cmd = null;
-        break;
-      case 'HEALTHCHECK':
-        c.Healthcheck = parseHealthcheck(ins);
-        break;
-      default:
-        throw new BuildStepError(ins.line, `unexpected instruction ${ins.name}`);
-    }
-    stage.config = { ...stage.config, config: c };
-    stage.config.history = [...(stage.config.history ?? []), { created_by: effect, empty_layer: true }];
+    if (ins.name === 'ARG') for (const [name, value] of this.argDefinitions(ins, vars)) stage.args.set(name, value);
+    const { config, effect } = applyMetadata(stage, ins, vars);
+    stage.config = { ...stage.config, config, history: [...(stage.config.history ?? []), { created_by: effect, empty_layer: true }] };
     stage.key = stepKey(stage.key, effect);
     delete stage.digest;
   }
@@ -393,33 +333,3 @@ interface PreparedStep {
   /** Releases what preparing mounted (a `COPY --from` source rootfs). */
   cleanup?(): Promise<void>;
 }
-
-const DURATION_UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-function parseDuration(value: string, line: number): number {
-  let total = 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/g;
-  let consumed = 0;
-  for (let m = re.exec(value); m; m = re.exec(value)) {
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
-    consumed += m[0].length;
-  }
-  if (consumed !== value.length || value === '') throw new DockerfileSyntaxError(line, `invalid duration "${value}"`);
-  return Math.round(total);
-}
-
-function parseHealthcheck(ins: Instruction): HealthConfig {
-  if (/^NONE$/i.test(ins.raw.trim())) return { Test: ['NONE'] };
-  const cmd = ins.raw.replace(/^CMD\s*/i, '');
-  const json = cmd.startsWith('[') ? (() => { try { return JSON.parse(cmd) as string[]; } catch { return undefined; } })() : undefined;
-  const h: HealthConfig = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', cmd] };
-  for (const [flag, value] of Object.entries(ins.flags)) {
-    if (flag === 'interval') h.Interval = parseDuration(value, ins.line);
-    else if (flag === 'timeout') h.Timeout = parseDuration(value, ins.line);
-    else if (flag === 'start-period') h.StartPeriod = parseDuration(value, ins.line);
-    else if (flag === 'retries') h.Retries = Number(value);
-    else throw new DockerfileSyntaxError(ins.line, `unknown HEALTHCHECK flag --${flag}`);
-  }
-  return h;
-}
-

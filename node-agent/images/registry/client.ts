@@ -38,7 +38,7 @@ export class RegistryClient {
   private readonly auth: Authenticator;
   private scheme: Promise<'http' | 'https'> | undefined;
 
-  constructor(readonly registry: string, private readonly options: RegistryClientOptions = {}) {
+  constructor(readonly registry: string, options: RegistryClientOptions = {}) {
     this.transport = new Transport({ ...(options.ca ? { ca: options.ca } : {}) });
     this.auth = new Authenticator(this.transport, options.credentials);
     if (options.scheme) this.scheme = Promise.resolve(options.scheme);
