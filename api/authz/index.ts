@@ -5,6 +5,8 @@
  * Simplest wiring (does all of api/auth's set-up too):
  *   const security = createClusterSecurity({ home, storage });    // PKI, admin token, authn, RBAC+node authz, audit log
  *   createApp({ storage, schemas, guards: security.guards });      // audit → 401 → 403 → /apis/authorization.k8s.io/v1/*reviews
+ *   admission of every write, with the resulting object: `await security.admit(user, attributesOf(req), obj)` → 403
+ *     (node own-object and finalizer-only rules + RBAC escalation); then `nodeContainerFinalizers: true` is safe.
  *   https.createServer(security.tlsOptions, app); writeKubeconfig(..., { token: security.adminToken });
  *   body decoding: for application/vnd.kubernetes.protobuf, try decodeAuthzProtobuf(raw) first (Role, ClusterRole,
  *   RoleBinding, ClusterRoleBinding as `kubectl create role|rolebinding` send them); undefined → not an RBAC kind.
@@ -44,8 +46,8 @@ export type {
   RbacOptions,
 } from './rbac';
 export { bootstrapClusterRoles, bootstrapClusterRoleBindings, CLUSTER_ADMIN_RULES } from './bootstrap';
-export { NodeAuthorizer, nodeNameOf, referencedObjects, nodeAdmissionError } from './node';
-export type { NodeGraph, ContainerLike, ReferencedKind } from './node';
+export { NodeAuthorizer, nodeNameOf, referencedObjects, nodeAdmissionError, nodeWriteError, NODE_LEASE_NAMESPACE } from './node';
+export type { NodeGraph, ContainerLike, ReferencedKind, NodeAuthorizerOptions } from './node';
 export { UnionAuthorizer } from './union';
 export { authorizationMiddleware, attributesOf, forbiddenMessage, forbiddenStatus } from './middleware';
 export { reviewAccess, reviewAttributes, AccessReviewInvalidError, AUTHORIZATION_API_VERSION } from './review';

@@ -1,20 +1,25 @@
 /**
  * The node authorizer (after Kubernetes' `Node` authorizer): a node agent, authenticated as `system:node:<name>` in
  * group `system:nodes`, may
- *  - read, create and update its own Node (and its status), and its own Lease (named after the node);
+ *  - read, create and update its own Node (and its status), and its own Lease (named after the node, in the
+ *    `berth-node-lease` namespace, which it may create);
  *  - list/watch Containers only with `fieldSelector=spec.nodeName=<name>`, get and update the status of the
- *    Containers bound to it (`spec.nodeName`);
+ *    Containers bound to it (`spec.nodeName`) — and, with `containerFinalizers`, their metadata.finalizers only
+ *    (checked by `nodeWriteError`, which needs the stored object);
  *  - read the Secrets, Images and Networks those Containers reference (by name, in their namespace);
  *  - create Events.
  * Everything else gets no opinion from this authorizer (so RBAC may still grant it, as in Kubernetes; by default
  * nothing binds nodes). The decision is a pure function of the attributes and what `NodeGraph` returns.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { GROUP_NODES, NODE_USER_PREFIX, UserInfo } from '../auth';
 import { fieldSelectorValue } from './requestinfo';
 import { allow, Attributes, Authorizer, Decision, noOpinion } from './types';
 
 const BERTH_GROUP = 'berth.dev';
 const READ_VERBS = new Set(['get', 'list', 'watch']);
+/** Where node Leases live (node-agent/agent uses the same name). Restricting Leases to it keeps nodes away from leader-election Leases. */
+export const NODE_LEASE_NAMESPACE = 'berth-node-lease';
 
 /** The fields of a Container the node authorizer reads. */
 export interface ContainerLike {
@@ -63,20 +68,37 @@ export function nodeNameOf(user: UserInfo): string | undefined {
   return name.length > 0 ? name : undefined;
 }
 
+export interface NodeAuthorizerOptions {
+  /**
+   * Let a node update/patch the Containers bound to it (not only their status), so its agent can add and remove its
+   * finalizer. Only safe when every such write also passes `nodeWriteError` (which refuses any change but
+   * metadata.finalizers); off by default.
+   */
+  readonly containerFinalizers?: boolean;
+}
+
 export class NodeAuthorizer implements Authorizer {
-  constructor(private readonly graph: NodeGraph) {}
+  constructor(
+    private readonly graph: NodeGraph,
+    private readonly opts: NodeAuthorizerOptions = {},
+  ) {}
 
   async authorize(user: UserInfo, attrs: Attributes): Promise<Decision> {
     const node = nodeNameOf(user);
     if (node === undefined || !attrs.isResourceRequest) return noOpinion();
     const refuse = (why: string): Decision => noOpinion(`node "${node}" ${why}`);
     const group = attrs.apiGroup ?? '';
+    if (group === '' && attrs.resource === 'namespaces') {
+      // Only to make sure its Lease namespace exists; the name is in the body (nodeAdmissionError checks it).
+      return attrs.verb === 'create' && attrs.name === undefined ? allow(`node "${node}" creating the ${NODE_LEASE_NAMESPACE} namespace`) : refuse('may not access namespaces');
+    }
     if (group !== BERTH_GROUP && !(group === '' && attrs.resource === 'events')) return refuse('may only use berth.dev kinds');
 
     switch (attrs.resource) {
       case 'nodes':
         return this.ownObject(node, attrs, ['get', 'list', 'watch', 'create', 'update', 'patch'], 'Node');
       case 'leases':
+        if (attrs.namespace !== NODE_LEASE_NAMESPACE) return refuse(`may only use Leases in namespace ${NODE_LEASE_NAMESPACE}`);
         return this.ownObject(node, attrs, ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], 'Lease');
       case 'events':
         return attrs.verb === 'create' || attrs.verb === 'patch' ? allow('node may record events') : refuse('may only create events');
@@ -108,9 +130,11 @@ export class NodeAuthorizer implements Authorizer {
         ? allow(`node "${node}" listing its own containers`)
         : noOpinion(`node "${node}" may only list containers with fieldSelector spec.nodeName=${node}`);
     }
-    const writesStatus = (attrs.verb === 'update' || attrs.verb === 'patch') && attrs.subresource === 'status';
+    const writes = attrs.verb === 'update' || attrs.verb === 'patch';
+    const writesStatus = writes && attrs.subresource === 'status';
+    const writesFinalizers = writes && attrs.subresource === undefined && this.opts.containerFinalizers === true;
     const reads = attrs.verb === 'get' && (attrs.subresource === undefined || attrs.subresource === 'status');
-    if (!writesStatus && !reads) return noOpinion(`node "${node}" may not ${attrs.verb} containers${sub(attrs)}`);
+    if (!writesStatus && !writesFinalizers && !reads) return noOpinion(`node "${node}" may not ${attrs.verb} containers${sub(attrs)}`);
     if (!attrs.namespace || !attrs.name) return noOpinion(`node "${node}" must name the container`);
     const container = await this.graph.getContainer(attrs.namespace, attrs.name);
     if (container?.spec?.nodeName !== node) {
@@ -141,9 +165,50 @@ export class NodeAuthorizer implements Authorizer {
 export function nodeAdmissionError(user: UserInfo, attrs: Attributes, object: { metadata?: { name?: string } }): string | undefined {
   const node = nodeNameOf(user);
   if (node === undefined || attrs.verb !== 'create') return undefined;
-  if (attrs.resource !== 'nodes' && attrs.resource !== 'leases') return undefined;
   const name = object.metadata?.name;
+  if (attrs.resource === 'namespaces') {
+    return name === NODE_LEASE_NAMESPACE ? undefined : `node "${node}" may not create namespaces "${name ?? ''}"`;
+  }
+  if (attrs.resource !== 'nodes' && attrs.resource !== 'leases') return undefined;
   return name === node ? undefined : `node "${node}" may not create ${attrs.resource} "${name ?? ''}"`;
+}
+
+/** What a node may not change when it writes one of its Containers outside /status (everything but its finalizers). */
+const PROTECTED_CONTAINER_FIELDS = (o: Record<string, unknown>): unknown => {
+  const meta = (o.metadata ?? {}) as Record<string, unknown>;
+  return {
+    spec: o.spec,
+    labels: meta.labels,
+    annotations: meta.annotations,
+    ownerReferences: meta.ownerReferences,
+    name: meta.name,
+    namespace: meta.namespace,
+  };
+};
+
+/**
+ * All admission checks for a node's writes: `nodeAdmissionError`, plus, for an update/patch of a Container (not its
+ * status), that nothing but metadata.finalizers changed against the stored object — otherwise a node could add a
+ * secret reference to its own container and then read that secret, or relabel it into another Service.
+ */
+export async function nodeWriteError(
+  user: UserInfo,
+  attrs: Attributes,
+  object: Record<string, unknown> & { metadata?: { name?: string } },
+  graph: NodeGraph,
+): Promise<string | undefined> {
+  const refusal = nodeAdmissionError(user, attrs, object);
+  if (refusal !== undefined) return refusal;
+  const node = nodeNameOf(user);
+  const isContainerWrite = attrs.resource === 'containers' && attrs.subresource === undefined && (attrs.verb === 'update' || attrs.verb === 'patch');
+  if (node === undefined || !isContainerWrite) return undefined;
+  const current = attrs.namespace && attrs.name ? await graph.getContainer(attrs.namespace, attrs.name) : undefined;
+  if (current === undefined || current.spec?.nodeName !== node) return `node "${node}" has no container ${attrs.namespace}/${attrs.name} bound to it`;
+  // Compared as JSON values (key order and prototypes aside).
+  const [before, after] = [PROTECTED_CONTAINER_FIELDS(current as unknown as Record<string, unknown>), PROTECTED_CONTAINER_FIELDS(object)].map(
+    (v) => JSON.parse(JSON.stringify(v)) as unknown,
+  );
+  return isDeepStrictEqual(before, after) ? undefined : `node "${node}" may change only metadata.finalizers of container ${attrs.namespace}/${attrs.name}`;
 }
 
 const sub = (attrs: Attributes): string => (attrs.subresource ? `/${attrs.subresource}` : '');

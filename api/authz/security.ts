@@ -20,16 +20,18 @@ import {
   tlsServerOptions,
   TokenFileAuthenticator,
   UnionAuthenticator,
+  type UserInfo,
 } from '../auth';
 import { encryptionAdminRouter, type KeyRing } from '../encryption';
 import type { Storage } from '../storage';
 import { attributesOf, authorizationMiddleware } from './middleware';
-import { NodeAuthorizer } from './node';
+import { isRbacResource, rbacEscalationError } from './escalation';
+import { NodeAuthorizer, nodeWriteError } from './node';
 import { RbacAuthorizer } from './rbac';
 import { accessReviewRouter } from './review-router';
 import { tokenRequestRouter } from './token-request';
 import { nodeGraphFromStorage, rbacListerFromStorage } from './sources';
-import type { Authorizer } from './types';
+import type { Attributes, Authorizer } from './types';
 import { UnionAuthorizer } from './union';
 
 export interface ClusterSecurityOptions {
@@ -43,6 +45,11 @@ export interface ClusterSecurityOptions {
   readonly nodeCertificateDays?: number;
   /** The key ring of the server's EncryptingStorage: serves POST /admin/v1/encryption/reencrypt (cluster admins). */
   readonly encryptionKeys?: KeyRing;
+  /**
+   * Let node agents add/remove their finalizer on their Containers (a main-resource patch). Turn on only when the
+   * server calls `admit` on every write, which refuses any other change by a node.
+   */
+  readonly nodeContainerFinalizers?: boolean;
 }
 
 export interface ClusterSecurity {
@@ -61,6 +68,12 @@ export interface ClusterSecurity {
   readonly tlsOptions: ReturnType<typeof tlsServerOptions>;
   /** audit → authentication (401) → authorization (403) → access/self-subject reviews → /join/v1 → TokenRequest; before every route. */
   readonly guards: readonly RequestHandler[];
+  /**
+   * Admission for a write whose resulting object is known (after the body is parsed and the patch applied): a node's
+   * own-object and finalizer-only rules, and RBAC escalation prevention. Returns the refusal (answer 403 Forbidden
+   * with it) or undefined.
+   */
+  admit(user: UserInfo, attrs: Attributes, object: Record<string, unknown>): Promise<string | undefined>;
   /** Closes the audit log. */
   close(): void;
 }
@@ -77,7 +90,9 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
   });
   const authenticator = new UnionAuthenticator([clientCertificates, tokens, serviceAccounts, joinTokens]);
   const rbac = new RbacAuthorizer(rbacListerFromStorage(opts.storage));
-  const authorizer = new UnionAuthorizer([new NodeAuthorizer(nodeGraphFromStorage(opts.storage)), rbac]);
+  const nodeGraph = nodeGraphFromStorage(opts.storage);
+  const nodes = new NodeAuthorizer(nodeGraph, { containerFinalizers: opts.nodeContainerFinalizers });
+  const authorizer = new UnionAuthorizer([nodes, rbac]);
   const audit = new AuditLog(path.join(opts.home, 'audit.log'));
   return {
     pki,
@@ -100,6 +115,13 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
       tokenRequestRouter(serviceAccounts),
       ...(opts.encryptionKeys ? [encryptionAdminRouter(opts.storage, opts.encryptionKeys)] : []),
     ],
+    admit: async (user, attrs, object) => {
+      const nodeRefusal = await nodeWriteError(user, attrs, object, nodeGraph);
+      if (nodeRefusal !== undefined) return nodeRefusal;
+      const writes = attrs.verb === 'create' || attrs.verb === 'update' || attrs.verb === 'patch';
+      if (!writes || !isRbacResource(attrs.apiGroup, attrs.resource)) return undefined;
+      return rbacEscalationError(authorizer, rbac, user, attrs.resource, object);
+    },
     close: () => audit.close(),
   };
 }

@@ -10,6 +10,7 @@ import {
   UnionAuthorizer,
   AccessReviewInvalidError,
   nodeAdmissionError,
+  nodeWriteError,
 } from '../../../api/authz';
 
 const containers: ContainerLike[] = [
@@ -60,6 +61,9 @@ describe('NodeAuthorizer', () => {
     ['not every Node', 'n1', req('GET', `${base}/nodes`), false],
     ['renews its own Lease', 'n1', req('PUT', `${base}/namespaces/berth-node-lease/leases/n1`), true],
     ['not another node\'s Lease', 'n1', req('PUT', `${base}/namespaces/berth-node-lease/leases/n2`), false],
+    ['not a Lease of its name elsewhere (leader election)', 'n1', req('PUT', `${base}/namespaces/kube-system/leases/n1`), false],
+    ['may create its Lease namespace (name checked at admission)', 'n1', req('POST', '/api/v1/namespaces'), true],
+    ['not delete a namespace', 'n1', req('DELETE', '/api/v1/namespaces/berth-node-lease'), false],
     ['lists its containers with spec.nodeName', 'n1', req('GET', `${base}/containers`, { watch: 'true', fieldSelector: 'spec.nodeName=n1' }), true],
     ['not without the field selector', 'n1', req('GET', `${base}/containers`, { watch: 'true' }), false],
     ['not with another node\'s', 'n1', req('GET', `${base}/containers`, { fieldSelector: 'spec.nodeName=n2' }), false],
@@ -95,6 +99,32 @@ describe('NodeAuthorizer', () => {
     const lease = req('POST', `${base}/namespaces/berth-node-lease/leases`);
     expect(nodeAdmissionError(nodeUser('n1'), lease, { metadata: { name: 'scheduler' } })).toBe('node "n1" may not create leases "scheduler"');
     expect(nodeAdmissionError({ username: 'admin', groups: ['system:masters'] }, create, { metadata: { name: 'n2' } })).toBeUndefined();
+  });
+
+  it('lets a node patch its containers outside /status only with containerFinalizers, and then only their finalizers', async () => {
+    const patchWeb = req('PATCH', `${base}/namespaces/shop/containers/web`);
+    expect((await nodes.authorize(nodeUser('n1'), patchWeb)).allowed).toBe(false);
+    const lenient = new NodeAuthorizer(graph, { containerFinalizers: true });
+    expect((await lenient.authorize(nodeUser('n1'), patchWeb)).allowed).toBe(true);
+    expect((await lenient.authorize(nodeUser('n2'), patchWeb)).allowed).toBe(false);
+
+    const web = structuredClone(containers[0]) as unknown as Record<string, any>;
+    const withFinalizer = { ...web, metadata: { ...web.metadata, finalizers: ['berth.dev/agent'], resourceVersion: '9' } };
+    expect(await nodeWriteError(nodeUser('n1'), patchWeb, withFinalizer, graph)).toBeUndefined();
+    const moreSecrets = { ...withFinalizer, spec: { ...web.spec, secrets: [{ name: 'tls' }, { name: 'db-admin' }] } };
+    expect(await nodeWriteError(nodeUser('n1'), patchWeb, moreSecrets, graph)).toBe('node "n1" may change only metadata.finalizers of container shop/web');
+    const relabelled = { ...withFinalizer, metadata: { ...withFinalizer.metadata, labels: { app: 'payments' } } };
+    expect(await nodeWriteError(nodeUser('n1'), patchWeb, relabelled, graph)).toContain('may change only metadata.finalizers');
+    expect(await nodeWriteError(nodeUser('n2'), patchWeb, withFinalizer, graph)).toBe('node "n2" has no container shop/web bound to it');
+    // Not a node, or a status write: not this check's business.
+    expect(await nodeWriteError({ username: 'admin', groups: ['system:masters'] }, patchWeb, moreSecrets, graph)).toBeUndefined();
+    expect(await nodeWriteError(nodeUser('n1'), req('PATCH', `${base}/namespaces/shop/containers/web/status`), moreSecrets, graph)).toBeUndefined();
+  });
+
+  it('admits a node creating only the Lease namespace', () => {
+    const create = req('POST', '/api/v1/namespaces');
+    expect(nodeAdmissionError(nodeUser('n1'), create, { metadata: { name: 'berth-node-lease' } })).toBeUndefined();
+    expect(nodeAdmissionError(nodeUser('n1'), create, { metadata: { name: 'evil' } })).toBe('node "n1" may not create namespaces "evil"');
   });
 
   it('has no opinion about users that are not nodes, or that claim the name without the group', async () => {
