@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { ApiClient } from '../client';
+import { NetworkController } from './network';
 import { LeaderElector, leaseLockFor } from './runtime';
 import { Scheduler } from './scheduler';
 import { ServiceController } from './service';
@@ -16,8 +17,8 @@ export interface ControllerManagerOptions {
 }
 
 /**
- * The controller manager (`berth controllers`, or in-process under `berth up`): the scheduler and the service
- * controller, active only while this process holds the leader Lease, so several managers can run for failover.
+ * The controller manager (`berth controllers`, or in-process under `berth up`): the scheduler, the service
+ * controller and the network controller, active only while this process holds the leader Lease, so several managers can run for failover.
  */
 export async function startControllers(client: ApiClient, opts: ControllerManagerOptions = {}): Promise<RunningControllers> {
   let running: Array<{ stop(): Promise<void> }> = [];
@@ -29,9 +30,11 @@ export async function startControllers(client: ApiClient, opts: ControllerManage
       starting = (async () => {
         const scheduler = new Scheduler(client);
         const services = new ServiceController(client);
+        const networks = new NetworkController(client);
         await scheduler.start();
         await services.start();
-        running = [scheduler, services];
+        await networks.start();
+        running = [scheduler, services, networks];
       })();
     },
     onStoppedLeading: () => {
