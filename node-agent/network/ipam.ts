@@ -9,6 +9,8 @@ export interface NetworkAddressingSpec {
   readonly subnet: string;
   /** Defaults to the first address of the subnet. */
   readonly gateway?: string;
+  /** Sub-range (CIDR) of the subnet that addresses are allocated from; the whole subnet when unset. */
+  readonly ipRange?: string;
 }
 
 /** Another Network already holding a subnet (for overlap checks). */
@@ -21,6 +23,7 @@ export interface ExistingSubnet {
 export interface NetworkAddressing {
   readonly subnet: string;
   readonly gateway: string;
+  readonly ipRange?: string;
 }
 
 /** Allocations of one Network: owner (e.g. `namespace/container` or a uid) → address. */
@@ -62,7 +65,13 @@ export function validateAddressing(spec: NetworkAddressingSpec, others: readonly
   if (gateway === subnet.network || gateway === broadcastOf(subnet)) {
     throw new NetworkSpecError('spec.gateway', `${formatIpv4(gateway)} is the network or broadcast address of ${spec.subnet}`);
   }
-  return { subnet: formatCidr(subnet), gateway: formatIpv4(gateway) };
+  const normalised = { subnet: formatCidr(subnet), gateway: formatIpv4(gateway) };
+  if (spec.ipRange === undefined) return normalised;
+  const range = parseCidr(spec.ipRange, 'spec.ipRange');
+  if (!contains(subnet, range.network) || !contains(subnet, broadcastOf(range))) {
+    throw new NetworkSpecError('spec.ipRange', `${spec.ipRange} is not inside subnet ${spec.subnet}`);
+  }
+  return { ...normalised, ipRange: formatCidr(range) };
 }
 
 /**
@@ -84,7 +93,9 @@ export function allocateAddress(
   taken.add(gateway);
   const first = subnet.network + 1;
   const last = broadcastOf(subnet) - 1;
+  const range = addressing.ipRange === undefined ? undefined : parseCidr(addressing.ipRange, 'spec.ipRange');
   let address: number | undefined;
+  // A requested address may lie anywhere in the subnet (as Docker's --ip may lie outside --ip-range).
   if (requested) {
     address = parseIpv4(requested.address, requested.field);
     if (address < first || address > last) {
@@ -94,10 +105,12 @@ export function allocateAddress(
       throw new NetworkSpecError(requested.field, `${requested.address} is already in use on ${addressing.subnet}`);
     }
   } else {
-    for (let candidate = first; candidate <= last && address === undefined; candidate++) {
+    const from = range ? Math.max(first, range.network) : first;
+    const to = range ? Math.min(last, broadcastOf(range)) : last;
+    for (let candidate = from; candidate <= to && address === undefined; candidate++) {
       if (!taken.has(candidate)) address = candidate;
     }
-    if (address === undefined) throw new AddressPoolExhaustedError(addressing.subnet, taken.size - 1);
+    if (address === undefined) throw new AddressPoolExhaustedError(addressing.ipRange ?? addressing.subnet, taken.size - 1);
   }
   const text = formatIpv4(address);
   return { state: { allocations: { ...state.allocations, [owner]: text } }, address: text };

@@ -53,6 +53,31 @@ describe('validateAddressing', () => {
   });
 });
 
+describe('ipRange', () => {
+  it('is validated inside the subnet and normalised', () => {
+    expect(validateAddressing({ subnet: '10.213.1.0/24', ipRange: '10.213.1.128/25' }, [])).toEqual({ ...net24, ipRange: '10.213.1.128/25' });
+    expect(() => validateAddressing({ subnet: '10.213.1.0/24', ipRange: '10.213.0.0/23' }, [])).toThrow(
+      'spec.ipRange: 10.213.0.0/23 is not inside subnet 10.213.1.0/24',
+    );
+    expect(() => validateAddressing({ subnet: '10.213.1.0/24', ipRange: '10.213.1.1/25' }, [])).toThrow(/^spec\.ipRange: .*host bits/);
+  });
+
+  it('limits allocation to the range, except for a requested address', () => {
+    const pool = { subnet: '10.213.1.0/24', gateway: '10.213.1.1', ipRange: '10.213.1.252/30' };
+    let state = EMPTY_IPAM_STATE;
+    const got: string[] = [];
+    for (const owner of ['a', 'b', 'c']) {
+      const r = allocateAddress(pool, state, owner);
+      state = r.state;
+      got.push(r.address);
+    }
+    // .255 is the subnet's broadcast, so a /30 at the top of the subnet has three usable addresses.
+    expect(got).toEqual(['10.213.1.252', '10.213.1.253', '10.213.1.254']);
+    expect(() => allocateAddress(pool, state, 'd')).toThrow('address pool 10.213.1.252/30 is exhausted');
+    expect(allocateAddress(pool, state, 'd', { address: '10.213.1.9', field: 'ip' }).address).toBe('10.213.1.9');
+  });
+});
+
 describe('cidr', () => {
   it('formats and detects overlap at the edges', () => {
     const a = parseCidr('10.213.0.0/25', 'x');
