@@ -8,6 +8,7 @@ import { compareKubeVersions, defaultCrd, validateCrdObject } from './crd-valida
 import { SchemaInvalidError, fieldErrorText, fieldErrors } from './errors';
 import { BERTH_GROUP } from './kinds/crds';
 import { semanticDefaults, semanticRules } from './kinds/rules';
+import { listTypeErrors } from './list-types';
 import { findBuiltinCrdDir, readManifestDir } from './load';
 import { nameRules, validateObjectMeta } from './object-meta';
 import { applyDefaults, prune, pruneAndDefault } from './structural';
@@ -230,7 +231,8 @@ export class SchemaRegistry {
     if (isCrdResource(info)) defaultCrd(object);
     served.validator ??= compileValidator(this.ajv, served.schema);
     const errors = served.validator(object);
-    // Cross-field rules rely on the types the schema guarantees, so they run only on schema-valid objects.
+    // List-type and cross-field rules rely on the types the schema guarantees, so they run only on schema-valid objects.
+    if (errors.length === 0) errors.push(...listTypeErrors(served.schema, object));
     if (ownKind && errors.length === 0) errors.push(...(semanticRules[info.kind]?.(object) ?? []));
     errors.push(...validateObjectMeta(object.metadata, { namespaced: info.namespaced, nameProblems: nameProblemsFor(info) }));
     return { object, errors: dedupe(errors), unknownFields: fieldValidation === 'Ignore' ? [] : pruned };

@@ -56,10 +56,8 @@ export function containerSpecErrors(spec: Obj, at: string): FieldError[] {
     }
   });
   const ports: Obj[] = spec.ports ?? [];
-  errors.push(...duplicates(ports, (p) => `${p.containerPort}/${p.protocol ?? 'TCP'}`, (i) => `${at}.ports[${i}].containerPort`));
   errors.push(...duplicates(ports, (p) => (p.hostPort === undefined ? undefined : `${p.hostPort}/${p.protocol ?? 'TCP'}`), (i) => `${at}.ports[${i}].hostPort`));
   errors.push(...duplicates(ports, (p) => p.name, (i) => `${at}.ports[${i}].name`));
-  errors.push(...duplicates(spec.networks ?? [], (n: string) => n, (i) => `${at}.networks[${i}]`));
   (spec.secrets ?? []).forEach((s: Obj, i: number) => {
     (s.items ?? []).forEach((item: Obj, j: number) => {
       if (String(item.path).split('/').includes('..')) errors.push(fieldErrors.invalid(`${at}.secrets[${i}].items[${j}].path`, item.path, "must not contain '..'"));
