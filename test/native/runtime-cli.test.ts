@@ -67,3 +67,19 @@ test('create then start, like runc', () => {
   expect(berth('delete', '--force', id).status).toBe(0);
   expect(fs.readdirSync(root)).toEqual([]);
 });
+
+test('a terminal: true bundle (runc spec\'s default) runs on the caller\'s own terminal', () => {
+  const spec = defaultSpec({ rootfs: 'rootfs', args: ['sh', '-c', 'test -t 0 && test -t 1 && echo on-a-terminal; exit 5'] });
+  spec.process!.terminal = true;
+  bundle.write(spec);
+  const id = uniqueId('cli-tty');
+  // script(1) gives the command a pseudo-terminal, as an interactive shell would have.
+  const command = [process.execPath, '-e', JSON.stringify(PROGRAM), '--', 'runtime', '--root', root, 'run', '-b', bundle.dir, id]
+    .map((a, i) => (i === 2 ? a : `'${a}'`))
+    .join(' ');
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', timeout: 30_000 });
+  expect(r.stdout).toContain('on-a-terminal');
+  expect(r.status).toBe(5);
+  // Without a terminal the same bundle is refused, naming the field.
+  expect(berth('run', '-b', bundle.dir, uniqueId('cli-tty'))).toMatchObject({ status: 1, stderr: expect.stringMatching(/^error: process\.terminal: /) });
+});

@@ -11,6 +11,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tty from 'node:tty';
 import { createCgroupManager, type CgroupManager } from '../cgroups';
 import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
 import { loadBundle, OCI_VERSION, SpecError, type RuntimeSpec } from '../spec';
@@ -77,8 +78,13 @@ function resolveStdio(stdio: Stdio | undefined): ResolvedStdio {
 }
 
 /** Extra checks on top of parseBundleConfig for what this runtime cannot do. */
-function checkSupported(spec: RuntimeSpec): void {
-  if (spec.process?.terminal) throw new SpecError('process.terminal', 'unsupported: Berth has no console socket; set false');
+function checkSupported(spec: RuntimeSpec, stdio: Stdio | undefined): void {
+  // No console socket: a terminal is honoured by handing the process the caller's own terminal (a foreground
+  // `berth runtime run` in a shell), never by allocating one.
+  const isTerminal = (fd: number | string | undefined) => typeof fd === 'number' && tty.isatty(fd);
+  if (spec.process?.terminal && !(isTerminal(stdio?.stdin) && isTerminal(stdio?.stdout) && isTerminal(stdio?.stderr))) {
+    throw new SpecError('process.terminal', 'needs stdin, stdout and stderr to be a terminal (Berth allocates no pseudo-terminal); set false');
+  }
   const mountNs = spec.linux?.namespaces?.find((n) => n.type === 'mount');
   if (!mountNs || mountNs.path) throw new SpecError('linux.namespaces', 'a new mount namespace is required');
 }
@@ -112,7 +118,7 @@ export class BerthRuntime implements ContainerRuntime {
     const bundleDir = path.resolve(bundle);
     // Everything that can reject the config happens before anything is created.
     const spec = loadBundle(bundleDir);
-    checkSupported(spec);
+    checkSupported(spec, opts.stdio);
     const caps = spec.process?.capabilities;
     const seccompFile = spec.linux?.seccomp ? seccompProgramFile(this.seccompCache, spec.linux.seccomp, caps?.bounding ?? []) : undefined;
     if (!dir.claim()) throw new Error(`container ${id} already exists`);
