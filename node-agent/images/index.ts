@@ -1,6 +1,7 @@
 /** Images on a node: the content-addressable store, archives, registries and Dockerfile builds. */
 export { ImageStore, ImageNotFoundError, ImageInUseError, defaultImageRoot, parseManifest } from './store';
-export type { ImageStoreOptions, ImageSummary, GcResult } from './store';
+export type { ImageStoreOptions, ImageSummary } from './store';
+export type { GcResult } from './gc';
 export { parseReference, formatReference, familiarReference, repositoryName, isInsecureByDefault, InvalidReferenceError } from './refs';
 export type { ImageReference } from './refs';
 export { MediaType, UnknownMediaTypeError, localPlatform } from './media';

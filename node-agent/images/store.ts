@@ -16,6 +16,7 @@ import { BlobInfo, BlobStore } from './blobs';
 import { digestHex, isDigest, SizeMismatchError } from './digest';
 import { Descriptor, ImageConfig, isIndexType, isManifestType, layerCompression, Manifest, MediaType, UnknownMediaTypeError } from './media';
 import { ImageRecord, MetadataFile, StoreMetadata } from './metadata';
+import { collectGarbage, GcResult, liveBlobs } from './gc';
 import { isMountPoint, mountOverlay, unmount } from './overlay';
 import { formatReference, ImageReference, parseReference } from './refs';
 import { unpackLayer } from './unpack';
@@ -49,25 +50,18 @@ export interface ImageSummary {
   readonly buildCache: boolean;
 }
 
-export interface GcResult {
-  readonly blobsRemoved: number;
-  readonly layersRemoved: number;
-  readonly bytesFreed: number;
-}
-
 export function defaultImageRoot(): string {
   return path.join(process.env.BERTH_HOME ?? path.join(os.homedir(), '.berth'), 'images');
 }
 
 const EMPTY_LAYER = 'empty';
-/** Temp files and half-unpacked layers older than this belong to a writer that died. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
 
 export class ImageStore {
   readonly root: string;
   readonly blobs: BlobStore;
   readonly meta: MetadataFile;
-  private readonly layersDir: string;
+  /** Unpacked layers, one directory per diff ID. */
+  readonly layersDir: string;
   private readonly containersDir: string;
   private readonly unpacking = new Map<string, Promise<string>>();
   /** The blobs added by the transaction the current async call chain runs in. */
@@ -94,7 +88,7 @@ export class ImageStore {
       return await this.writes.run(added, fn);
     } catch (err) {
       // concurrent transactions track their own blobs; one that an image already uses stays
-      const live = this.liveBlobs();
+      const live = liveBlobs(this);
       for (const d of added) if (!live.has(d)) this.blobs.remove(d);
       throw err;
     }
@@ -244,50 +238,7 @@ export class ImageStore {
 
   /** Deletes blobs and unpacked layers that no image (or container) references, and temp files left by dead writers. */
   async gc(): Promise<GcResult> {
-    const liveBlobs = this.liveBlobs();
-    const liveLayers = new Set<string>([EMPTY_LAYER]);
-    for (const digest of this.liveImages()) {
-      if (!this.blobs.has(digest) || !this.blobs.has(this.getManifest(digest).config.digest)) continue;
-      for (const id of this.getConfig(digest).rootfs.diff_ids) liveLayers.add(digestHex(id));
-    }
-    let blobsRemoved = 0;
-    let layersRemoved = 0;
-    let bytesFreed = 0;
-    for (const d of this.blobs.list()) {
-      if (liveBlobs.has(d)) continue;
-      bytesFreed += this.blobs.remove(d);
-      blobsRemoved++;
-    }
-    const staleBefore = Date.now() - STALE_TEMP_MS;
-    for (const name of fs.readdirSync(this.layersDir)) {
-      const full = path.join(this.layersDir, name);
-      // in-flight unpacks (`<diffid>.tmp-…`) belong to someone until they are old
-      if (liveLayers.has(name) || (name.includes('.tmp-') && fs.statSync(full).mtimeMs > staleBefore)) continue;
-      await fs.promises.rm(full, { recursive: true, force: true });
-      if (!name.includes('.tmp-')) layersRemoved++;
-    }
-    for (const name of fs.readdirSync(this.blobs.tmpDir)) {
-      const full = path.join(this.blobs.tmpDir, name);
-      if (fs.statSync(full).mtimeMs < staleBefore) await fs.promises.rm(full, { recursive: true, force: true });
-    }
-    return { blobsRemoved, layersRemoved, bytesFreed };
-  }
-
-  /** Registered images and those prepared containers run. */
-  private liveImages(): Set<string> {
-    return new Set([...Object.keys(this.meta.read().images), ...this.containerImages().values()]);
-  }
-
-  /** Blobs a live image needs: its manifest, config, layers and the index it came from. */
-  private liveBlobs(): Set<string> {
-    const m = this.meta.read();
-    const live = new Set<string>();
-    for (const digest of this.liveImages()) {
-      if (!this.blobs.has(digest)) continue;
-      const manifest = this.getManifest(digest);
-      for (const d of [digest, manifest.config.digest, ...manifest.layers.map((l) => l.digest), m.images[digest]?.indexDigest]) if (d) live.add(d);
-    }
-    return live;
+    return collectGarbage(this, EMPTY_LAYER);
   }
 
   /** Unpacks every layer of the image (each at most once, concurrently); returns lower dirs, base first. */
