@@ -10,17 +10,18 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { createApp } from '../../api';
+import { ApiError, createApp } from '../../api';
 import {
   createCertificateAuthority,
   issueClientCertificate,
+  getUser,
   JoinError,
   joinCluster,
   NodeCredentials,
   renewNodeCertificate,
   writeKubeconfig,
 } from '../../api/auth';
-import { ClusterSecurity, createClusterSecurity } from '../../api/authz';
+import { attributesOf, ClusterSecurity, createClusterSecurity } from '../../api/authz';
 import { encryptedStorage, KeyRing, reencryptAll, SEALED_FIELD } from '../../api/encryption';
 import { SchemaRegistry } from '../../api/schema';
 import { CachedStorage, SqliteStorage } from '../../api/storage';
@@ -61,7 +62,7 @@ describe('cluster security over HTTPS', () => {
           key: who.cert?.keyPem,
           headers: {
             ...(who.token ? { authorization: `Bearer ${who.token}` } : {}),
-            ...(body ? { 'content-type': 'application/json' } : {}),
+            ...(body ? { 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' } : {}),
           },
         },
         (res) => {
@@ -114,8 +115,16 @@ describe('cluster security over HTTPS', () => {
     backend = new SqliteStorage(path.join(home, 'berth.db'));
     const encrypted = encryptedStorage(home, backend);
     storage = new CachedStorage(encrypted);
-    security = createClusterSecurity({ home, storage, encryptionKeys: encrypted.keys });
-    const api = createApp({ storage, schemas: SchemaRegistry.withBuiltins(), guards: security.guards });
+    security = createClusterSecurity({ home, storage, encryptionKeys: encrypted.keys, nodeContainerFinalizers: true });
+    const api = createApp({
+      storage,
+      schemas: SchemaRegistry.withBuiltins(),
+      guards: security.guards,
+      admission: async (req, _info, _verb, obj) => {
+        const refusal = await security.admit(getUser(req)!, attributesOf(req), obj);
+        if (refusal) throw new ApiError(403, 'Forbidden', refusal, {});
+      },
+    });
     server = https.createServer(security.tlsOptions, api.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -338,6 +347,37 @@ describe('cluster security over HTTPS', () => {
       for (const c of [creds, renewed]) expect((await call('GET', `${B}/namespaces/team-b/secrets/db`, asNode(c))).status).toBe(401);
       await expect(renewNodeCertificate(url, renewed)).rejects.toThrow('HTTP 401');
       await expect(joinCluster({ server: url, token: next, nodeName: 'n1' })).rejects.toThrow('was revoked');
+    });
+
+    it('a joined agent does its whole job with its node certificate, and nothing more', async () => {
+      const n7 = asNode(await joinCluster({ server: url, token: security.joinTokens.create('worker'), nodeName: 'n7' }));
+      const expectStatus = async (method: string, p: string, body: unknown, status: number) =>
+        expect([method, p, (await call(method, p, n7, body)).status]).toEqual([method, p, status]);
+      await expectCreated(`${B}/namespaces/team-b/containers`, {
+        apiVersion: 'berth.dev/v1',
+        kind: 'Container',
+        metadata: { name: 'job', namespace: 'team-b' },
+        spec: { image: 'busybox:latest', nodeName: 'n7', secrets: [{ name: 'db' }] },
+      });
+      // Registration, heartbeat, the Lease namespace (as node-agent/agent does them).
+      await expectStatus('POST', `${B}/nodes`, { apiVersion: 'berth.dev/v1', kind: 'Node', metadata: { name: 'n7' }, spec: {} }, 201);
+      await expectStatus('POST', `${B}/nodes`, { apiVersion: 'berth.dev/v1', kind: 'Node', metadata: { name: 'not-me' }, spec: {} }, 403);
+      await expectStatus('PATCH', `${B}/nodes/n7/status`, { status: {} }, 200);
+      await expectStatus('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'berth-node-lease' } }, 201);
+      await expectStatus('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'node-made' } }, 403);
+      const lease = { apiVersion: 'berth.dev/v1', kind: 'Lease', metadata: { name: 'n7', namespace: 'berth-node-lease' }, spec: { holderIdentity: 'n7' } };
+      await expectStatus('POST', `${B}/namespaces/berth-node-lease/leases`, lease, 201);
+      await expectStatus('PATCH', `${B}/namespaces/berth-node-lease/leases/n7`, { spec: { holderIdentity: 'n7', leaseDurationSeconds: 40 } }, 200);
+      // Its containers: watch them, read their secrets, report status, hold a finalizer.
+      const listed = await call('GET', `${B}/containers?fieldSelector=spec.nodeName%3Dn7`, n7);
+      expect(listed.body.items.map((c: { metadata: { name: string } }) => c.metadata.name)).toEqual(['job']);
+      await expectStatus('GET', `${B}/namespaces/team-b/secrets/db`, undefined, 200);
+      await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job/status`, { status: { phase: 'Running' } }, 200);
+      await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job`, { metadata: { finalizers: ['berth.dev/agent'] } }, 200);
+      // ...but never widen what it may read.
+      await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job`, { spec: { secrets: [{ name: 'db' }, { name: 'other' }] } }, 403);
+      await expectStatus('GET', `${B}/namespaces/team-b/secrets/other`, undefined, 403);
+      await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job`, { metadata: { finalizers: [] } }, 200);
     });
 
     it('a join token for another CA is refused before anything is sent', async () => {
