@@ -1,9 +1,10 @@
 /**
  * cgroup v2 manager. This host is v1-hybrid: its unified hierarchy (/sys/fs/cgroup/unified) has
  * no memory/cpu/pids controllers, so this checks what v2 does without them (membership, cpu.stat,
- * freezing, cgroup.kill, removal) plus the pure mappings; limits are exercised by the v1 suite.
+ * freezing, cgroup.kill, the eBPF device filter, removal) plus the pure mappings; limits are
+ * exercised by the v1 suite.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import { CgroupV2Manager, sharesToWeight } from '../../node-agent/runtime/cgroups';
@@ -52,5 +53,24 @@ describe('cgroup v2 manager (unified hierarchy of a hybrid host)', () => {
 
   it('refuses limits whose controller is not delegated, naming the file', () => {
     expect(() => cg.setResources({ memory: { limit: 1 << 26 } })).toThrow(/memory\.max: (ENOENT|EACCES|EPERM)/);
+  });
+
+  it('enforces device rules with an eBPF filter: deny all, then the listed nodes and access', () => {
+    cg.setResources({
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 5, access: 'r' },
+      ],
+    });
+    const script = [
+      `echo $$ > ${cg.procsFiles[0]}`,
+      'echo x > /dev/null && echo null rw',
+      'head -c1 /dev/zero > /dev/null && echo zero r',
+      'echo x > /dev/zero 2>/dev/null || echo zero w denied',
+      'head -c1 /dev/urandom > /dev/null 2>&1 || echo urandom denied',
+    ].join('; ');
+    const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8' });
+    expect(r.stdout).toBe('null rw\nzero r\nzero w denied\nurandom denied\n');
   });
 });

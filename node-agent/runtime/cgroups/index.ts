@@ -12,6 +12,7 @@ export { CgroupError, type CgroupManager, type CgroupStats } from './types';
 export { BERTH_CGROUP_PARENT, cgroupRelativePath } from './path';
 export { CgroupV1Manager, v1Hierarchies } from './v1';
 export { CgroupV2Manager, sharesToWeight } from './v2';
+export { compileDeviceFilter } from './device-filter';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 

@@ -1,15 +1,17 @@
 /**
  * cgroup v2 (unified hierarchy): one directory, `/sys/fs/cgroup/berth/<id>`.
  *
- * Device rules are NOT enforced on v2: the kernel wants an eBPF program of type
- * BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup, and Berth does not build one. On v2 the
- * container's device access is limited only by the device nodes the runtime creates in its /dev
- * (linux.devices and the standard set) — a container holding CAP_MKNOD could create and open others.
+ * Device rules: v2 has no devices.allow/deny; the kernel asks an eBPF program of type
+ * BPF_PROG_TYPE_CGROUP_DEVICE attached to the cgroup. setResources compiles the rules into one
+ * (device-filter.ts) and attaches it (bpf.ts) with BPF_F_ALLOW_MULTI: a later setResources adds a
+ * filter rather than replacing the first, so device access can only narrow after creation.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LinuxMemory, LinuxResources } from '../spec/oci';
 import { BaseCgroupManager } from './base';
+import { attachDeviceFilter } from './bpf';
+import { compileDeviceFilter } from './device-filter';
 import { makeDir, readKeyed, readNumber, readValue, waitFor, writeValue } from './files';
 import { CgroupError, type CgroupStats } from './types';
 
@@ -75,6 +77,7 @@ export class CgroupV2Manager extends BaseCgroupManager {
       if (cpu.mems) writeValue(this.file('cpuset.mems'), cpu.mems);
     }
     if (r.pids) writeValue(this.file('pids.max'), r.pids.limit > 0 ? r.pids.limit : 'max');
+    if (r.devices?.length) attachDeviceFilter(this.dir, compileDeviceFilter(r.devices));
     if (r.blockIO?.weight !== undefined) writeValue(this.file('io.weight'), `default ${r.blockIO.weight}`);
     for (const h of r.hugepageLimits ?? []) writeValue(this.file(`hugetlb.${h.pageSize}.max`), h.limit);
     for (const [key, value] of Object.entries(r.unified ?? {})) {
