@@ -157,6 +157,13 @@ describe('runc parity: the same bundle, the same observations', () => {
     expect(r.berth.out).toBe('mknod_sda EPERM\nmknod_mem EPERM\nmknod_fifo OK\n');
   });
 
+  it('an allocation past the memory limit is OOM-killed and reported as such by both', async () => {
+    const r = await underBoth(['/probe/escape', 'alloc'], { resources: { memory: { limit: 32 << 20, swap: 32 << 20 } } });
+    expect(r.runc.exit).toEqual({ exitCode: 137, oomKilled: true });
+    expect(r.berth.exit).toMatchObject({ exitCode: 137, oomKilled: true });
+    expect(r.berth.out).toBe(r.runc.out);
+  });
+
   it.each([
     ['exit 3', { exitCode: 3 }],
     // pid 1 of a pid namespace ignores SIGKILL sent from inside it: the shell survives.
