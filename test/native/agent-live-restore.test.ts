@@ -1,0 +1,120 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Container, KubeObject, RESOURCES } from '../../client';
+import { Scheduler } from '../../controllers/scheduler';
+import { ImageStore } from '../../node-agent/images/store';
+import { BerthRuntime } from '../../node-agent/runtime';
+import { startApiServer, TestApiServer } from '../helpers/apiserver';
+
+const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
+
+const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+describe('live-restore: the agent is a separate process that can be killed -9 at any time', () => {
+  let api: TestApiServer;
+  let scheduler: Scheduler;
+  let home: string;
+  let agent: ChildProcess | undefined;
+  const nodeName = `berth-lr-${process.pid}`;
+
+  const startAgent = () => {
+    agent = spawn(process.execPath, [CLI, 'agent', '--kubeconfig', api.kubeconfigPath, '--node-name', nodeName], {
+      env: { ...process.env, BERTH_HOME: home },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  };
+  const killAgent = async () => {
+    const a = agent!;
+    a.kill('SIGKILL');
+    if (a.exitCode === null && a.signalCode === null) await new Promise((r) => a.once('exit', r));
+  };
+
+  beforeAll(async () => {
+    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
+    api = await startApiServer();
+    home = path.join(api.home, 'node-home');
+    scheduler = new Scheduler(api.client);
+    await scheduler.start();
+    startAgent();
+  });
+
+  afterAll(async () => {
+    if (agent && agent.exitCode === null) await killAgent();
+    await scheduler.stop();
+    const runtime = new BerthRuntime({ root: path.join(home, 'node', 'runtime') });
+    for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
+    const images = new ImageStore({ root: path.join(home, 'images') });
+    for (const id of images.containerImages().keys()) await images.releaseRootfs(id);
+    await api.stop();
+  });
+
+  const containers = async () => (await api.client.list<Container>(RESOURCES.containers, { namespace: 'default' })).items;
+  const runtimeIds = async () => (await new BerthRuntime({ root: path.join(home, 'node', 'runtime') }).list()).map((s) => s.id).sort();
+  const create = (name: string) =>
+    api.client.create(RESOURCES.containers, { metadata: { name, namespace: 'default' }, spec: { image: 'busybox', command: ['sleep', '3600'], terminationGracePeriodSeconds: 1 } } as KubeObject);
+
+  it('keeps containers running and re-adopts them (same pid, same restart count) after kill -9', async () => {
+    await create('steady');
+    const before = await until(async () => {
+      const c = (await containers()).find((x) => x.metadata.name === 'steady');
+      const st = c?.status as { phase?: string; pid?: number } | undefined;
+      return st?.phase === 'Running' ? st : undefined;
+    });
+    await killAgent();
+    expect(fs.existsSync(`/proc/${before.pid}`)).toBe(true);
+    startAgent();
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = (await api.client.get<Container>(RESOURCES.containers, 'steady', 'default')).status as { phase?: string; pid?: number; restartCount?: number };
+    expect(after).toMatchObject({ phase: 'Running', pid: before.pid, restartCount: 0 });
+  });
+
+  it('ends in exactly the desired state, without duplicates or leaks, after 10 kills during 200 creates and deletes', async () => {
+    const wanted = new Set<string>(['steady']);
+    let n = 0;
+    for (let round = 0; round < 10; round++) {
+      const ops: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 10; i++) {
+        const name = `churn-${n++}`;
+        wanted.add(name);
+        ops.push(create(name));
+      }
+      // Delete half of what exists so far, while creates are in flight.
+      for (const name of [...wanted].filter((x) => x !== 'steady').slice(0, 5)) {
+        wanted.delete(name);
+        ops.push(api.client.delete(RESOURCES.containers, name, { namespace: 'default' }).catch(() => undefined));
+      }
+      await Promise.all(ops);
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 500));
+      await killAgent();
+      startAgent();
+    }
+    const desired = [...wanted].map((name) => `default.${name}`).sort();
+    let seen = '';
+    await until(async () => {
+      const objs = await containers();
+      const names = objs.map((c) => c.metadata.name!).sort();
+      const notRunning = objs.filter((c) => (c.status as { phase?: string } | undefined)?.phase !== 'Running').map((c) => `${c.metadata.name}:${JSON.stringify(c.status)}:${c.metadata.deletionTimestamp ?? ''}`);
+      const ids = await runtimeIds();
+      seen = JSON.stringify({ extraObjects: names.filter((x) => !wanted.has(x)), missingObjects: [...wanted].filter((x) => !names.includes(x)), notRunning, extraRuntime: ids.filter((x) => !desired.includes(x)), missingRuntime: desired.filter((x) => !ids.includes(x)) });
+      return JSON.stringify(names) === JSON.stringify([...wanted].sort()) && notRunning.length === 0 && JSON.stringify(ids) === JSON.stringify(desired);
+    }, 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${seen}`);
+    });
+    // Nothing of the deleted ones is left on the node.
+    const mounts = fs.readFileSync('/proc/mounts', 'utf8');
+    for (const c of (await runtimeIds()).map((id) => id)) expect(desired).toContain(c);
+    const berthMounts = mounts.split('\n').filter((l) => l.includes(home));
+    expect(berthMounts.length).toBe(desired.length);
+    const cgroups = fs.readdirSync('/sys/fs/cgroup/pids/berth').filter((d) => d.startsWith('default.churn-') || d === 'default.steady');
+    expect(cgroups.sort()).toEqual(desired);
+  }, 240_000);
+});
