@@ -29,7 +29,7 @@ function newManager(): CgroupManager {
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const cg of managers.splice(0)) {
-    await cg.killAll().catch(() => undefined);
+    if (cg.pids().length > 0) await cg.killAll();
     await cg.destroy();
     expect(cg.directories.every((d) => !fs.existsSync(d))).toBe(true);
   }
