@@ -20,7 +20,7 @@ read_file (const char *path, char **out, size_t *len, char *err, size_t errlen)
   if (fstat (fd, &st) < 0)
     return berth_error (err, errlen, errno, "stat `%s`", path);
   size_t cap = st.st_size > 0 ? (size_t) st.st_size : 4096;
-  char *buf = malloc (cap + 1);
+  cleanup_free char *buf = malloc (cap + 1);
   if (buf == NULL)
     return berth_error (err, errlen, ENOMEM, "read `%s`", path);
   size_t n = 0;
@@ -30,10 +30,7 @@ read_file (const char *path, char **out, size_t *len, char *err, size_t errlen)
         {
           char *bigger = realloc (buf, cap * 2 + 1);
           if (bigger == NULL)
-            {
-              free (buf);
-              return berth_error (err, errlen, ENOMEM, "read `%s`", path);
-            }
+            return berth_error (err, errlen, ENOMEM, "read `%s`", path);
           buf = bigger;
           cap *= 2;
         }
@@ -41,16 +38,14 @@ read_file (const char *path, char **out, size_t *len, char *err, size_t errlen)
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
-        {
-          free (buf);
-          return berth_error (err, errlen, errno, "read `%s`", path);
-        }
+        return berth_error (err, errlen, errno, "read `%s`", path);
       if (r == 0)
         break;
       n += r;
     }
   buf[n] = '\0';
   *out = buf;
+  buf = NULL; /* ownership moves to the caller */
   *len = n;
   return 0;
 }
@@ -112,18 +107,16 @@ static const struct
 static int
 load_seccomp (const char *path, struct berth_config *cfg, char *err, size_t errlen)
 {
-  char *bytes;
+  cleanup_free char *bytes = NULL;
   size_t len;
   int ret = read_file (path, &bytes, &len, err, errlen);
   if (ret < 0)
     return ret;
   if (len == 0 || len % sizeof (struct sock_filter) != 0 || len / sizeof (struct sock_filter) > 0xffff)
-    {
-      free (bytes);
-      return berth_error (err, errlen, EINVAL, "seccomp program `%s`: %zu bytes is not a whole sock_filter[]", path, len);
-    }
+    return berth_error (err, errlen, EINVAL, "seccomp program `%s`: %zu bytes is not a whole sock_filter[]", path, len);
   cfg->seccomp.len = len / sizeof (struct sock_filter);
   cfg->seccomp.filter = (struct sock_filter *) bytes;
+  bytes = NULL; /* kept for the process' lifetime */
   return 0;
 }
 
