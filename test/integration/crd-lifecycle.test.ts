@@ -6,55 +6,16 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILTIN_CRD_DIR } from '../../api/schema';
+import { BUILTIN_CRD_DIR, type CustomResourceDefinition } from '../../api/schema';
 import { ApiStatusError, RESOURCES, type KubeObject, type ResourceRef } from '../../client';
 import { startApiServer, type TestApiServer } from '../helpers/apiserver';
+import { newWidgetCrd } from '../unit/schema/crd-fixtures';
 
 const GROUP = 'crdtest.example.com';
 const WIDGETS: ResourceRef = { group: GROUP, version: 'v1', plural: 'widgets', kind: 'Widget', namespaced: true };
 
-const widgetCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `widgets.${GROUP}` },
-  spec: {
-    group: GROUP,
-    scope: 'Namespaced',
-    names: { kind: 'Widget', plural: 'widgets', shortNames: ['wdg'] },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            description: 'A Widget is a thing with a size.',
-            properties: {
-              spec: {
-                type: 'object',
-                description: 'What the widget should be.',
-                required: ['size'],
-                properties: {
-                  size: { type: 'integer', minimum: 1, description: 'How big.' },
-                  color: { type: 'string', enum: ['red', 'blue'], default: 'red', description: 'Which colour.' },
-                  replicas: { type: 'integer', minimum: 0, description: 'How many.' },
-                },
-              },
-              status: { type: 'object', properties: { replicas: { type: 'integer' }, phase: { type: 'string' }, selector: { type: 'string' } } },
-            },
-          },
-        },
-        subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } },
-        additionalPrinterColumns: [
-          { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
-          { name: 'Color', type: 'string', jsonPath: '.spec.color' },
-          { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-        ],
-      },
-    ],
-  },
-};
+// The client types objects as KubeObject; a CRD is one (its metadata.name is set).
+const widgetCrd = newWidgetCrd({ group: GROUP }) as CustomResourceDefinition & KubeObject;
 
 const statusError = async (p: Promise<unknown>): Promise<ApiStatusError> => {
   try {
@@ -99,7 +60,7 @@ describe('a CRD created through the API', () => {
 
     // discovery and OpenAPI know it at once
     const resources = await kubectl('api-resources', '--api-group', GROUP);
-    expect(resources.out).toMatch(/widgets\s+wdg\s+crdtest\.example\.com\/v1\s+true\s+Widget/);
+    expect(resources.out).toMatch(/widgets\s+wd\s+crdtest\.example\.com\/v1\s+true\s+Widget/);
     const explain = await kubectl('explain', 'widgets.spec.color');
     expect(explain.code).toBe(0);
     expect(explain.out).toContain('Which colour.');
@@ -127,7 +88,7 @@ describe('a CRD created through the API', () => {
     const afterStatus = await api.client.get<KubeObject & { spec: { size: number }; status: { phase: string } }>(WIDGETS, 'w1', 'default');
     expect(afterStatus.spec.size).toBe(3);
     expect(afterStatus.status.phase).toBe('Shiny');
-    expect((await kubectl('get', 'wdg', 'w1', '-n', 'default')).out).toMatch(/w1\s+3\s+red\s+Shiny/);
+    expect((await kubectl('get', 'wd', 'w1', '-n', 'default')).out).toMatch(/w1\s+3\s+red\s+Shiny/);
 
     // /scale maps onto spec.replicas / status.replicas / status.selector
     const scale = await api.client.call<{ kind: string; spec: { replicas: number }; status: { replicas: number; selector: string } }>('GET', `/apis/${GROUP}/v1/namespaces/default/widgets/w1/scale`);

@@ -14,7 +14,7 @@ describe('SchemaRegistry: CRDs at run time', () => {
     const [info] = registry.addCrd(newWidgetCrd());
     expect(info).toMatchObject({ group: 'example.com', version: 'v1', kind: 'Widget', listKind: 'WidgetList', singular: 'widget', shortNames: ['wd'], categories: ['all'], namespaced: true, builtIn: false, crdName: 'widgets.example.com' });
     expect(info.subresources).toEqual({ status: true, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } });
-    expect(info.printerColumns).toEqual([{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }]);
+    expect(info.printerColumns).toEqual([{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }, { name: 'Color', type: 'string', jsonPath: '.spec.color' }, { name: 'Phase', type: 'string', jsonPath: '.status.phase' }]);
     expect(registry.resolve('example.com', 'v1', 'widgets')).toBe(info);
     expect(registry.resolveKind('example.com/v1', 'Widget')).toBe(info);
     expect(registry.getCrd('widgets.example.com')?.spec.group).toBe('example.com');
