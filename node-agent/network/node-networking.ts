@@ -11,7 +11,7 @@ import { createDriver } from './drivers';
 import { renderHostsFile, renderResolvConf, writeInPlace } from './etc-files';
 import { containerNetnsName } from './names';
 import { createNetns, deleteNetns } from './netns';
-import { TcpForwarder, type PortTarget } from './port-forwarder';
+import { PortInUseError, TcpForwarder, type PortTarget } from './port-forwarder';
 import type { Attachment, NetworkConfig, NetworkDriver, NetworkDriverName } from './types';
 
 export interface NodeNetworkingOptions {
@@ -159,7 +159,7 @@ export class NodeNetworking {
   /** Forwards `hostAddress:hostPort` (127.0.0.1 by default) to a target picked per connection. Rejects with `PortInUseError`. */
   async publishPort(hostPort: number, pickTarget: () => PortTarget | undefined, hostAddress = '127.0.0.1'): Promise<number> {
     const key = `${hostAddress}:${hostPort}`;
-    if (this.forwarders.has(key)) throw new Error(`published port ${hostPort} on ${hostAddress} is already published by this node`);
+    if (this.forwarders.has(key)) throw new PortInUseError(hostAddress, hostPort);
     const forwarder = new TcpForwarder({ hostPort, hostAddress, pickTarget });
     const port = await forwarder.start();
     this.forwarders.set(`${hostAddress}:${port}`, forwarder);

@@ -22,7 +22,7 @@ export class PortInUseError extends Error {
   constructor(
     readonly hostAddress: string,
     readonly hostPort: number,
-    options: { cause: unknown },
+    options?: { cause: unknown },
   ) {
     super(`published port ${hostPort} on ${hostAddress} is already in use`, options);
     this.name = 'PortInUseError';

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +22,7 @@ import {
   type ContainerNetworkRequest,
   type NetworkConfig,
 } from '../../node-agent/network';
+import type { ContainerObject } from '../../node-agent/agent';
 import { execInNetns, pickFreeSubnets, releaseSubnets, removeNetnsEtc, testTag } from '../../node-agent/network/testing';
 
 const tag = testTag();
@@ -38,6 +40,16 @@ const run = (name: string, ...argv: string[]) => execInNetns(nsOf(name), argv, 3
 function request(name: string, networks: ContainerNetworkRequest['networks']): ContainerNetworkRequest {
   // /etc/netns/<ns> is what `ip netns exec` mounts over /etc: it stands in for the runtime's bind mounts.
   return { containerId: `${tag}-${name}`, name, namespace, networks, etcDir: `/etc/netns/${nsOf(name)}` };
+}
+
+function freePort(): Promise<number> {
+  const server = net.createServer();
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    }),
+  );
 }
 
 function get(port: number): Promise<string> {
@@ -118,7 +130,7 @@ describe('NodeNetworking', () => {
     try {
       const bodies = [await get(port), await get(port)];
       expect(bodies.sort()).toEqual(['served-by-web-1', 'served-by-web-2']);
-      await expect(node.publishPort(port, () => undefined)).rejects.toThrow(/already published/);
+      await expect(node.publishPort(port, () => undefined)).rejects.toThrow(`published port ${port} on 127.0.0.1 is already in use`);
       const other = new NodeNetworking();
       await expect(other.publishPort(port, () => undefined)).rejects.toBeInstanceOf(PortInUseError);
     } finally {
@@ -126,7 +138,7 @@ describe('NodeNetworking', () => {
     }
   });
 
-  it('serves the agent as its NetworkProvider: namespace, addresses and /etc bind mounts from spec.networks', async () => {
+  it('serves the agent as its NetworkProvider: namespace, addresses, /etc bind mounts and published ports', async () => {
     const etcRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-provider-etc-'));
     const provider = new BerthNetworkProvider({
       networking: node,
@@ -136,8 +148,13 @@ describe('NodeNetworking', () => {
         return { network: nets.a, address: ipOf(nets.a, 30) };
       },
     });
-    const container = { metadata: { name: 'prov', namespace, uid: `uid-${tag}` }, spec: { image: 'busybox', networks: ['a'] } };
+    const hostPort = await freePort();
+    // Container.spec.ports is in the CRD but not yet in the agent's ContainerSpec type.
+    const containerWith = (spec: object, name = 'prov') => ({ metadata: { name, namespace, uid: `uid-${tag}-${name}` }, spec }) as unknown as ContainerObject;
+    const spec = { image: 'busybox', networks: ['a'], ports: [{ containerPort: 80, hostPort }] };
+    const container = containerWith(spec);
     const id = `${tag}-prov`;
+    let httpd: ChildProcess | undefined;
     try {
       const setup = await provider.attach(container, id);
       expect(setup).toMatchObject({ netnsPath: `/run/netns/${nsOf('prov')}`, ip: ipOf(nets.a, 30), networks: [{ name: 'a', ip: ipOf(nets.a, 30) }] });
@@ -147,14 +164,33 @@ describe('NodeNetworking', () => {
       ]);
       expect(fs.readFileSync(path.join(etcRoot, id, 'resolv.conf'), 'utf8')).toContain(`nameserver ${nets.a.gateway}`);
       expect((await run('client', '/bin/busybox', 'ping', '-c', '1', '-W', '2', 'prov')).stdout).toContain(`(${ipOf(nets.a, 30)})`);
-      await expect(provider.attach({ ...container, spec: { ...container.spec, networks: ['missing'] } }, `${tag}-x`)).rejects.toThrow(
+      httpd = spawn('ip', ['netns', 'exec', nsOf('prov'), '/bin/busybox', 'httpd', '-f', '-p', '80', '-h', path.join(webRoot, 'web-1')], { stdio: 'ignore' });
+      let body = '';
+      for (let attempt = 0; attempt < 20 && body !== 'served-by-web-1'; attempt++) {
+        body = await get(hostPort).catch(() => '');
+        if (body !== 'served-by-web-1') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(body).toBe('served-by-web-1');
+
+      await expect(provider.attach(containerWith(spec, 'clash'), `${tag}-clash`)).rejects.toThrow(`spec.ports[0].hostPort: published port ${hostPort} on 127.0.0.1 is already in use`);
+      expect(resourcesNamed(await listBerthResources(), [nsOf('clash'), hostVethName(nets.a.key, `${tag}-clash`)])).toEqual([]);
+      await expect(provider.attach(containerWith({ ...spec, networks: ['missing'] }), `${tag}-x`)).rejects.toThrow(
         `spec.networks[0]: network ${namespace}/missing: not found`,
       );
-      expect(await provider.attach({ ...container, spec: { image: 'busybox' } }, `${tag}-y`)).toEqual({ networks: [] });
+      await expect(provider.attach(containerWith({ ...spec, ports: [{ containerPort: 53, hostPort, protocol: 'UDP' }] }), `${tag}-u`)).rejects.toThrow(
+        'spec.ports[0].protocol: only TCP ports can be published on the host (got UDP)',
+      );
+      expect(await provider.attach(containerWith({ image: 'busybox' }), `${tag}-y`)).toEqual({ networks: [] });
+      await expect(provider.attach(containerWith({ image: 'busybox', ports: [{ containerPort: 80, hostPort }] }), `${tag}-z`)).rejects.toThrow(
+        'spec.ports[0].hostPort: publishing a port needs the container on a network',
+      );
+
       await provider.detach(container, id);
       expect(fs.existsSync(path.join(etcRoot, id))).toBe(false);
       expect(resourcesNamed(await listBerthResources(), [nsOf('prov'), hostVethName(nets.a.key, id)])).toEqual([]);
+      await expect(get(hostPort)).rejects.toThrow(/ECONNREFUSED/);
     } finally {
+      httpd?.kill('SIGKILL');
       await provider.detach(container, id);
       fs.rmSync(etcRoot, { recursive: true, force: true });
     }
