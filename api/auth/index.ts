@@ -39,7 +39,7 @@ export type { ClusterPki, CertificateAuthority, ClientCertificateRequest, Issued
 export { TokenFileAuthenticator, ADMIN_USERNAME } from './tokens';
 export { SharedJsonFile } from './jsonfile';
 export type { TokenEntry } from './tokens';
-export { ServiceAccountTokens } from './serviceaccount';
+export { ServiceAccountTokens, ServiceAccountRevocations } from './serviceaccount';
 export type { ServiceAccountClaims, ServiceAccountOptions } from './serviceaccount';
 export { ClientCertificateAuthenticator } from './clientcert';
 export type { ClientCertificateOptions } from './clientcert';

@@ -2,12 +2,14 @@
  * Service-account tokens: a workload or operator in namespace NS acts as `system:serviceaccount:NS:NAME`.
  *
  * The token is a JWT (RFC 7519) signed with HS256 under a 256-bit key in `$BERTH_HOME/pki/sa.key` (mode 0600), so
- * the API server verifies it without storing it. `exp` bounds its life; `jti` lets the caller revoke one token
- * through the `isRevoked` hook (e.g. a denylist the server keeps).
+ * the API server verifies it without storing it. `exp` bounds its life; ServiceAccountRevocations (kept beside the
+ * key, shared with `berth` commands in other processes) revokes one token by `jti`, or every token an account was
+ * issued up to now.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SharedJsonFile } from './jsonfile';
 import { writeSecretFile } from './pki';
 import {
   AuthRequest,
@@ -42,25 +44,72 @@ export interface ServiceAccountOptions {
   readonly isRevoked?: (claims: ServiceAccountClaims) => boolean;
 }
 
+interface RevocationFile {
+  /** Single tokens, kept until they would have expired anyway. */
+  tokens: { jti: string; exp: number }[];
+  /** `namespace/name` → tokens issued at or before this second (iat) are revoked. */
+  accounts: Record<string, number>;
+}
+
+/** Revoked service-account tokens, in `$BERTH_HOME/pki/sa-revocations.json`. */
+export class ServiceAccountRevocations {
+  private readonly state: SharedJsonFile<RevocationFile>;
+
+  constructor(
+    file: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.state = new SharedJsonFile<RevocationFile>(file, () => ({ tokens: [], accounts: {} }));
+  }
+
+  /** Revokes one token (by its claims, e.g. from `verify`). */
+  revokeToken(claims: Pick<ServiceAccountClaims, 'jti' | 'exp'>): void {
+    const nowSeconds = this.now() / 1000;
+    this.state.update((f) => ({
+      ...f,
+      tokens: [...f.tokens.filter((t) => t.exp > nowSeconds), { jti: claims.jti, exp: claims.exp }],
+    }));
+  }
+
+  /** Revokes every token issued so far to `namespace/name` (tokens issued later, from the next second on, work). */
+  revokeAccount(namespace: string, name: string): void {
+    const cutoff = Math.floor(this.now() / 1000);
+    this.state.update((f) => ({ ...f, accounts: { ...f.accounts, [`${namespace}/${name}`]: cutoff } }));
+  }
+
+  isRevoked(claims: ServiceAccountClaims): boolean {
+    const { tokens, accounts } = this.state.read();
+    const cutoff = accounts[`${claims.namespace}/${claims.name}`];
+    return (cutoff !== undefined && claims.iat <= cutoff) || tokens.some((t) => t.jti === claims.jti);
+  }
+}
+
 export class ServiceAccountTokens implements Authenticator {
   private readonly now: () => number;
 
+  /** `revocations`: where `fromHome` keeps revocations, for `berth` commands to add to (absent for a bare key). */
   constructor(
     private readonly key: Buffer,
     private readonly opts: ServiceAccountOptions = {},
+    readonly revocations?: ServiceAccountRevocations,
   ) {
     if (key.length < 32) throw new Error('service-account signing key must be at least 32 bytes');
     this.now = opts.now ?? Date.now;
   }
 
-  /** Loads `$home/pki/sa.key`, creating a fresh random key on first start. */
+  /**
+   * Loads `$home/pki/sa.key`, creating a fresh random key on first start, with the revocations in
+   * `$home/pki/sa-revocations.json` (unless `opts.isRevoked` is given).
+   */
   static fromHome(home: string, opts: ServiceAccountOptions = {}): ServiceAccountTokens {
     const file = path.join(home, 'pki', 'sa.key');
     if (!fs.existsSync(file)) {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       writeSecretFile(file, crypto.randomBytes(32).toString('base64') + '\n');
     }
-    return new ServiceAccountTokens(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64'), opts);
+    const revocations = new ServiceAccountRevocations(path.join(home, 'pki', 'sa-revocations.json'), opts.now);
+    const isRevoked = opts.isRevoked ?? ((claims: ServiceAccountClaims) => revocations.isRevoked(claims));
+    return new ServiceAccountTokens(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64'), { ...opts, isRevoked }, revocations);
   }
 
   /** A signed token for service account `name` in `namespace`, valid for `ttlSeconds` (default 1 h). */

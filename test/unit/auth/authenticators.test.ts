@@ -7,6 +7,7 @@ import {
   createCertificateAuthority,
   ensureClusterPki,
   issueClientCertificate,
+  ServiceAccountClaims,
   ServiceAccountTokens,
   TokenFileAuthenticator,
   UnionAuthenticator,
@@ -105,6 +106,24 @@ describe('authenticators', () => {
       revokedJti.add((withRevocation.verify(live) as { claims: { jti: string } }).claims.jti);
       expect(withRevocation.authenticate(bearer(live))).toEqual({ error: 'token has been revoked' });
     });
+  });
+
+  it('revokes service-account tokens from the revocation file (another process): one token, or all of an account\'s so far', () => {
+    let now = Date.parse('2026-03-01T00:00:00Z');
+    const server = ServiceAccountTokens.fromHome(home, { now: () => now });
+    const cli = ServiceAccountTokens.fromHome(home, { now: () => now });
+    const one = server.issue('ns', 'bot');
+    const two = server.issue('ns', 'bot');
+    const other = server.issue('ns', 'other');
+    cli.revocations!.revokeToken((cli.verify(one) as { claims: ServiceAccountClaims }).claims);
+    expect(server.authenticate(bearer(one))).toEqual({ error: 'token has been revoked' });
+    expect(server.authenticate(bearer(two))).toHaveProperty('user');
+    cli.revocations!.revokeAccount('ns', 'bot');
+    expect(server.authenticate(bearer(two))).toEqual({ error: 'token has been revoked' });
+    expect(server.authenticate(bearer(other))).toHaveProperty('user');
+    now += 1000;
+    expect(server.authenticate(bearer(server.issue('ns', 'bot')))).toHaveProperty('user'); // issued after the cut-off
+    expect(fs.statSync(path.join(home, 'pki', 'sa-revocations.json')).mode & 0o777).toBe(0o600);
   });
 
   describe('client certificates', () => {
