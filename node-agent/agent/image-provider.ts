@@ -1,34 +1,33 @@
-import { ImageStore } from '../images/store';
-import { importBusybox } from '../images/busybox';
-import { pullImage } from '../images/registry/pull';
+import { defaultPullPolicy, ensureImage, ImageNotFoundError, ImageStore, importBusybox, InvalidReferenceError } from '../images';
+import type { PullOptions, PullPolicy } from '../images';
+import { PullProgress } from './image-progress';
 import type { ImageProvider, ResolvedImage } from './types';
 
+/** Why an image could not be made present, with kubelet's reason (the Container's status and Warning Event show it). */
+export class ImagePullError extends Error {
+  constructor(readonly reason: 'ErrImagePull' | 'ErrImageNeverPull' | 'InvalidImageName', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ImagePullError';
+  }
+}
+
+/** `busybox` and `busybox:latest` name the base image seeded from the host's busybox-static, never docker.io. */
+const isSeededBusybox = (ref: string): boolean => /^busybox(:latest)?$/.test(ref);
+
 /**
- * The node's image store behind the agent: IfNotPresent uses what is stored, Always and a missing image pull
- * from the registry (progress becomes Events). `busybox` is seeded from the host's static busybox, since a node
- * may have no route to a public registry.
+ * The node's image store behind the agent, with Kubernetes' pull policies (`ensureImage`: Always by default for
+ * `:latest`, IfNotPresent otherwise). Pull progress becomes throttled Events. `busybox` is seeded from the host's
+ * static busybox, since a node may have no route to a public registry.
  */
 export class StoreImageProvider implements ImageProvider {
-  constructor(private readonly store: ImageStore) {}
+  constructor(
+    readonly store: ImageStore,
+    private readonly pullOptions: PullOptions = {},
+  ) {}
 
-  async ensure(ref: string, policy: 'Always' | 'IfNotPresent' | 'Never', onProgress: (message: string) => void): Promise<ResolvedImage> {
-    let digest = policy === 'Always' ? undefined : this.tryResolve(ref);
-    if (!digest && /^busybox(:latest)?$/.test(ref)) digest = await importBusybox(this.store);
-    if (!digest) {
-      if (policy === 'Never') throw new Error(`image ${ref} is not present and imagePullPolicy is Never`);
-      let lastReport = 0;
-      const result = await pullImage(this.store, ref, {
-        onProgress: (p) => {
-          if (p.current < p.total && Date.now() - lastReport < 1000) return;
-          lastReport = Date.now();
-          onProgress(`pulling ${ref}: ${p.kind} ${p.digest.slice(7, 19)} ${p.current}/${p.total} bytes`);
-        },
-      });
-      digest = result.digest;
-      onProgress(`pulled ${ref} as ${digest}`);
-    }
-    const config = this.store.getConfig(digest).config ?? {};
-    return { digest, config };
+  async ensure(ref: string, policy: PullPolicy | undefined, onProgress: (message: string) => void): Promise<ResolvedImage> {
+    const digest = isSeededBusybox(ref) ? this.tryResolve(ref) ?? (await importBusybox(this.store)) : await this.pull(ref, policy, onProgress);
+    return { digest, config: this.store.getConfig(digest).config ?? {} };
   }
 
   prepareRootfs(digest: string, containerId: string): Promise<string> {
@@ -37,6 +36,31 @@ export class StoreImageProvider implements ImageProvider {
 
   releaseRootfs(containerId: string): Promise<void> {
     return this.store.releaseRootfs(containerId);
+  }
+
+  private async pull(ref: string, policy: PullPolicy | undefined, onProgress: (message: string) => void): Promise<string> {
+    let effective: PullPolicy;
+    try {
+      effective = policy ?? defaultPullPolicy(ref);
+    } catch (err) {
+      if (err instanceof InvalidReferenceError) throw new ImagePullError('InvalidImageName', `invalid reference: ${err.message}`, { cause: err });
+      throw err;
+    }
+    const before = this.tryResolve(ref);
+    const started = Date.now();
+    try {
+      const progress = new PullProgress(ref, onProgress);
+      const digest = await ensureImage(this.store, ref, effective, { ...this.pullOptions, onProgress: progress.onProgress });
+      if (effective === 'Always' || before === undefined) {
+        onProgress(`${digest === before ? 'image is up to date' : 'successfully pulled image'} ${ref} (${digest}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      }
+      return digest;
+    } catch (err) {
+      if (err instanceof ImageNotFoundError && effective === 'Never') {
+        throw new ImagePullError('ErrImageNeverPull', 'the image is not present on the node and imagePullPolicy is Never', { cause: err });
+      }
+      throw new ImagePullError('ErrImagePull', (err as Error).message, { cause: err });
+    }
   }
 
   private tryResolve(ref: string): string | undefined {

@@ -126,6 +126,8 @@ export class ContainerSupervisor {
         if (started === 'retry') {
           const { delayMs, consecutiveShortRuns } = restartDelay(0, shortRuns, this.deps.backoff ?? KUBERNETES_BACKOFF);
           shortRuns = consecutiveShortRuns;
+          // kubelet's wording while it waits to retry a failed pull (the ErrImagePull Event says why).
+          if (this.status.reason === 'ErrImagePull') await this.report({ reason: 'ImagePullBackOff', message: `back-off ${Math.round(delayMs / 1000)}s pulling image "${this.obj.spec.image}": ${this.status.message}` });
           await this.sleep(delayMs);
           continue;
         }
@@ -177,9 +179,10 @@ export class ContainerSupervisor {
     try {
       await this.report({ phase: 'Pulling', reason: undefined, message: `pulling image ${spec.image}` });
       this.image = await this.deps.images
-        .ensure(spec.image, spec.imagePullPolicy ?? 'IfNotPresent', (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m))
+        .ensure(spec.image, spec.imagePullPolicy, (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m))
         .catch((err) => {
-          throw new RunSetupError('ErrImagePull', `cannot pull image ${spec.image}: ${(err as Error).message}`, true, { cause: err });
+          const reason = (err as { reason?: string }).reason ?? 'ErrImagePull';
+          throw new RunSetupError(reason, `cannot pull image ${spec.image}: ${(err as Error).message}`, true, { cause: err });
         });
       await this.report({ phase: 'Creating', imageDigest: this.image.digest, message: undefined });
       this.net ??= await this.deps.network.attach(this.obj, this.id).catch((err) => {

@@ -66,8 +66,11 @@ export interface ResolvedImage {
 
 /** The node's image store as the agent uses it. */
 export interface ImageProvider {
-  /** Makes the image present per the pull policy; progress lines go to `onProgress` (they become Events). */
-  ensure(ref: string, policy: 'Always' | 'IfNotPresent' | 'Never', onProgress: (message: string) => void): Promise<ResolvedImage>;
+  /**
+   * Makes the image present per the pull policy (undefined: Kubernetes' default, Always for `:latest`); progress lines
+   * go to `onProgress` (they become Events). A failure may carry a kubelet `reason` (ErrImagePull, ErrImageNeverPull...).
+   */
+  ensure(ref: string, policy: 'Always' | 'IfNotPresent' | 'Never' | undefined, onProgress: (message: string) => void): Promise<ResolvedImage>;
   /** A writable root filesystem for the container (kept across restarts of the same container). */
   prepareRootfs(digest: string, containerId: string): Promise<string>;
   releaseRootfs(containerId: string): Promise<void>;
