@@ -1,8 +1,9 @@
 /**
- * Authentication for the Berth API server: cluster PKI, bearer / service-account / client-certificate
- * authenticators, kubeconfig writing and the audit log.
+ * Authentication for the Berth API server: cluster PKI, bearer / service-account / client-certificate / join-token
+ * authenticators, kubeconfig writing, the audit log, node joining and `kubectl auth whoami`.
  *
- * How the server uses it (in this order):
+ * The server normally takes all of it through api/authz's `createClusterSecurity({ home, storage })`, which does the
+ * steps below plus authorization. The pieces, in order:
  *   const pki = ensureClusterPki(home, { hosts });                          // first start creates $BERTH_HOME/pki/*
  *   const tokens = new TokenFileAuthenticator(path.join(home, 'tokens.json'));
  *   const adminToken = tokens.ensureAdminToken();                             // user "admin", group system:masters
@@ -12,7 +13,7 @@
  *   writeKubeconfig(path.join(home, 'admin.kubeconfig'),
  *     { server: `https://127.0.0.1:${port}`, caPem: pki.ca.certPem, user: { token: adminToken } });
  *   https.createServer(tlsServerOptions(pki), app)                            // asks for, never requires, a client cert
- *   app.use(auditMiddleware(new AuditLog(path.join(home, 'audit.log')), requestAttributes)) // 1. sees refusals too
+ *   app.use(auditMiddleware(new AuditLog(path.join(home, 'audit.log')), attributesOf))      // 1. sees refusals too
  *   app.use(authenticationMiddleware(authenticator))                         // 2. 401 Status, or getUser(req) is set
  *   app.use(authorizationMiddleware(authorizer))                             // 3. (api/authz) 403 Status
  *   ...routes; handlers read the caller with getUser(req).
