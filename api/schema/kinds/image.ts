@@ -24,7 +24,7 @@ export const image: KindDefinition = {
       'ImageSpec says where the image comes from.',
       {
         ref: str('Reference of the image: registry/repository:tag or repository@sha256:digest. Containers may name the Image object or this reference.', { minLength: 1 }),
-        pullPolicy: oneOfValues('When to (re)pull: Always (re-resolve the tag each time), IfNotPresent (default) or Never (must be imported or built).', ['Always', 'IfNotPresent', 'Never'], { default: 'IfNotPresent' }),
+        pullPolicy: oneOfValues('When to (re)pull: Always (re-resolve the tag on every check, periodically), IfNotPresent or Never (must be imported or built). Defaults as in Kubernetes: Always for :latest or no tag, IfNotPresent otherwise.', ['Always', 'IfNotPresent', 'Never']),
         insecure: bool('Talk plain HTTP to the registry (for local registries).'),
         platform: str('os/architecture[/variant] to select from a multi-platform index. Defaults to the node\'s.'),
         build: obj(
@@ -66,7 +66,7 @@ export const image: KindDefinition = {
         exposedPorts: arr('EXPOSE, as port/protocol', { type: 'string' }),
         labels: map('LABEL'),
       }),
-      nodes: arr('Nodes that hold the image.', { type: 'string' }),
+      nodes: arr('Nodes that hold the image at status.digest (each node agent makes the image present on itself and adds its name).', { type: 'string' }),
       conditions: conditionsSchema('Latest observations: Ready, ...'),
       observedGeneration: observedGenerationSchema,
     }),
