@@ -8,6 +8,7 @@ import { compareKubeVersions, defaultCrd, validateCrdObject } from './crd-valida
 import { SchemaInvalidError, fieldErrorText, fieldErrors } from './errors';
 import { BERTH_GROUP } from './kinds/crds';
 import { semanticDefaults, semanticRules } from './kinds/rules';
+import { TooDeepError, cloneJson } from './json';
 import { listTypeErrors } from './list-types';
 import { findBuiltinCrdDir, readManifestDir } from './load';
 import { nameRules, validateObjectMeta } from './object-meta';
@@ -223,8 +224,13 @@ export class SchemaRegistry {
     if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
       return { object: {}, errors: [fieldErrors.typeInvalid('', obj, `${info.kind} must be a JSON object`)], unknownFields: [] };
     }
-    // Bodies are decoded JSON/YAML, so a JSON round trip is a faithful (and the fastest) deep copy.
-    const object = JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
+    let object: Record<string, unknown>;
+    try {
+      object = cloneJson(obj as Record<string, unknown>);
+    } catch (err) {
+      if (!(err instanceof TooDeepError)) throw err;
+      return { object: {}, errors: [fieldErrors.invalid('', '<object>', `${info.kind} is ${err.message}`)], unknownFields: [] };
+    }
     const pruned = pruneAndDefault(served.schema, object);
     const ownKind = info.builtIn && info.group === BERTH_GROUP;
     if (ownKind) semanticDefaults[info.kind]?.(object);
