@@ -55,7 +55,7 @@ export class Http2Transport implements Transport {
       cert: this.config.certPem,
       key: this.config.keyPem,
       rejectUnauthorized: !this.config.insecureSkipTlsVerify,
-      settings: { initialWindowSize: 4 * 1024 * 1024 },
+      settings: { initialWindowSize: 4 * 1024 * 1024, maxFrameSize: 1024 * 1024 - 1 },
     });
     session.on('connect', () => session.setLocalWindowSize(16 * 1024 * 1024));
     // A session with no open streams must not keep the process alive.

@@ -12,7 +12,7 @@ import { getUser, writeKubeconfig } from '../auth';
 import { attributesOf, createClusterSecurity, isRbacResource, nodeAdmissionError, rbacEscalationError, type ClusterSecurity } from '../authz';
 import { encryptedStorage, type KeyRing } from '../encryption';
 import { SchemaRegistry, type CustomResourceDefinition } from '../schema';
-import { CachedStorage, openStorage, type Storage } from '../storage';
+import { CachedStorage, openStorage, type Storage, type StoredObject, type Watcher } from '../storage';
 import { GarbageCollector } from '../registry/gc';
 import { namespaceKey } from '../registry/keys';
 import { nowTimestamp } from '../registry/metadata';
@@ -67,16 +67,30 @@ const securityAdmission = (security: ClusterSecurity): Admission => async (req, 
   }
 };
 
-/** Serves CRDs created earlier (or by another API server sharing the store). */
-const loadStoredCrds = async (storage: Storage, schemas: SchemaRegistry): Promise<void> => {
-  const { items } = await storage.list('/registry/apiextensions.k8s.io/customresourcedefinitions/');
-  for (const crd of items) {
-    try {
-      schemas.addCrd(crd as unknown as CustomResourceDefinition);
-    } catch (err) {
-      console.error(`berth-apiserver: stored CRD ${String(crd.metadata.name)} cannot be served:`, err);
-    }
+const CRD_PREFIX = '/registry/apiextensions.k8s.io/customresourcedefinitions/';
+
+const serveCrd = (schemas: SchemaRegistry, crd: StoredObject): void => {
+  try {
+    schemas.addCrd(crd as unknown as CustomResourceDefinition);
+  } catch (err) {
+    console.error(`berth-apiserver: stored CRD ${String(crd.metadata.name)} cannot be served:`, err);
   }
+};
+
+/**
+ * Serves the CRDs in storage, and keeps following them: API servers sharing one etcd learn of each other's CRDs
+ * (this server's own writes also call addCrd at once, so a create is served before its watch event arrives).
+ */
+const followStoredCrds = async (storage: Storage, schemas: SchemaRegistry): Promise<Watcher> => {
+  const { items, revision } = await storage.list(CRD_PREFIX);
+  for (const crd of items) serveCrd(schemas, crd);
+  return storage.watch(CRD_PREFIX, {
+    fromRevision: revision,
+    onEvent: (event) => {
+      if (event.type === 'DELETED') schemas.removeCrd(String(event.object.metadata.name));
+      else serveCrd(schemas, event.object);
+    },
+  });
 };
 
 const ensureNamespace = async (storage: Storage, name: string): Promise<void> => {
@@ -101,7 +115,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   const { storage, keys } = openStore(opts);
   const schemas = SchemaRegistry.withBuiltins();
-  await loadStoredCrds(storage, schemas);
+  const crdWatch = await followStoredCrds(storage, schemas);
   await ensureNamespace(storage, 'default');
 
   const security = createClusterSecurity({ home: opts.home, storage, hosts: opts.address === '0.0.0.0' ? [] : [opts.address], encryptionKeys: keys });
@@ -134,6 +148,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       gc.stop();
+      crdWatch.stop();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await storage.close();

@@ -28,6 +28,8 @@ export interface TestApiServerOptions {
   readonly store?: 'sqlite' | 'etcd';
   /** With store 'etcd': the endpoints of a running etcd; without them a private etcd is started (and stopped by stop()). */
   readonly etcdEndpoints?: string[];
+  /** Key prefix in etcd; servers given the same endpoints and prefix serve one cluster. Default: unique per server. */
+  readonly etcdPrefix?: string;
 }
 
 export const startApiServer = async (opts: TestApiServerOptions = {}): Promise<TestApiServer> => {
@@ -39,7 +41,7 @@ export const startApiServer = async (opts: TestApiServerOptions = {}): Promise<T
     address: '127.0.0.1',
     store: opts.store ?? 'sqlite',
     etcdEndpoints: opts.etcdEndpoints ?? (etcd ? [etcd.endpoint] : undefined),
-    etcdPrefix: `/berth-test-${path.basename(home)}`,
+    etcdPrefix: opts.etcdPrefix ?? `/berth-test-${path.basename(home)}`,
   });
   const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
   return {
