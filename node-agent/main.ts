@@ -1,8 +1,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiClient } from '../client';
-import { FileLogProvider, IsolatedNetworkProvider, NodeAgent, StoreImageProvider } from './agent';
+import { FileLogProvider, NodeAgent, StoreImageProvider } from './agent';
+import { ApiNetworkProvider } from './agent/network-provider';
 import { ImageStore } from './images/store';
+import { NodeNetworking } from './network';
 import { BerthRuntime } from './runtime';
 import { ApiSecretSource, SecretVolumes } from './secrets';
 
@@ -15,9 +17,10 @@ export interface AgentProcessOptions {
   readonly agentSocket?: string;
 }
 
-/** The node agent with this machine's real parts: Berth's runtime, the image store, per-run log files. */
+/** The node agent with this machine's real parts: Berth's runtime, the image store, bridges and DNS, per-run log files. */
 export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> {
   const state = path.join(opts.home, 'node');
+  const network = new ApiNetworkProvider({ client: opts.client, networking: new NodeNetworking(), etcRoot: path.join(state, 'network') });
   const agent = new NodeAgent({
     client: opts.client,
     nodeName: opts.nodeName ?? os.hostname().toLowerCase(),
@@ -25,7 +28,8 @@ export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> 
     stateDir: state,
     runtime: new BerthRuntime({ root: path.join(state, 'runtime') }),
     images: new StoreImageProvider(new ImageStore({ root: path.join(opts.home, 'images') })),
-    network: new IsolatedNetworkProvider(),
+    network,
+    parts: [network],
     logs: new FileLogProvider(path.join(opts.home, 'logs')),
     secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(opts.client)),
   });

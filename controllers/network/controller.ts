@@ -92,14 +92,22 @@ export class NetworkController {
     }
     const deleting = !!net.metadata.deletionTimestamp;
     if (!deleting && !net.metadata.finalizers?.includes(NETWORK_FINALIZER)) {
-      await this.patchFinalizers(net, [...(net.metadata.finalizers ?? []), NETWORK_FINALIZER]);
-      return {}; // our own update event brings the Network back
+      // Our own update event (or, on a conflict, the newer version's) brings the Network back.
+      await this.patchFinalizers(net, [...(net.metadata.finalizers ?? []), NETWORK_FINALIZER]).catch((err) => {
+        if (!isConflictError(err)) throw err;
+      });
+      return {};
     }
     const status = (net.status ?? {}) as NetworkStatus;
     const next = await this.desiredStatus(net, status, users, !deleting);
-    if (JSON.stringify(next) !== JSON.stringify(status)) await this.writeStatus(net, next);
-    if (deleting && users.length === 0 && net.metadata.finalizers?.includes(NETWORK_FINALIZER)) {
-      await this.patchFinalizers(net, net.metadata.finalizers.filter((f) => f !== NETWORK_FINALIZER));
+    try {
+      if (JSON.stringify(next) !== JSON.stringify(status)) await this.writeStatus(net, next);
+      if (deleting && users.length === 0 && net.metadata.finalizers?.includes(NETWORK_FINALIZER)) {
+        await this.patchFinalizers(net, net.metadata.finalizers.filter((f) => f !== NETWORK_FINALIZER));
+      }
+    } catch (err) {
+      // A stale cache: the newer version's watch event requeues this key, and the next reconcile starts from it.
+      if (!isConflictError(err)) throw err;
     }
     return {};
   }
@@ -176,8 +184,7 @@ export class NetworkController {
     try {
       await this.client.patch(RESOURCES.networks, net.metadata.name!, { metadata: { finalizers, resourceVersion: net.metadata.resourceVersion } }, { namespace: net.metadata.namespace });
     } catch (err) {
-      if (isNotFoundError(err)) return;
-      throw err; // a conflict retries with a fresher cache
+      if (!isNotFoundError(err)) throw err;
     }
   }
 

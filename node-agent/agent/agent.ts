@@ -28,6 +28,14 @@ export interface NodeAgentOptions {
   readonly agentSocket?: string;
   /** Lease renewal period; the Lease lasts four of these. */
   readonly heartbeatMs?: number;
+  /** Node-level parts that live as long as the agent (the network provider's watch, the service proxies). */
+  readonly parts?: readonly AgentPart[];
+}
+
+export interface AgentPart {
+  start(): Promise<void>;
+  /** Stops watching; like the agent's own stop, leaves containers and their networking in place. */
+  stop(): void;
 }
 
 /**
@@ -53,6 +61,7 @@ export class NodeAgent {
   async start(): Promise<void> {
     await this.register();
     await this.renewLease();
+    for (const part of this.opts.parts ?? []) await part.start();
     const every = this.opts.heartbeatMs ?? 10_000;
     this.heartbeat = setInterval(() => {
       void this.renewLease().catch(() => undefined);
@@ -68,6 +77,7 @@ export class NodeAgent {
   stop(): void {
     clearInterval(this.heartbeat);
     this.informer.stop();
+    for (const part of this.opts.parts ?? []) part.stop();
     for (const s of this.supervisors.values()) s.detach();
     this.supervisors.clear();
   }

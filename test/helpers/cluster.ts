@@ -1,14 +1,19 @@
 /**
  * A one-node cluster in the test process: a real API server (temp $BERTH_HOME, port 0), the scheduler, the
- * service controller and a node agent running real containers with Berth's runtime and a temp image store.
- * `stop()` deletes every Container, waits until the agent has cleaned up, and removes all temp state.
+ * service controller, the network controller and a node agent running real containers with Berth's runtime,
+ * a temp image store and real bridges (default Networks get subnets from a /24 reserved for this cluster).
+ * `stop()` deletes every Container and Network, waits until the agent has cleaned up, and removes all temp state.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Container, RESOURCES } from '../../client';
+import { NetworkController, type SubnetPool } from '../../controllers/network';
 import { Scheduler } from '../../controllers/scheduler';
 import { ServiceController } from '../../controllers/service';
-import { FileLogProvider, IsolatedNetworkProvider, NodeAgent, StoreImageProvider } from '../../node-agent/agent';
+import { FileLogProvider, NodeAgent, StoreImageProvider } from '../../node-agent/agent';
+import { ApiNetworkProvider } from '../../node-agent/agent/network-provider';
+import { bridgeName, listBerthResources, NodeNetworking, resourcesNamed } from '../../node-agent/network';
+import { pickFreeSubnets, releaseSubnets } from '../../node-agent/network/testing';
 import type { BackOffOptions } from '../../node-agent/agent/restart-policy';
 import { ImageStore } from '../../node-agent/images/store';
 import { BerthRuntime } from '../../node-agent/runtime';
@@ -21,37 +26,52 @@ export interface TestCluster {
   readonly runtime: BerthRuntime;
   readonly nodeName: string;
   readonly logs: FileLogProvider;
+  readonly networking: NodeNetworking;
   /** A new agent process-equivalent on the same state (live-restore tests). */
   restartAgent(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startCluster(opts: { backoff?: BackOffOptions } = {}): Promise<TestCluster> {
+export interface ClusterOptions {
+  readonly backoff?: BackOffOptions;
+  /** Where default Networks get their subnets; a free 10.213.X.0/24 in /26 blocks (61 addresses each) unless set. */
+  readonly networkPool?: SubnetPool;
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
+  const reserved = opts.networkPool ? [] : await pickFreeSubnets(1);
+  const pool = opts.networkPool ?? { cidr: reserved[0], prefixLength: 26 };
   const api = await startApiServer();
   const state = path.join(api.home, 'node');
   const runtime = new BerthRuntime({ root: path.join(state, 'runtime') });
   const store = new ImageStore({ root: path.join(state, 'images') });
   const logs = new FileLogProvider(path.join(state, 'logs'));
   const nodeName = `berth-test-${path.basename(api.home).slice(-6).toLowerCase()}`;
-  const makeAgent = () =>
-    new NodeAgent({
+  const networking = new NodeNetworking();
+  const makeAgent = () => {
+    const network = new ApiNetworkProvider({ client: api.client, networking, etcRoot: path.join(state, 'network') });
+    return new NodeAgent({
       client: api.client,
       nodeName,
       stateDir: state,
       runtime,
       images: new StoreImageProvider(store),
-      network: new IsolatedNetworkProvider(),
+      network,
+      parts: [network],
       logs,
       secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(api.client)),
       backoff: opts.backoff ?? { initialMs: 200, maxMs: 1000, resetAfterMs: 60_000 },
       heartbeatMs: 1000,
     });
+  };
   let agent = makeAgent();
   const scheduler = new Scheduler(api.client);
   const services = new ServiceController(api.client);
+  const networks = new NetworkController(api.client, { pool });
   await agent.start();
   await scheduler.start();
   await services.start();
+  await networks.start();
   const cluster = {
     api,
     get agent() {
@@ -60,6 +80,7 @@ export async function startCluster(opts: { backoff?: BackOffOptions } = {}): Pro
     runtime,
     nodeName,
     logs,
+    networking,
     async restartAgent() {
       agent.stop();
       agent = makeAgent();
@@ -72,7 +93,16 @@ export async function startCluster(opts: { backoff?: BackOffOptions } = {}): Pro
       await Promise.all(all.items.map((c) => api.client.delete(RESOURCES.containers, c.metadata.name!, { namespace: c.metadata.namespace }).catch(() => undefined)));
       const end = Date.now() + 30_000;
       while ((await api.client.list(RESOURCES.containers, { namespace: '' })).items.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      // Networks go once no Container uses them (finalizer); the agent then removes their bridges.
+      const nets = await api.client.list(RESOURCES.networks, { namespace: '' });
+      await Promise.all(nets.items.map((n) => api.client.delete(RESOURCES.networks, n.metadata.name!, { namespace: n.metadata.namespace }).catch(() => undefined)));
+      while ((await api.client.list(RESOURCES.networks, { namespace: '' })).items.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      const bridges = nets.items.map((n) => bridgeName(n.metadata.uid!));
+      while (resourcesNamed(await listBerthResources(), bridges).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await networks.stop();
       agent.stop();
+      await networking.close();
+      releaseSubnets(reserved);
       for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
       await api.stop();
       fs.rmSync(state, { recursive: true, force: true });

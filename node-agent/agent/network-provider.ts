@@ -1,0 +1,150 @@
+/**
+ * The agent's NetworkProvider over the API: a Container joins the Networks it names (or its namespace's
+ * `default` Network) with the addresses the network controller allocated in `Network.status.allocations`;
+ * `NodeNetworking` does the attaching (namespace, veths, names, /etc files). Networks deleted from the API
+ * have their bridges and DNS servers removed from the node.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ApiClient, Network, RESOURCES } from '../../client';
+import { allocationOwner, networkNamesOf, type NetworkStatus } from '../../controllers/network';
+import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
+import { BerthNetworkProvider, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type ResolvedAttachment } from '../network';
+import { runtimeIdOf } from './supervisor';
+import type { ContainerObject, NetworkProvider, NetworkSetup } from './types';
+
+/** Drivers that hand out no addresses: their Containers need no allocation to attach. */
+const DRIVERS_WITHOUT_IPAM: ReadonlySet<string> = new Set(['host', 'none']);
+
+export interface ApiNetworkProviderOptions {
+  readonly client: ApiClient;
+  readonly networking: NodeNetworking;
+  /** Per-container hosts and resolv.conf files live in `<etcRoot>/<containerId>/`. */
+  readonly etcRoot: string;
+  /** How long attach waits for the network controller's allocation before failing (the supervisor retries). */
+  readonly allocationTimeoutMs?: number;
+}
+
+export class ApiNetworkProvider implements NetworkProvider {
+  private readonly networks: Informer<Network>;
+  private readonly attachments: BerthNetworkProvider;
+  /** What each container was attached with, so detach works even after its Network object is gone. */
+  private readonly attached = new Map<string, Map<string, ResolvedAttachment>>();
+  private readonly waiters = new Set<() => void>();
+  private removals: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: ApiNetworkProviderOptions) {
+    this.networks = new Informer(listWatcherFor<Network>(opts.client, RESOURCES.networks));
+    this.attachments = new BerthNetworkProvider({ networking: opts.networking, etcRoot: opts.etcRoot, resolve: async (c, name) => this.resolve(c, name) });
+    const wake = () => this.waiters.forEach((w) => w());
+    this.networks.addHandlers({ onAdd: wake, onUpdate: wake, onDelete: (n) => this.removeFromNode(n) });
+  }
+
+  async start(): Promise<void> {
+    this.networks.start();
+    await this.networks.waitForSync();
+  }
+
+  stop(): void {
+    this.networks.stop();
+  }
+
+  /** The node-level identity (`NetworkConfig.key`) of Network `namespace/name`, if it has an address plan. */
+  networkKeyOf(namespace: string, name: string): string | undefined {
+    return this.networks.get(`${namespace}/${name}`)?.metadata.uid;
+  }
+
+  async attach(c: ContainerObject, containerId: string): Promise<NetworkSetup> {
+    const names = networkNamesOf(c.spec);
+    const resolved = new Map<string, ResolvedAttachment>();
+    for (const [index, name] of names.entries()) {
+      const field = c.spec.networks?.length ? `spec.networks[${index}]` : 'spec.networks (the namespace default)';
+      resolved.set(name, await this.waitForAddress(c, name, field));
+    }
+    this.attached.set(containerId, resolved);
+    return this.attachments.attach(withNetworks(c, names), containerId);
+  }
+
+  async detach(c: ContainerObject, containerId: string): Promise<void> {
+    const names = networkNamesOf(c.spec);
+    try {
+      await this.attachments.detach(withNetworks(c, names), containerId);
+    } catch (err) {
+      // The Network is unknown here (deleted, or never attached by this agent process): removing the
+      // container's namespace removes its veth ends too; the bridge goes with the Network.
+      console.error(JSON.stringify({ component: 'berth-agent-network', containerId, msg: 'detach without network details', err: (err as Error).message }));
+      await this.opts.networking.tearDownContainer({ containerId, name: c.metadata.name, namespace: c.metadata.namespace, networks: [] });
+      fs.rmSync(path.join(this.opts.etcRoot, containerId), { recursive: true, force: true });
+    }
+    this.attached.delete(containerId);
+  }
+
+  private resolve(c: ContainerObject, name: string): ResolvedAttachment {
+    // BerthNetworkProvider passes the Container, not the id; the supervisor's id is runtimeIdOf(c).
+    const cached = this.attached.get(runtimeIdOf(c))?.get(name);
+    if (cached) return cached;
+    const found = this.lookup(c, name);
+    if (typeof found === 'string') throw new Error(found);
+    return found;
+  }
+
+  /** The Network and the container's address on it, or why they are not there yet. */
+  private lookup(c: ContainerObject, name: string): ResolvedAttachment | string {
+    const net = this.networks.get(`${c.metadata.namespace}/${name}`);
+    if (!net) return `network ${c.metadata.namespace}/${name} does not exist`;
+    const status = (net.status ?? {}) as NetworkStatus;
+    const driver = (net.spec.driver ?? 'bridge') as NetworkDriverName;
+    const ready = status.conditions?.find((x) => x.type === 'Ready');
+    if (DRIVERS_WITHOUT_IPAM.has(driver)) return { network: configOf(net, driver, '', ''), address: '' };
+    const address = status.allocations?.[allocationOwner(c.metadata.namespace, c.metadata.name)];
+    if (!address || !status.subnet || !status.gateway) {
+      return `network ${c.metadata.namespace}/${name} has no address for the container yet${ready?.status === 'False' ? ` (${ready.reason}: ${ready.message})` : ''}`;
+    }
+    return { network: configOf(net, driver, status.subnet, status.gateway), address };
+  }
+
+  private waitForAddress(c: ContainerObject, name: string, field: string): Promise<ResolvedAttachment> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.lookup(c, name);
+        if (typeof found === 'string') return false;
+        done();
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        const why = this.lookup(c, name);
+        done();
+        reject(new Error(`${field}: ${typeof why === 'string' ? why : 'no address'} after ${this.timeoutMs()} ms`));
+      }, this.timeoutMs());
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private timeoutMs(): number {
+    return this.opts.allocationTimeoutMs ?? 10_000;
+  }
+
+  /** The Network left the API (its finalizer waited for every Container): its bridge and DNS server go too. */
+  private removeFromNode(net: Network): void {
+    const status = (net.status ?? {}) as NetworkStatus;
+    if (!status.subnet || !status.gateway) return;
+    const config = configOf(net, (net.spec.driver ?? 'bridge') as NetworkDriverName, status.subnet, status.gateway);
+    this.removals = this.removals.then(() =>
+      this.opts.networking.removeNetwork(config).catch((err: Error) => console.error(JSON.stringify({ component: 'berth-agent-network', network: keyOf(net), msg: 'cannot remove network', err: err.message }))),
+    );
+  }
+}
+
+/** The Container as BerthNetworkProvider reads it: with its Networks (or the default) named explicitly. */
+const withNetworks = (c: ContainerObject, names: readonly string[]): ContainerObject => ({ ...c, spec: { ...c.spec, networks: names } });
+
+function configOf(net: Network, driver: NetworkDriverName, subnet: string, gateway: string): NetworkConfig {
+  const spec = net.spec as { internal?: boolean; mtu?: number };
+  return { key: net.metadata.uid!, name: net.metadata.name!, namespace: net.metadata.namespace!, driver, subnet, gateway, internal: spec.internal, mtu: spec.mtu };
+}
