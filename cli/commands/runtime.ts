@@ -63,22 +63,26 @@ export function registerRuntimeCommands(program: Command): void {
 
   runtime
     .command('start')
+    .description('execute the process of a created container')
     .argument('<id>')
     .action(async (id: string, _o: unknown, cmd: Command) => runtimeOf(cmd).start(id));
 
   runtime
     .command('state')
+    .description('print the OCI state of a container as JSON')
     .argument('<id>')
     .action(async (id: string, _o: unknown, cmd: Command) => console.log(JSON.stringify(await runtimeOf(cmd).state(id), null, 2)));
 
   runtime
     .command('kill')
+    .description('send a signal to the container\'s init')
     .argument('<id>')
     .argument('[signal]', 'signal name or number', 'SIGTERM')
     .action(async (id: string, signal: string, _o: unknown, cmd: Command) => runtimeOf(cmd).kill(id, signal));
 
   runtime
     .command('delete')
+    .description('remove a stopped container (its cgroup and state)')
     .option('-f, --force', 'kill a running container first')
     .argument('<id>')
     .action(async (id: string, o: { force?: boolean }, cmd: Command) => runtimeOf(cmd).delete(id, { force: o.force }));
@@ -113,9 +117,10 @@ export function registerRuntimeCommands(program: Command): void {
     .argument('<command...>')
     .passThroughOptions()
     .action(async (id: string, command: string[], o: { env?: string[]; cwd?: string; user?: string }, cmd: Command) => {
+      const args = command[0] === '--' ? command.slice(1) : command; // `exec ID -- CMD ...` (passed through)
       const handle = await runtimeOf(cmd).exec(
         id,
-        { args: command, env: o.env, cwd: o.cwd, user: o.user ? parseUser(o.user) : undefined },
+        { args, env: o.env, cwd: o.cwd, user: o.user ? parseUser(o.user) : undefined },
         OWN_STDIO,
       );
       process.exitCode = (await handle.wait()).exitCode;
@@ -123,6 +128,7 @@ export function registerRuntimeCommands(program: Command): void {
 
   runtime
     .command('list')
+    .description('list the containers in the state directory')
     .alias('ps')
     .option('-f, --format <format>', 'table or json', 'table')
     .action(async (o: { format: string }, cmd: Command) => {
