@@ -452,6 +452,93 @@ function requestCases(): Case[] {
   return cases;
 }
 
+// ---- the hand-written kinds (Namespace, CustomResourceDefinition) and /scale ----------------------------------------
+
+const NAMESPACES = '/api/v1/namespaces';
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+/** A valid CRD for the corpus to break, one way per case. */
+function goodCrd(): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- mutated freely below
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'gizmos.corpus.example.com' },
+    spec: {
+      group: 'corpus.example.com',
+      scope: 'Namespaced',
+      names: { kind: 'Gizmo', plural: 'gizmos' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { n: { type: 'integer' } } } } } } }],
+    },
+  };
+}
+
+function crdCases(): Case[] {
+  const S = 'spec.versions[0].schema.openAPIV3Schema';
+  const mutations: Array<[string, (c: Record<string, any>) => void, string]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['name not plural.group', (c) => (c.metadata.name = 'gizmo.corpus.example.com'), 'metadata.name'],
+    ['group without a dot', (c) => { c.spec.group = 'corpus'; c.metadata.name = 'gizmos.corpus'; }, 'spec.group'],
+    ['reserved group', (c) => { c.spec.group = 'apiextensions.k8s.io'; c.metadata.name = 'gizmos.apiextensions.k8s.io'; }, 'spec.group'],
+    ['kind of a built-in kind in berth.dev', (c) => { c.spec.group = 'berth.dev'; c.metadata.name = 'gizmos.berth.dev'; c.spec.names.kind = 'Service'; c.spec.names.singular = 'gizmo'; }, 'spec.names.kind'],
+    ['short name of a built-in kind in berth.dev', (c) => { c.spec.group = 'berth.dev'; c.metadata.name = 'gizmos.berth.dev'; c.spec.names.shortNames = ['svc']; }, 'spec.names.shortNames[0]'],
+    ['lower-case kind', (c) => (c.spec.names.kind = 'gizmo'), 'spec.names.kind'],
+    ['scope Global', (c) => (c.spec.scope = 'Global'), 'spec.scope'],
+    ['no versions', (c) => (c.spec.versions = []), 'spec.versions'],
+    ['no storage version', (c) => (c.spec.versions[0].storage = false), 'spec.versions'],
+    ['a version name that is not a DNS label', (c) => (c.spec.versions[0].name = 'V_1'), 'spec.versions[0].name'],
+    ['no schema', (c) => delete c.spec.versions[0].schema, S],
+    ['a root that is not an object', (c) => (c.spec.versions[0].schema.openAPIV3Schema.type = 'array'), `${S}.type`],
+    ['a node without a type', (c) => delete c.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.n.type, `${S}.properties[spec].properties[n].type`],
+    ['a $ref', (c) => (c.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.r = { type: 'object', $ref: '#/r' }), `${S}.properties[spec].properties[r].$ref`],
+    ['additionalProperties false', (c) => (c.spec.versions[0].schema.openAPIV3Schema.properties.spec.additionalProperties = false), `${S}.properties[spec].additionalProperties`],
+    ['an array without items', (c) => (c.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.list = { type: 'array' }), `${S}.properties[spec].properties[list].items`],
+    ['an invalid pattern', (c) => (c.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.p = { type: 'string', pattern: '(' }), `${S}.properties[spec].properties[p].pattern`],
+    ['metadata beyond name', (c) => (c.spec.versions[0].schema.openAPIV3Schema.properties.metadata = { type: 'object', properties: { labels: { type: 'object' } } }), `${S}.properties[metadata]`],
+    ['a scale path outside spec', (c) => (c.spec.versions[0].subresources = { scale: { specReplicasPath: '.status.n', statusReplicasPath: '.status.n' } }), 'spec.versions[0].subresources.scale.specReplicasPath'],
+    ['a printer column without jsonPath', (c) => (c.spec.versions[0].additionalPrinterColumns = [{ name: 'N', type: 'integer' }]), 'spec.versions[0].additionalPrinterColumns[0].jsonPath'],
+    ['Webhook conversion', (c) => (c.spec.conversion = { strategy: 'Webhook' }), 'spec.conversion.strategy'],
+    ['names not an object', (c) => (c.spec.names = 'gizmos'), 'spec.names'],
+    ['versions not a list', (c) => (c.spec.versions = { v1: {} }), 'spec.versions'],
+    ['changing a built-in kind', (c) => { c.metadata.name = 'containers.berth.dev'; c.spec.group = 'berth.dev'; c.spec.names = { kind: 'Container', plural: 'containers' }; }, 'spec'],
+  ];
+  return mutations.map(([why, mutate, field]) => {
+    const crd = goodCrd();
+    mutate(crd);
+    return { name: `CRD with ${why}`, method: 'POST', path: CRDS, body: JSON.stringify(crd), expect: [422], field };
+  });
+}
+
+function namespaceCases(): Case[] {
+  const cases: Case[] = BAD_NAMES.concat(['a.b', 'x'.repeat(64)]).map((name) => ({
+    name: `Namespace name ${JSON.stringify(name.slice(0, 20))}`,
+    method: 'POST',
+    path: NAMESPACES,
+    body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+    expect: [422],
+    field: 'metadata.name',
+  }));
+  cases.push(
+    { name: 'Namespace spec.finalizers not a list', method: 'POST', path: NAMESPACES, body: JSON.stringify({ metadata: { name: 'nsbad1' }, spec: { finalizers: 'kubernetes' } }), expect: [422], field: 'spec.finalizers' },
+    { name: 'Namespace kind mismatch', method: 'POST', path: NAMESPACES, body: JSON.stringify({ apiVersion: 'v1', kind: 'Container', metadata: { name: 'nsbad2' } }), expect: [400] },
+    { name: 'Namespace under a namespace', method: 'GET', path: '/api/v1/namespaces/default/namespaces', expect: [404] },
+    { name: 'Namespace as YAML with an alias bomb', method: 'POST', path: NAMESPACES, body: aliasBomb(6).replace('kind: Container', 'kind: Namespace').replace('apiVersion: berth.dev/v1', 'apiVersion: v1'), contentType: 'application/yaml', expect: [400, 422] },
+  );
+  return cases;
+}
+
+function scaleCases(): Case[] {
+  const scale = `${collectionPath(infoOf('Service'))}/seed-service/scale`;
+  const body = (spec: unknown) => JSON.stringify({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'seed-service', namespace: NS }, spec });
+  return [
+    { name: 'scale to a string', method: 'PUT', path: scale, body: body({ replicas: 'three' }), expect: [400, 422] },
+    { name: 'scale to a negative count', method: 'PUT', path: scale, body: body({ replicas: -1 }), expect: [400, 422] },
+    { name: 'scale to a fraction', method: 'PUT', path: scale, body: body({ replicas: 1.5 }), expect: [400, 422] },
+    { name: 'scale without spec', method: 'PUT', path: scale, body: JSON.stringify({ kind: 'Scale', metadata: { name: 'seed-service' } }), expect: [400, 422] },
+    { name: 'scale merge patch to a string', method: 'PATCH', path: scale, body: JSON.stringify({ spec: { replicas: 'x' } }), contentType: 'application/merge-patch+json', expect: [400, 422] },
+    { name: 'scale of a missing Service', method: 'GET', path: `${collectionPath(infoOf('Service'))}/ghost/scale`, expect: [404] },
+    { name: 'scale of a Service with a malformed body', method: 'PUT', path: scale, body: '{"spec":', expect: [400] },
+  ];
+}
+
 // ---- running -------------------------------------------------------------------------------------------------------
 
 interface Outcome {
@@ -506,6 +593,7 @@ describe('bad input corpus against a real API server', () => {
     unknownFields: KINDS.flatMap(unknownFieldCases),
     bodies: bodyCases(),
     requests: requestCases(),
+    definitions: [...crdCases(), ...namespaceCases(), ...scaleCases()],
   };
   let sent = 0;
 
