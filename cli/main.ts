@@ -10,6 +10,7 @@ import { registerLogsCommand } from './commands/logs';
 import { registerNodeCommands } from './commands/node';
 import { registerRolloutCommands } from './commands/rollout';
 import { registerRuntimeCommands } from './commands/runtime';
+import { registerTopCommand } from './commands/top';
 import { registerUpCommands } from './commands/up';
 
 export const buildProgram = (): Command => {
@@ -24,6 +25,7 @@ export const buildProgram = (): Command => {
   registerDeleteCommand(program);
   registerLogsCommand(program);
   registerRolloutCommands(program);
+  registerTopCommand(program);
   registerNodeCommands(program);
   registerImageCommands(program);
   registerRuntimeCommands(program);

@@ -14,6 +14,10 @@ const required = {
   iperf3: '/usr/bin/iperf3',
   podman: '/usr/bin/podman',
   'libseccomp-dev': '/usr/include/seccomp.h',
+  // native/ and the static probe programs of the escape tests are compiled on the machine.
+  gcc: '/usr/bin/gcc',
+  'libc6-dev': '/usr/lib/x86_64-linux-gnu/libc.a',
+  make: '/usr/bin/make',
 };
 const fs = require('node:fs');
 const missing = Object.entries(required).filter(([, file]) => !fs.existsSync(file)).map(([pkg]) => pkg);
