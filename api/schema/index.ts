@@ -29,11 +29,18 @@
  *   // and additionally: before storing a create/update call  schemas.validateCrd(crd)  (FieldError[] → 422),
  *   // after storing call schemas.addCrd(crd); after the delete is final call schemas.removeCrd(name).
  *   // crdStatus(crd) gives the `status` to store (Established/NamesAccepted conditions, acceptedNames, storedVersions).
+ *   // Built-in kinds' CRDs (isBuiltInCrd(name)) accept only unchanged re-applies, and removeCrd() keeps them served.
+ *   // Multi-version CRDs serve one ResourceInfo per served version; objects are stored in `storageVersion`
+ *   // (conversion strategy None: only apiVersion changes between versions).
  *
  *   schemas.onChange(() => ...)  // fires after addCrd/removeCrd; discoveryRouter already refreshes its caches itself.
  *
  *   // Tables (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`, used by `kubectl get`):
- *   buildTable(info, objects, { includeObject })  → a meta.k8s.io/v1 Table from the printer columns.
+ *   buildTable(info, objects, { includeObject, listMeta })  → a meta.k8s.io/v1 Table from the printer columns;
+ *   // pass listMeta {resourceVersion, continue, remainingItemCount}: kubectl pages with limit=500 and follows `continue`.
+ *
+ * The built-in kinds are defined in kinds/*.ts and rendered to manifests/crds/*.yaml
+ * (`node dist/api/schema/kinds/crds.js` after a build; test/unit/schema/crd-manifests.test.ts fails while stale).
  */
 export { SchemaRegistry, BUILTIN_CRD_DIR } from './registry';
 export { SchemaInvalidError, fieldErrorText, invalidMessage, strictDecodingMessage, unknownFieldWarnings } from './errors';
