@@ -71,6 +71,7 @@ export {
 export type { JoinRole } from './join';
 export { joinRouter, JOIN_PATH_PREFIX } from './join-router';
 export { selfSubjectReviewRouter } from './whoami';
+export { statusBody, sendStatus, bodyParserErrors } from './status';
 export { joinCluster, renewNodeCertificate, shouldRenew, JoinError } from './join-client';
 export type { NodeCredentials } from './join-client';
 export type { AuditEntry, AuditAttributes } from './audit';

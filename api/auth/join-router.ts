@@ -3,18 +3,34 @@
  *   GET  ca            → { caPem }                      anyone (the joiner checks it against its token's fingerprint)
  *   POST certificates  { nodeName, publicKeyPem }       a bootstrapper (valid join token) → 201 { certPem, caPem, expires }
  *   POST renew         { publicKeyPem }                 a node, with its current certificate → 201 a fresh one for itself
- * The private key never leaves the node: it sends only its public key.
+ * The private key never leaves the node: it sends only its public key. Bad input is a 400/422 Status, never a 500.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { GROUP_BOOTSTRAPPERS, JoinRole, NodeCertificates, GROUP_MANAGERS } from './join';
+import { GROUP_BOOTSTRAPPERS, GROUP_MANAGERS, JoinRole, NodeCertificates } from './join';
 import { getUser } from './middleware';
 import type { CertificateAuthority } from './pki';
+import { bodyParserErrors, sendStatus } from './status';
 import { GROUP_NODES, NODE_USER_PREFIX, UserInfo } from './types';
 
 export const JOIN_PATH_PREFIX = '/join/v1';
 
-const fail = (res: Response, code: number, reason: string, message: string): void => {
-  res.status(code).json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+/** Who may ask for which node's certificate, with which role. */
+interface IssuePolicy {
+  readonly mayRequest: (user: UserInfo) => boolean;
+  readonly nodeNameOf: (user: UserInfo, body: Record<string, unknown>) => unknown;
+  readonly roleOf: (user: UserInfo) => JoinRole;
+}
+
+const BOOTSTRAP: IssuePolicy = {
+  mayRequest: (user) => user.groups.includes(GROUP_BOOTSTRAPPERS),
+  nodeNameOf: (_user, body) => body.nodeName,
+  roleOf: (user) => (user.groups.includes(`${GROUP_BOOTSTRAPPERS}:manager`) ? 'manager' : 'worker'),
+};
+
+const RENEWAL: IssuePolicy = {
+  mayRequest: (user) => user.groups.includes(GROUP_NODES) && user.username.startsWith(NODE_USER_PREFIX),
+  nodeNameOf: (user) => user.username.slice(NODE_USER_PREFIX.length),
+  roleOf: (user) => (user.groups.includes(GROUP_MANAGERS) ? 'manager' : 'worker'),
 };
 
 export function joinRouter(ca: CertificateAuthority, nodeCertificates: NodeCertificates): Router {
@@ -25,37 +41,24 @@ export function joinRouter(ca: CertificateAuthority, nodeCertificates: NodeCerti
     res.json({ caPem: ca.certPem });
   });
 
-  const issue = (nodeNameOf: (user: UserInfo, body: Record<string, unknown>) => string | undefined, roleOf: (user: UserInfo) => JoinRole) =>
-    (req: Request, res: Response, next: NextFunction) => {
-      const user = getUser(req);
-      if (!user) return next(new Error('joinRouter needs authenticationMiddleware mounted before it'));
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const nodeName = nodeNameOf(user, body);
-      if (nodeName === undefined) return fail(res, 403, 'Forbidden', `User "${user.username}" may not request this node certificate`);
-      if (typeof body.publicKeyPem !== 'string') return fail(res, 422, 'Invalid', 'publicKeyPem: Required value');
-      try {
-        const issued = nodeCertificates.issue(nodeName, body.publicKeyPem, roleOf(user));
-        res.status(201).json({ certPem: issued.certPem, caPem: ca.certPem, expires: issued.expires.toISOString() });
-      } catch (err) {
-        fail(res, 422, 'Invalid', (err as Error).message);
-      }
-    };
+  const issue = (policy: IssuePolicy) => (req: Request, res: Response, next: NextFunction) => {
+    const user = getUser(req);
+    if (!user) return next(new Error('joinRouter needs authenticationMiddleware mounted before it'));
+    if (!policy.mayRequest(user)) return sendStatus(res, 403, 'Forbidden', `User "${user.username}" may not request node certificates here`);
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    const nodeName = policy.nodeNameOf(user, body);
+    if (typeof nodeName !== 'string') return sendStatus(res, 422, 'Invalid', 'nodeName: Required value');
+    if (typeof body.publicKeyPem !== 'string') return sendStatus(res, 422, 'Invalid', 'publicKeyPem: Required value');
+    try {
+      const issued = nodeCertificates.issue(nodeName, body.publicKeyPem, policy.roleOf(user));
+      res.status(201).json({ certPem: issued.certPem, caPem: ca.certPem, expires: issued.expires.toISOString() });
+    } catch (err) {
+      sendStatus(res, 422, 'Invalid', (err as Error).message);
+    }
+  };
+  router.post(`${JOIN_PATH_PREFIX}/certificates`, json, issue(BOOTSTRAP));
+  router.post(`${JOIN_PATH_PREFIX}/renew`, json, issue(RENEWAL));
 
-  router.post(
-    `${JOIN_PATH_PREFIX}/certificates`,
-    json,
-    issue(
-      (user, body) => (user.groups.includes(GROUP_BOOTSTRAPPERS) && typeof body.nodeName === 'string' ? body.nodeName : undefined),
-      (user) => (user.groups.includes(`${GROUP_BOOTSTRAPPERS}:manager`) ? 'manager' : 'worker'),
-    ),
-  );
-  router.post(
-    `${JOIN_PATH_PREFIX}/renew`,
-    json,
-    issue(
-      (user) => (user.groups.includes(GROUP_NODES) && user.username.startsWith(NODE_USER_PREFIX) ? user.username.slice(NODE_USER_PREFIX.length) : undefined),
-      (user) => (user.groups.includes(GROUP_MANAGERS) ? 'manager' : 'worker'),
-    ),
-  );
+  router.use(JOIN_PATH_PREFIX, bodyParserErrors);
   return router;
 }

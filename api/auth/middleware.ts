@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TLSSocket } from 'node:tls';
+import { statusBody } from './status';
 import { Authenticator, AuthRequest, GROUP_AUTHENTICATED, UserInfo } from './types';
 
 /**
@@ -37,15 +38,7 @@ export function isPublicPath(path: string): boolean {
 
 /** The `Status` body Kubernetes sends with a 401. It never says why, so probing learns nothing. */
 export function unauthorizedStatus(): object {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: 'Unauthorized',
-    reason: 'Unauthorized',
-    code: 401,
-  };
+  return statusBody(401, 'Unauthorized', 'Unauthorized');
 }
 
 /**

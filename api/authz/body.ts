@@ -1,5 +1,5 @@
-/** Request bodies and error replies for the small built-in endpoints of this module (access reviews, TokenRequest). */
-import express, { type Request, type RequestHandler, type Response } from 'express';
+/** Request bodies for the small built-in endpoints of this module (access reviews, TokenRequest). */
+import express, { type Request, type RequestHandler } from 'express';
 import { decodeAuthzProtobuf, ProtobufDecodeError } from './protobuf';
 
 const MAX_BODY = 1024 * 1024;
@@ -20,9 +20,4 @@ export function parseBody(req: Request): unknown {
   } catch {
     throw new Error('request body is not valid JSON');
   }
-}
-
-/** A Kubernetes `Status` failure reply. */
-export function sendStatus(res: Response, code: number, reason: string, message: string, details?: object): void {
-  res.status(code).json({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code });
 }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getUser, UserInfo } from '../auth';
+import { getUser, statusBody, UserInfo } from '../auth';
 import { requestAttributes } from './requestinfo';
 import { Attributes, Authorizer } from './types';
 
@@ -24,16 +24,7 @@ export function forbiddenMessage(user: UserInfo, attrs: Attributes, reason: stri
 }
 
 export function forbiddenStatus(user: UserInfo, attrs: Attributes, reason: string): object {
-  return {
-    kind: 'Status',
-    apiVersion: 'v1',
-    metadata: {},
-    status: 'Failure',
-    message: forbiddenMessage(user, attrs, reason),
-    reason: 'Forbidden',
-    details: { name: attrs.name, group: attrs.apiGroup, kind: attrs.resource },
-    code: 403,
-  };
+  return statusBody(403, 'Forbidden', forbiddenMessage(user, attrs, reason), { name: attrs.name, group: attrs.apiGroup, kind: attrs.resource });
 }
 
 /** Express middleware, mounted after authenticationMiddleware: 403 `Status` unless the authorizer allows. */

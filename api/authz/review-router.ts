@@ -4,8 +4,8 @@
  * (JSON, or the protobuf kubectl sends), so it can be mounted among the guards, after authorization.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { getUser, UserInfo } from '../auth';
-import { parseBody, rawBody, sendStatus } from './body';
+import { bodyParserErrors, getUser, sendStatus, UserInfo } from '../auth';
+import { parseBody, rawBody } from './body';
 import type { PolicyRule } from './rbac';
 import { AccessReviewInvalidError, AccessReviewKind, AUTHORIZATION_API_VERSION, reviewAccess } from './review';
 import type { Authorizer } from './types';
@@ -72,5 +72,6 @@ export function accessReviewRouter(authorizer: Authorizer, opts: AccessReviewRou
         .catch(next);
     });
   }
+  router.use(bodyParserErrors);
   return router;
 }

@@ -6,8 +6,8 @@
  * (`create` on `serviceaccounts/token` in NS; the built-in admin and edit roles have it).
  */
 import express, { type Router } from 'express';
-import { getUser, ServiceAccountTokens } from '../auth';
-import { parseBody, rawBody, sendStatus } from './body';
+import { bodyParserErrors, getUser, sendStatus, ServiceAccountTokens } from '../auth';
+import { parseBody, rawBody } from './body';
 
 const MIN_SECONDS = 600;
 const MAX_SECONDS = 48 * 3600;
@@ -42,5 +42,6 @@ export function tokenRequestRouter(serviceAccounts: ServiceAccountTokens): Route
       status: { token, expirationTimestamp: new Date(Date.now() + seconds * 1000).toISOString().replace(/\.\d+Z$/, 'Z') },
     });
   });
+  router.use(bodyParserErrors);
   return router;
 }

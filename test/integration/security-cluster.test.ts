@@ -380,6 +380,26 @@ describe('cluster security over HTTPS', () => {
       await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job`, { metadata: { finalizers: [] } }, 200);
     });
 
+    it('bad join requests are 400/422, never 500', async () => {
+      const token = security.joinTokens.create('worker');
+      const raw = await new Promise<number>((resolve, reject) => {
+        const req = https.request(`${url}/join/v1/certificates`, {
+          method: 'POST',
+          ca: security.pki.ca.certPem,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end('{"nodeName": "n8", ');
+      });
+      expect(raw).toBe(400);
+      expect((await call('POST', '/join/v1/certificates', { token }, { publicKeyPem: 'x' })).status).toBe(422);
+      expect((await call('POST', '/join/v1/certificates', { token }, { nodeName: 'n8', publicKeyPem: 'not a key' })).status).toBe(422);
+      expect((await call('POST', '/join/v1/certificates', { token }, { nodeName: 'Not_A_Name', publicKeyPem: 'x' })).status).toBe(422);
+    });
+
     it('a join token for another CA is refused before anything is sent', async () => {
       const token = security.joinTokens.create('worker').replace(/^BERTH-1-[0-9a-f]{64}/, `BERTH-1-${'0'.repeat(64)}`);
       await expect(joinCluster({ server: url, token, nodeName: 'n9' })).rejects.toThrow(JoinError);
