@@ -35,24 +35,55 @@ export interface AuditAttributes {
   readonly name?: string;
 }
 
+export interface AuditLogOptions {
+  /** Rotate when the file would grow past this (default 100 MiB), like kube-apiserver's --audit-log-maxsize. */
+  readonly maxBytes?: number;
+  /** Rotated files kept as FILE.1 (newest) … FILE.N (default 3). */
+  readonly backups?: number;
+}
+
 export class AuditLog {
-  private readonly fd: number;
+  private fd: number;
+  private size: number;
   private closed = false;
+  private readonly maxBytes: number;
+  private readonly backups: number;
 
   /** Opens `file` for appending (created mode 0600). Writes are synchronous, so an entry survives a crash right after. */
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    opts: AuditLogOptions = {},
+  ) {
+    this.maxBytes = opts.maxBytes ?? 100 * 1024 * 1024;
+    this.backups = opts.backups ?? 3;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     this.fd = fs.openSync(file, 'a', 0o600);
+    this.size = fs.fstatSync(this.fd).size;
   }
 
   /** Appends one line. Never throws: a failing audit write is reported on stderr, not turned into a crashed server. */
   write(entry: AuditEntry): void {
     if (this.closed) return; // a response that finishes while the server shuts down
+    const line = Buffer.from(JSON.stringify(entry) + '\n');
     try {
-      fs.writeSync(this.fd, JSON.stringify(entry) + '\n');
+      if (this.size > 0 && this.size + line.length > this.maxBytes) this.rotate();
+      fs.writeSync(this.fd, line);
+      this.size += line.length;
     } catch (err) {
       console.error(`berth-apiserver: cannot write audit log ${this.file}: ${(err as Error).message}`);
     }
+  }
+
+  /** FILE → FILE.1 → … → FILE.N (the oldest dropped), then a fresh FILE. */
+  private rotate(): void {
+    fs.closeSync(this.fd);
+    for (let i = this.backups; i >= 1; i--) {
+      const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
+      if (fs.existsSync(from)) fs.renameSync(from, `${this.file}.${i}`);
+    }
+    if (this.backups === 0) fs.unlinkSync(this.file);
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.size = 0;
   }
 
   close(): void {

@@ -74,4 +74,4 @@ export { selfSubjectReviewRouter } from './whoami';
 export { statusBody, sendStatus, bodyParserErrors } from './status';
 export { joinCluster, renewNodeCertificate, shouldRenew, JoinError } from './join-client';
 export type { NodeCredentials } from './join-client';
-export type { AuditEntry, AuditAttributes } from './audit';
+export type { AuditEntry, AuditAttributes, AuditLogOptions } from './audit';

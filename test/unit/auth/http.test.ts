@@ -174,6 +174,22 @@ describe('authentication over HTTPS', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('');
   });
 
+  it('rotates the audit log by size, keeping a bounded number of 0600 backups', () => {
+    const file = path.join(home, 'rotating-audit.log');
+    const log = new AuditLog(file, { maxBytes: 400, backups: 2 });
+    for (let i = 0; i < 20; i++) log.write({ time: `t${i}`, user: 'u', groups: [], verb: 'create', method: 'POST', path: `/x/${i}`, code: 201 });
+    log.close();
+    const files = fs.readdirSync(home).filter((f) => f.startsWith('rotating-audit.log')).sort();
+    expect(files).toEqual(['rotating-audit.log', 'rotating-audit.log.1', 'rotating-audit.log.2']);
+    for (const f of files) {
+      expect(fs.statSync(path.join(home, f)).size).toBeLessThanOrEqual(400);
+      expect(fs.statSync(path.join(home, f)).mode & 0o777).toBe(0o600);
+    }
+    const newest = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(newest[newest.length - 1].path).toBe('/x/19');
+    expect(fs.readFileSync(`${file}.1`, 'utf8')).toContain('"time":"t');
+  });
+
   it('writes kubeconfigs (token and client certificate, mode 0600) that kubectl 1.32 uses', async () => {
     const tokenConfig = path.join(home, 'admin.kubeconfig');
     writeKubeconfig(tokenConfig, { server: url, caPem: pki.ca.certPem, user: { token: adminToken }, namespace: 'team-a' });
