@@ -1,17 +1,20 @@
 /**
  * The `overlay` driver: a Network spanning nodes. On each node it is a bridge like the `bridge` driver's, plus a
  * VXLAN device on that bridge that floods broadcast and unknown unicast to every other node of the Network
- * (one all-zero FDB entry per remote) and learns container MACs from what comes back. The gateway is anycast:
+ * (one all-zero FDB entry per remote, kept equal to the Network's current nodes) and learns container MACs from what comes back. The gateway is anycast:
  * the same address and MAC on every node, its ARP kept off the VXLAN (overlay-gateway.ts), so each node is
  * gateway and DNS server for its own containers.
  */
 import { BridgeDriver, BridgeDriverOptions, describeNetwork } from './bridge-driver';
+import { inNetns, runChecked } from './command';
 import { ALREADY_EXISTS, ALREADY_GONE, runIpBatchChecked } from './ip-batch';
 import { bridgeName, vxlanName } from './names';
 import { AnycastGatewayFilter } from './overlay-gateway';
 import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
 
 export const VXLAN_PORT = 4789;
+/** The all-zero MAC: the FDB entry for broadcast, multicast and unknown unicast (one per remote node). */
+const FLOOD_MAC = '00:00:00:00:00:00';
 /** VXLAN adds 50 bytes (outer Ethernet, IPv4, UDP and VXLAN headers) to a 1500-byte underlay. */
 const OVERLAY_MTU = 1450;
 
@@ -44,12 +47,20 @@ export class OverlayDriver implements NetworkDriver {
       `ensure VXLAN ${vxlan} of network ${describeNetwork(net)}`,
       { netns: this.options.hostNetns, tolerated: ALREADY_EXISTS },
     );
-    // `append` adds one more flood destination to the all-zero entry; appending an existing one reports "File exists".
-    await runIpBatchChecked(
-      overlay.remoteAddresses.map((remote) => `fdb append 00:00:00:00:00:00 dev ${vxlan} dst ${remote}`),
-      `add VXLAN flood entries of network ${describeNetwork(net)}`,
-      { netns: this.options.hostNetns, tolerated: ALREADY_EXISTS, tool: 'bridge' },
-    );
+    await this.syncFloodEntries(net, overlay.remoteAddresses);
+  }
+
+  /** Makes the VXLAN's flood list exactly `remotes`: nodes that left the Network stop getting its broadcasts. */
+  private async syncFloodEntries(net: NetworkConfig, remotes: readonly string[]): Promise<void> {
+    const vxlan = vxlanName(net.key);
+    const listing = await runChecked(inNetns(this.options.hostNetns, ['bridge', '-j', 'fdb', 'show', 'dev', vxlan]));
+    const current = (JSON.parse(listing.stdout || '[]') as { mac: string; dst?: string }[]).filter((e) => e.mac === FLOOD_MAC && e.dst).map((e) => e.dst!);
+    const commands = [
+      ...remotes.filter((r) => !current.includes(r)).map((r) => `fdb append ${FLOOD_MAC} dev ${vxlan} dst ${r}`),
+      ...current.filter((c) => !remotes.includes(c)).map((c) => `fdb del ${FLOOD_MAC} dev ${vxlan} dst ${c}`),
+    ];
+    if (commands.length === 0) return;
+    await runIpBatchChecked(commands, `sync VXLAN flood entries of network ${describeNetwork(net)}`, { netns: this.options.hostNetns, tool: 'bridge' });
   }
 
   attach(net: NetworkConfig, containerId: string, netnsPath: string, ip: string, options?: AttachOptions): Promise<Attachment> {

@@ -190,6 +190,21 @@ describe('overlay network on two simulated hosts', () => {
     expect((await listBerthResources(hosts[1])).nftTables).toEqual([`bridge ${gatewayFilterTableName(nets[1].key)}`]);
   });
 
+  it('keeps the flood list equal to the remote nodes as they come and go', async () => {
+    const floodList = async () =>
+      (JSON.parse((await runChecked(['bridge', '-n', hosts[0], '-j', 'fdb', 'show', 'dev', vxlanName(nets[0].key)])).stdout) as { mac: string; dst?: string }[])
+        .filter((e) => e.mac === '00:00:00:00:00:00')
+        .map((e) => e.dst)
+        .sort();
+    const other = nets[0].overlay!.remoteAddresses[0];
+    const extra = other.replace(/\.\d+$/, '.99');
+    await drivers[0].ensureNetwork({ ...nets[0], overlay: { ...nets[0].overlay!, remoteAddresses: [other, extra] } });
+    expect(await floodList()).toEqual([other, extra].sort());
+    await drivers[0].ensureNetwork(nets[0]);
+    expect(await floodList()).toEqual([other]);
+    expect((await busybox(0, 'ping', '-c', '1', '-W', '2', ips[1])).code).toBe(0);
+  });
+
   it('carries the traffic over the underlay as VXLAN', async () => {
     const stats = JSON.parse((await runChecked(['ip', '-n', hosts[0], '-j', '-s', 'link', 'show', vxlanName(nets[0].key)])).stdout);
     expect(stats[0].stats64.tx.packets).toBeGreaterThan(0);
