@@ -7,6 +7,7 @@ import { fieldErrors } from './errors';
 import { isDns1035Label, isDns1123Label, isDns1123Subdomain } from './names';
 import { fieldPath } from './structural';
 import type { FieldError, JSONSchemaProps } from './types';
+import { newAjv, toAjvSchema } from './validator';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -134,6 +135,7 @@ function validateVersionSchema(schema: unknown, at: string): FieldError[] {
     }
   }
   errors.push(...structuralErrors(root, rat, false));
+  if (errors.length === 0) errors.push(...defaultErrors(root as JSONSchemaProps, rat));
   return errors;
 }
 
@@ -233,6 +235,30 @@ function validatePrinterColumns(columns: unknown, at: string): FieldError[] {
       errors.push(fieldErrors.invalid(`${cat}.priority`, c.priority, 'must be a non-negative integer'));
     }
   });
+  return errors;
+}
+
+/** The checker of `default` values; compiled schemas stay cached in it, which is fine for the few CRDs a cluster has. */
+const defaultsAjv = newAjv();
+
+/** Every `default` in a (structural) schema must itself be valid for its node, as apiextensions requires. */
+function defaultErrors(node: JSONSchemaProps, at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  if (node.default !== undefined) {
+    let valid = false;
+    let detail = 'is not valid for its schema';
+    try {
+      const check = defaultsAjv.compile(toAjvSchema(node));
+      valid = check(node.default) === true;
+      if (!valid && check.errors?.[0]) detail = `must be valid for its schema: ${check.errors[0].instancePath || '<value>'} ${check.errors[0].message}`;
+    } catch (cause) {
+      detail = `cannot be checked: ${(cause as Error).message}`;
+    }
+    if (!valid) errors.push(fieldErrors.invalid(`${at}.default`, node.default, detail));
+  }
+  for (const [key, child] of Object.entries(node.properties ?? {})) errors.push(...defaultErrors(child, fieldPath.mapKey(`${at}.properties`, key)));
+  if (node.items) errors.push(...defaultErrors(node.items, `${at}.items`));
+  if (typeof node.additionalProperties === 'object') errors.push(...defaultErrors(node.additionalProperties, `${at}.additionalProperties`));
   return errors;
 }
 

@@ -496,6 +496,7 @@ function crdCases(): Case[] {
     ['a scale path outside spec', (c) => (c.spec.versions[0].subresources = { scale: { specReplicasPath: '.status.n', statusReplicasPath: '.status.n' } }), 'spec.versions[0].subresources.scale.specReplicasPath'],
     ['a printer column without jsonPath', (c) => (c.spec.versions[0].additionalPrinterColumns = [{ name: 'N', type: 'integer' }]), 'spec.versions[0].additionalPrinterColumns[0].jsonPath'],
     ['Webhook conversion', (c) => (c.spec.conversion = { strategy: 'Webhook' }), 'spec.conversion.strategy'],
+    ['a default of the wrong type', (c) => (c.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.n.default = 'one'), `${S}.properties[spec].properties[n].default`],
     ['names not an object', (c) => (c.spec.names = 'gizmos'), 'spec.names'],
     ['versions not a list', (c) => (c.spec.versions = { v1: {} }), 'spec.versions'],
     ['changing a built-in kind', (c) => { c.metadata.name = 'containers.berth.dev'; c.spec.group = 'berth.dev'; c.spec.names = { kind: 'Container', plural: 'containers' }; }, 'spec'],

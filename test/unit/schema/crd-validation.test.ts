@@ -53,6 +53,10 @@ describe('validateCrdObject', () => {
     ['a printer column of a bad type', mutate((c) => (c.spec.versions[0].additionalPrinterColumns = [{ name: 'X', type: 'object', jsonPath: '.a' } as any])), 'spec.versions[0].additionalPrinterColumns[0].type', 'FieldValueNotSupported'],
     ['preserveUnknownFields true', mutate((c) => (c.spec.preserveUnknownFields = true)), 'spec.preserveUnknownFields', 'FieldValueInvalid'],
     ['a Webhook conversion', mutate((c) => (c.spec.conversion = { strategy: 'Webhook' })), 'spec.conversion.strategy', 'FieldValueNotSupported'],
+    ['a default of the wrong type', mutate((c) => (schemaOf(c).properties.spec.properties.size.default = 'big')), `${S}.properties[spec].properties[size].default`, 'FieldValueInvalid'],
+    ['a default outside the enum', mutate((c) => (schemaOf(c).properties.spec.properties.color.default = 'green')), `${S}.properties[spec].properties[color].default`, 'FieldValueInvalid'],
+    ['a default below the minimum', mutate((c) => (schemaOf(c).properties.spec.properties.size.default = 0)), `${S}.properties[spec].properties[size].default`, 'FieldValueInvalid'],
+    ['an object default missing a required field', mutate((c) => (schemaOf(c).properties.spec.default = { color: 'red' })), `${S}.properties[spec].default`, 'FieldValueInvalid'],
   ])('rejects %s', (_what, crd, field, reason) => {
     expect(validateCrdObject(crd).map((e) => [e.field, e.reason])).toContainEqual([field, reason]);
   });
