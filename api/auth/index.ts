@@ -22,8 +22,8 @@
  *
  * Joining (issue 8): `JoinTokens.fromHome(home, pki.caFingerprint).create('worker')` is `berth token create`,
  * `.rotate(role)` is `berth token rotate`; `NodeCertificates.fromHome(home, pki.ca).revokeNode(name)` revokes a node.
- * The agent calls `joinCluster({ server, token, nodeName })` once, keeps the returned credentials (0600), and calls
- * `renewNodeCertificate(server, creds)` when `shouldRenew(creds.certPem)`. api/authz's createClusterSecurity wires
+ * The agent calls `ensureNodeCredentials({ server, dir, nodeName, token })` at start and, say, hourly: it joins once
+ * (credentials saved 0600 in `dir`), then renews when two thirds of the certificate's life have passed. api/authz's createClusterSecurity wires
  * the server side (JoinTokens authenticator, revocation check, joinRouter).
  */
 export * from './types';
@@ -72,6 +72,14 @@ export type { JoinRole } from './join';
 export { joinRouter, JOIN_PATH_PREFIX } from './join-router';
 export { selfSubjectReviewRouter } from './whoami';
 export { statusBody, sendStatus, bodyParserErrors } from './status';
-export { joinCluster, renewNodeCertificate, shouldRenew, JoinError } from './join-client';
+export {
+  joinCluster,
+  renewNodeCertificate,
+  shouldRenew,
+  saveNodeCredentials,
+  loadNodeCredentials,
+  ensureNodeCredentials,
+  JoinError,
+} from './join-client';
 export type { NodeCredentials } from './join-client';
 export type { AuditEntry, AuditAttributes, AuditLogOptions } from './audit';

@@ -6,7 +6,9 @@
  * matches the fingerprint in the join token; every later request verifies the server against that CA.
  */
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as path from 'node:path';
 
 export interface NodeCredentials {
   readonly caPem: string;
@@ -54,6 +56,51 @@ export function shouldRenew(certPem: string, now: number = Date.now(), fraction 
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
   return now >= from + (to - from) * fraction;
+}
+
+const CREDENTIAL_FILES = { caPem: 'ca.crt', certPem: 'node.crt', keyPem: 'node.key' } as const;
+
+/** Writes the credentials as `dir/ca.crt`, `node.crt`, `node.key` (mode 0600; each replaced atomically). */
+export function saveNodeCredentials(dir: string, creds: NodeCredentials): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [field, name] of Object.entries(CREDENTIAL_FILES)) {
+    const file = path.join(dir, name);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, creds[field as keyof typeof CREDENTIAL_FILES], { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  }
+}
+
+/** The credentials saveNodeCredentials wrote, or undefined if `dir` holds none (the node has not joined yet). */
+export function loadNodeCredentials(dir: string): NodeCredentials | undefined {
+  const read = (name: string) => fs.readFileSync(path.join(dir, name), 'utf8');
+  if (!Object.values(CREDENTIAL_FILES).every((name) => fs.existsSync(path.join(dir, name)))) return undefined;
+  const certPem = read(CREDENTIAL_FILES.certPem);
+  return { caPem: read(CREDENTIAL_FILES.caPem), certPem, keyPem: read(CREDENTIAL_FILES.keyPem), expires: new Date(new crypto.X509Certificate(certPem).validTo) };
+}
+
+/**
+ * What the agent runs at start and then periodically (say hourly): join with `token` if `dir` holds no credentials,
+ * renew them once two thirds of their life has passed, and return the ones to use.
+ */
+export async function ensureNodeCredentials(opts: {
+  server: string;
+  dir: string;
+  nodeName: string;
+  token?: string;
+  now?: number;
+}): Promise<NodeCredentials> {
+  const current = loadNodeCredentials(opts.dir);
+  if (current === undefined) {
+    if (!opts.token) throw new JoinError(`no node credentials in ${opts.dir} and no join token to get them`);
+    const joined = await joinCluster({ server: opts.server, token: opts.token, nodeName: opts.nodeName });
+    saveNodeCredentials(opts.dir, joined);
+    return joined;
+  }
+  if (!shouldRenew(current.certPem, opts.now)) return current;
+  const renewed = await renewNodeCertificate(opts.server, current);
+  saveNodeCredentials(opts.dir, renewed);
+  return renewed;
 }
 
 async function fetchPinnedCa(server: string, fingerprintHex: string): Promise<string> {

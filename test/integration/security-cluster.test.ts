@@ -14,6 +14,7 @@ import { ApiError, createApp } from '../../api';
 import {
   createCertificateAuthority,
   issueClientCertificate,
+  ensureNodeCredentials,
   getUser,
   JoinError,
   joinCluster,
@@ -378,6 +379,20 @@ describe('cluster security over HTTPS', () => {
       await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job`, { spec: { secrets: [{ name: 'db' }, { name: 'other' }] } }, 403);
       await expectStatus('GET', `${B}/namespaces/team-b/secrets/other`, undefined, 403);
       await expectStatus('PATCH', `${B}/namespaces/team-b/containers/job`, { metadata: { finalizers: [] } }, 200);
+    });
+
+    it('ensureNodeCredentials joins once, keeps credentials 0600, renews when two thirds of their life have passed', async () => {
+      const dir = path.join(home, 'agent-n10');
+      const token = security.joinTokens.create('worker');
+      const joined = await ensureNodeCredentials({ server: url, dir, nodeName: 'n10', token });
+      for (const f of ['ca.crt', 'node.crt', 'node.key']) expect(fs.statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+      expect(await ensureNodeCredentials({ server: url, dir, nodeName: 'n10' })).toMatchObject({ certPem: joined.certPem });
+      const later = Date.now() + 61 * 86400e3;
+      const renewed = await ensureNodeCredentials({ server: url, dir, nodeName: 'n10', now: later });
+      expect(renewed.certPem).not.toBe(joined.certPem);
+      expect(fs.readFileSync(path.join(dir, 'node.crt'), 'utf8')).toBe(renewed.certPem);
+      expect((await call('GET', '/apis', asNode(renewed))).status).toBe(200);
+      await expect(ensureNodeCredentials({ server: url, dir: path.join(home, 'agent-none'), nodeName: 'n11' })).rejects.toThrow('no join token');
     });
 
     it('bad join requests are 400/422, never 500', async () => {
