@@ -15,10 +15,14 @@ type Json = Record<string, unknown>;
 /** The Kubernetes version we describe ourselves as in OpenAPI `info`. */
 const INFO = { title: 'Berth', version: 'v1.32.0' };
 
-/** `berth.dev` → `dev.berth`; core → `io.k8s.api.core`; apiextensions gets its upstream package name. */
+/**
+ * `berth.dev` → `dev.berth`; Kubernetes' own groups keep their upstream names (core → `io.k8s.api.core`,
+ * `rbac.authorization.k8s.io` → `io.k8s.api.rbac`, apiextensions → its apiserver package).
+ */
 function definitionPrefix(group: string): string {
   if (group === '') return 'io.k8s.api.core';
   if (group === 'apiextensions.k8s.io') return 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions';
+  if (group.endsWith('.k8s.io')) return `io.k8s.api.${group.split('.')[0]}`;
   return group.split('.').reverse().join('.');
 }
 

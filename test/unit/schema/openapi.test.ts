@@ -50,6 +50,9 @@ describe('OpenAPI v3', () => {
 
   it('defines kinds as dev.berth.v1.<Kind> with their GVK, metadata as ObjectMeta, and the meta definitions', () => {
     expect(definitionName('berth.dev', 'v1', 'Container')).toBe('dev.berth.v1.Container');
+    expect(definitionName('rbac.authorization.k8s.io', 'v1', 'Role')).toBe('io.k8s.api.rbac.v1.Role');
+    expect(definitionName('', 'v1', 'Namespace')).toBe('io.k8s.api.core.v1.Namespace');
+    expect(definitionName('example.com', 'v1alpha1', 'Widget')).toBe('com.example.v1alpha1.Widget');
     expect(schemas['dev.berth.v1.Service']['x-kubernetes-group-version-kind']).toEqual([{ group: 'berth.dev', version: 'v1', kind: 'Service' }]);
     expect(schemas['dev.berth.v1.ServiceList']['x-kubernetes-group-version-kind']).toEqual([{ group: 'berth.dev', version: 'v1', kind: 'ServiceList' }]);
     expect((schemas['dev.berth.v1.Service'].properties as Record<string, { $ref?: string }>).metadata.$ref).toBe('#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta');
