@@ -159,8 +159,9 @@ export class NodeAuthorizer implements Authorizer {
 
 /**
  * Admission for writes by a node (Kubernetes' NodeRestriction): a node may create only the Node and Lease named after
- * itself. Returns the refusal message (answer 403 with it), or undefined when the write may proceed. The server calls
- * it for every create once the body is parsed; it is a no-op for users that are not nodes.
+ * itself, and no namespace but the Lease namespace. Returns the refusal message (answer 403 with it), or undefined
+ * when the write may proceed. The server calls it for every create once the body is parsed; it is a no-op for users
+ * that are not nodes. `nodeWriteError` (what ClusterSecurity.admit runs) includes it.
  */
 export function nodeAdmissionError(user: UserInfo, attrs: Attributes, object: { metadata?: { name?: string } }): string | undefined {
   const node = nodeNameOf(user);
@@ -174,7 +175,7 @@ export function nodeAdmissionError(user: UserInfo, attrs: Attributes, object: { 
 }
 
 /** What a node may not change when it writes one of its Containers outside /status (everything but its finalizers). */
-const PROTECTED_CONTAINER_FIELDS = (o: Record<string, unknown>): unknown => {
+function protectedContainerFields(o: Record<string, unknown>): unknown {
   const meta = (o.metadata ?? {}) as Record<string, unknown>;
   return {
     spec: o.spec,
@@ -184,7 +185,7 @@ const PROTECTED_CONTAINER_FIELDS = (o: Record<string, unknown>): unknown => {
     name: meta.name,
     namespace: meta.namespace,
   };
-};
+}
 
 /**
  * All admission checks for a node's writes: `nodeAdmissionError`, plus, for an update/patch of a Container (not its
@@ -205,7 +206,7 @@ export async function nodeWriteError(
   const current = attrs.namespace && attrs.name ? await graph.getContainer(attrs.namespace, attrs.name) : undefined;
   if (current === undefined || current.spec?.nodeName !== node) return `node "${node}" has no container ${attrs.namespace}/${attrs.name} bound to it`;
   // Compared as JSON values (key order and prototypes aside).
-  const [before, after] = [PROTECTED_CONTAINER_FIELDS(current as unknown as Record<string, unknown>), PROTECTED_CONTAINER_FIELDS(object)].map(
+  const [before, after] = [protectedContainerFields(current as unknown as Record<string, unknown>), protectedContainerFields(object)].map(
     (v) => JSON.parse(JSON.stringify(v)) as unknown,
   );
   return isDeepStrictEqual(before, after) ? undefined : `node "${node}" may change only metadata.finalizers of container ${attrs.namespace}/${attrs.name}`;
