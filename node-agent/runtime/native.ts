@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataType, load, open } from 'ffi-rs';
+import type * as FfiRs from 'ffi-rs';
 
 /** native/src/sync.h `enum berth_sync_type`. */
 export const SyncMessage = { PIDS: 1, MAPS_DONE: 2, CGROUP_DONE: 3, READY: 4, ERROR: 5 } as const;
@@ -52,6 +52,8 @@ function nativeBuildDir(): string {
 
 class FfiNativeRuntime implements NativeRuntime {
   readonly shimPath: string;
+  /** Required here, not at the top: loading the addon costs ~25 ms that `state`, `list` or `kill` do not need. */
+  private readonly ffi: typeof FfiRs = require('ffi-rs');
 
   constructor(buildDir: string) {
     const lib = path.join(buildDir, 'libberth.so');
@@ -59,13 +61,14 @@ class FfiNativeRuntime implements NativeRuntime {
     for (const f of [lib, this.shimPath]) {
       if (!fs.existsSync(f)) throw new Error(`${f} is missing: build it with \`make -C native\` (npm run build does)`);
     }
-    open({ library: LIBRARY, path: lib });
+    this.ffi.open({ library: LIBRARY, path: lib });
   }
 
   /** Calls a C function taking (..., char *err, int errlen); throws NativeError when it returns < 0. */
-  private checked(funcName: string, paramsType: DataType[], paramsValue: unknown[]): number {
+  private checked(funcName: string, paramsType: FfiRs.DataType[], paramsValue: unknown[]): number {
+    const { DataType } = this.ffi;
     const err = Buffer.alloc(ERRLEN);
-    const ret = load({
+    const ret = this.ffi.load({
       library: LIBRARY,
       funcName,
       retType: DataType.I32,
@@ -78,6 +81,7 @@ class FfiNativeRuntime implements NativeRuntime {
   }
 
   spawnShim(configPath: string, stdio: NativeStdio): number {
+    const { DataType } = this.ffi;
     return this.checked(
       'berth_create',
       [DataType.String, DataType.String, DataType.I32, DataType.I32, DataType.I32],
