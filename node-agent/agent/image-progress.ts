@@ -18,6 +18,8 @@ export class PullProgress {
   /** Feed this to pullImage/ensureImage as `onProgress`. */
   readonly onProgress: ProgressCallback = (p) => {
     this.blobs.set(p.digest, p);
+    // Blobs already in the store are counted but announce nothing: re-checking an unchanged tag stays quiet.
+    if (p.status === 'exists') return;
     const t = this.now();
     if (t - this.lastEmit < this.intervalMs) return;
     this.lastEmit = t;

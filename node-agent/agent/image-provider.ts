@@ -59,7 +59,7 @@ export class StoreImageProvider implements ImageProvider {
       if (err instanceof ImageNotFoundError && effective === 'Never') {
         throw new ImagePullError('ErrImageNeverPull', 'the image is not present on the node and imagePullPolicy is Never', { cause: err });
       }
-      throw new ImagePullError('ErrImagePull', (err as Error).message, { cause: err });
+      throw new ImagePullError('ErrImagePull', (err as Error).message.trim(), { cause: err });
     }
   }
 

@@ -127,7 +127,7 @@ export class ContainerSupervisor {
           const { delayMs, consecutiveShortRuns } = restartDelay(0, shortRuns, this.deps.backoff ?? KUBERNETES_BACKOFF);
           shortRuns = consecutiveShortRuns;
           // kubelet's wording while it waits to retry a failed pull (the ErrImagePull Event says why).
-          if (this.status.reason === 'ErrImagePull') await this.report({ reason: 'ImagePullBackOff', message: `back-off ${Math.round(delayMs / 1000)}s pulling image "${this.obj.spec.image}": ${this.status.message}` });
+          if (this.status.reason === 'ErrImagePull') await this.report({ reason: 'ImagePullBackOff', message: `back-off ${Math.ceil(delayMs / 1000)}s pulling image "${this.obj.spec.image}": ${this.status.message}` });
           await this.sleep(delayMs);
           continue;
         }
