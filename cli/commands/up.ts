@@ -1,6 +1,6 @@
 /** `berth up` / `berth apiserver`: run the API server in the foreground until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { defaultHome, start, type RunningServer } from '../../api';
+import type { RunningServer } from '../../api';
 import { ApiClient, loadKubeconfig } from '../../client';
 import { startNodeAndControllers, type RunningNode } from './node';
 
@@ -15,6 +15,9 @@ interface UpOptions {
 
 const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
   if (opts.store !== 'sqlite' && opts.store !== 'etcd') throw new Error(`--store must be sqlite or etcd, not "${String(opts.store)}"`);
+  // Loaded here, not at the top: every other command (agent, runtime, get...) would otherwise pay for the server's
+  // modules (express, etcd, SQLite) in start-up time and memory.
+  const { defaultHome, start } = require('../../api') as typeof import('../../api');
   const home = defaultHome();
   const server = await start({
     home,
