@@ -171,6 +171,16 @@ function validateAnnotations(annotations: unknown, field: string): FieldError[] 
   return errors;
 }
 
+/** ObjectMeta strings Kubernetes omits when empty (`omitempty`); protobuf clients send them as "". */
+const OMIT_EMPTY_STRINGS = ['generateName', 'namespace', 'uid', 'resourceVersion', 'selfLink', 'creationTimestamp', 'deletionTimestamp'];
+
+/** Removes the empty-string ObjectMeta fields Kubernetes would not serialize, so they are not stored either. */
+export function dropEmptyMetaStrings(meta: unknown): void {
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return;
+  const m = meta as Record<string, unknown>;
+  for (const key of OMIT_EMPTY_STRINGS) if (m[key] === '') delete m[key];
+}
+
 export const nameRules = {
   subdomain: isDns1123Subdomain,
   label: isDns1123Label,

@@ -11,7 +11,7 @@ import { semanticDefaults, semanticRules } from './kinds/rules';
 import { TooDeepError, cloneJson } from './json';
 import { listTypeErrors } from './list-types';
 import { findBuiltinCrdDir, readManifestDir } from './load';
-import { nameRules, validateObjectMeta } from './object-meta';
+import { dropEmptyMetaStrings, nameRules, validateObjectMeta } from './object-meta';
 import { applyDefaults, prune, pruneAndDefault } from './structural';
 import type {
   ChangeListener,
@@ -232,6 +232,7 @@ export class SchemaRegistry {
       return { object: {}, errors: [fieldErrors.invalid('', '<object>', `${info.kind} is ${err.message}`)], unknownFields: [] };
     }
     const pruned = pruneAndDefault(served.schema, object);
+    dropEmptyMetaStrings(object.metadata);
     const ownKind = info.builtIn && info.group === BERTH_GROUP;
     if (ownKind) semanticDefaults[info.kind]?.(object);
     if (isCrdResource(info)) defaultCrd(object);

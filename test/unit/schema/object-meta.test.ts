@@ -1,4 +1,4 @@
-import { validateLabels, validateObjectMeta, nameRules } from '../../../api/schema/object-meta';
+import { dropEmptyMetaStrings, validateLabels, validateObjectMeta, nameRules } from '../../../api/schema/object-meta';
 
 const namespaced = { namespaced: true, nameProblems: nameRules.subdomain };
 const cluster = { namespaced: false, nameProblems: nameRules.subdomain };
@@ -36,5 +36,17 @@ describe('validateObjectMeta', () => {
     [{ 'x/y/z': 'ok', good: 'bad value' }, 2],
   ])('validateLabels(%j) finds %i problems', (labels, count) => {
     expect(validateLabels(labels, 'spec.selector.matchLabels')).toHaveLength(count);
+  });
+});
+
+describe('dropEmptyMetaStrings', () => {
+  it('drops the empty strings Kubernetes omits (protobuf clients send them) and keeps the rest', () => {
+    const meta = { name: 'team-a', generateName: '', namespace: '', uid: '', resourceVersion: '', creationTimestamp: '', labels: {}, annotations: { a: '' } };
+    dropEmptyMetaStrings(meta);
+    expect(meta).toEqual({ name: 'team-a', labels: {}, annotations: { a: '' } });
+  });
+
+  it.each([undefined, null, 'x', []])('ignores metadata that is not an object (%j)', (meta) => {
+    expect(() => dropEmptyMetaStrings(meta)).not.toThrow();
   });
 });
