@@ -1,3 +1,4 @@
+import { newWidgetCrd } from './crd-fixtures';
 import { SchemaRegistry, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, coreResourceList } from '../../../api/schema';
 
 const registry = SchemaRegistry.withBuiltins();
@@ -86,5 +87,24 @@ describe('aggregated discovery (apidiscovery.k8s.io/v2)', () => {
     expect(items).toHaveLength(1);
     expect(items[0].metadata).toEqual({});
     expect(items[0].versions[0].resources.map((r) => [r.resource, r.scope])).toEqual([['namespaces', 'Cluster']]);
+  });
+});
+
+describe('a CRD with several versions', () => {
+  const multi = SchemaRegistry.withBuiltins();
+  const crd = newWidgetCrd();
+  const v1 = crd.spec.versions[0];
+  crd.spec.versions = [{ ...structuredClone(v1), name: 'v1beta1', storage: false }, { ...structuredClone(v1), name: 'v1', storage: true }];
+  multi.addCrd(crd);
+
+  it('lists both versions, the GA one preferred', () => {
+    expect(apiGroup(multi, 'example.com')).toMatchObject({
+      versions: [{ groupVersion: 'example.com/v1', version: 'v1' }, { groupVersion: 'example.com/v1beta1', version: 'v1beta1' }],
+      preferredVersion: { groupVersion: 'example.com/v1', version: 'v1' },
+    });
+  });
+
+  it.each(['v1', 'v1beta1'])('serves a resource list for %s', (version) => {
+    expect((apiResourceList(multi, 'example.com', version)!.resources as Resource[]).map((r) => r.name)).toEqual(['widgets', 'widgets/status', 'widgets/scale']);
   });
 });
