@@ -163,7 +163,9 @@ export class ImageController implements AgentPart {
       const retryIn = reason === REASON_INVALID_NAME ? Infinity : this.backoffMs(failures);
       this.attempts.set(key, { generation, at: this.now(), failures, retryAt: this.now() + retryIn });
       const message = (err as Error).message.trim();
-      await finish(failed(status, activity, reason, message, generation, wasReady));
+      // Ready stays while the image is usable: still here (a failed re-pull), or held by other nodes.
+      const heldElsewhere = isConditionTrue(status.conditions, 'Ready') && (status.nodes ?? []).some((n) => n !== this.opts.nodeName);
+      await finish(failed(status, activity, reason, message, generation, wasReady || heldElsewhere));
       await note('Warning', reason, Number.isFinite(retryIn) ? `${message} (retrying in ${Math.round(retryIn / 1000)}s)` : message);
       return Number.isFinite(retryIn) ? { requeueAfter: retryIn } : {};
     }
@@ -175,9 +177,12 @@ export class ImageController implements AgentPart {
    * node's different digest is left alone while that node is listed.
    */
   private async settle(img: Image, spec: ImageSpec, status: ImageStatus, present: string): Promise<void> {
+    const generation = img.metadata.generation;
+    const listed = status.digest === present && status.observedGeneration === generation && (status.nodes ?? []).includes(this.opts.nodeName);
+    if (listed && isConditionTrue(status.conditions, 'Ready')) return;
     const others = (status.nodes ?? []).filter((n) => n !== this.opts.nodeName);
     if (status.digest !== undefined && status.digest !== present && others.length > 0) return;
-    const next = ready(status, describeImage(this.opts.store, present, spec.ref), activityOf(spec), this.opts.nodeName, img.metadata.generation);
+    const next = ready(status, describeImage(this.opts.store, present, spec.ref), activityOf(spec), this.opts.nodeName, generation);
     if (JSON.stringify(next) !== JSON.stringify(status)) await this.writeStatus(img, next);
   }
 
