@@ -367,6 +367,13 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           NEED (1);
           cfg->exit_file = a[0];
         }
+      else if (strcmp (op, "terminal") == 0)
+        {
+          NEED (2);
+          cfg->terminal = 1;
+          NUM (cfg->console_rows, a[0]);
+          NUM (cfg->console_cols, a[1]);
+        }
       else if (strcmp (op, "init") == 0)
         cfg->init = 1;
       else if (strcmp (op, "target") == 0)

@@ -110,6 +110,9 @@ struct berth_config
   const char *path_env; /* the PATH=... value from envp, for the executable lookup */
   const char *cwd;
 
+  int terminal; /* allocate a pty (console.c); the shim relays it to the stdio it was given */
+  int console_rows, console_cols;
+
   const char *fifo;      /* exec.fifo: the init blocks reading it until `start` */
   const char *exit_file; /* where the shim records the init's exit status */
   int init;              /* run a minimal reaping, signal-forwarding pid 1 */

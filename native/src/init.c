@@ -1,5 +1,6 @@
 #include "init.h"
 #include "capabilities.h"
+#include "console.h"
 #include "error.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -111,7 +112,6 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
       if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
         fail (sync_fd, berth_error (err, sizeof err, errno, "become root of the user namespace"), err);
     }
-  close (maps_fd);
 
   /* 2. Join the namespaces given by path (user and pid were joined by the shim: they must precede the clone). */
   if ((ret = ns_join_configured (cfg, NS_IPC, NS_CGROUP, err, sizeof err)) < 0)
@@ -139,6 +139,12 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
   if ((ret = mounts_pivot_root (cfg->rootfs, err, sizeof err)) < 0 || (ret = process_set_sysctls (cfg, err, sizeof err)) < 0
       || (ret = mounts_finish (cfg, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
+
+  /* The pty comes from the container's own devpts, so after pivot_root; its master goes to the shim over the
+   * socket we share with it, which is closed right after. */
+  if (cfg->terminal && (ret = console_setup (cfg, maps_fd, err, sizeof err)) < 0)
+    fail (sync_fd, ret, err);
+  close (maps_fd);
 
   /* 5. Wait for the agent to have put us in our cgroups (it does so while we set up the filesystem above: a
    *    cgroup v1 migration waits for an RCU grace period, which overlaps our mounts instead of adding to them).

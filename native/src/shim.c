@@ -10,6 +10,7 @@
  * Because the shim is exec'd fresh, it is single-threaded: its parsing may allocate, and the clone/fork below
  * happen with no locks held by other threads (the hazard of forking Node itself). */
 #include "config.h"
+#include "console.h"
 #include "error.h"
 #include "init.h"
 #include "namespaces.h"
@@ -162,20 +163,32 @@ run_create (const char *config_path)
         }
       sync_send (maps[0], SYNC_MAPS_DONE, 0, NULL);
     }
-  close (maps[0]);
   sync_send (SYNC_FD, SYNC_PIDS, child, NULL);
   /* From here the init talks to the agent alone; dropping our copies lets the agent see EOF if the init dies,
    * and lets pipes given as the container's stdio reach EOF when the container exits. */
   close (SYNC_FD);
-  detach_stdio ();
   signal (SIGHUP, SIG_IGN);
   signal (SIGINT, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
 
   int status;
-  while (waitpid (child, &status, 0) < 0)
-    if (errno != EINTR)
-      return 1;
+  int master = cfg.terminal ? console_receive (maps[0]) : -1;
+  close (maps[0]);
+  if (master >= 0)
+    {
+      /* Keep stdin and stdout: the relay's ends. */
+      close (2);
+      status = console_relay (master, child);
+      close (master);
+      detach_stdio ();
+    }
+  else
+    {
+      detach_stdio ();
+      while (waitpid (child, &status, 0) < 0)
+        if (errno != EINTR)
+          return 1;
+    }
   write_exit_file (cfg.exit_file, status);
   return 0;
 }

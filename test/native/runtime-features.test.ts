@@ -184,6 +184,15 @@ test('the process inherits only its stdio: no fd of the runtime reaches the cont
   expect(out.trim()).toBe('0 1 2 3'); // 3 is ls' own handle on /proc/self/fd
 });
 
+test('process.terminal gets a pseudo-terminal of the container\'s devpts, with the configured size', async () => {
+  const { out, status } = await probe('tty; test -t 0 && test -t 1 && test -t 2 && echo all-terminals; stty size; exit 3', (s) => {
+    s.process!.terminal = true;
+    s.process!.consoleSize = { height: 30, width: 100 };
+  });
+  expect(out.split('\r\n')).toEqual(['/dev/pts/0', 'all-terminals', '30 100', '']);
+  expect(status.exitCode).toBe(3);
+});
+
 test('exit codes are reported', async () => {
   expect((await probe('exit 42')).status).toEqual({ exitCode: 42 });
   expect((await probe('exec /no/such/program')).status.exitCode).toBe(127);

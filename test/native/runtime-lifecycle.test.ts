@@ -145,7 +145,7 @@ test('a malformed config.json is rejected naming the field, and nothing is left 
   for (const [edit, field] of [
     [(s: RuntimeSpec) => ((s.process as unknown as { args: unknown }).args = 5), /^process\.args/],
     [(s: RuntimeSpec) => s.linux!.namespaces!.push({ type: 'bogus' as 'pid' }), /^linux\.namespaces\[5\]\.type/],
-    [(s: RuntimeSpec) => (s.process!.terminal = true), /^process\.terminal: needs stdin, stdout and stderr to be a terminal/],
+    [(s: RuntimeSpec) => (s.hooks = { prestart: [{ path: '/bin/true' }] }), /^hooks/],
   ] as const) {
     writeSpec(['true'], edit);
     const err = await rt.create(id, bundle.dir).catch((e: unknown) => e);

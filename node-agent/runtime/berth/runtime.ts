@@ -78,15 +78,19 @@ function resolveStdio(stdio: Stdio | undefined): ResolvedStdio {
 }
 
 /** Extra checks on top of parseBundleConfig for what this runtime cannot do. */
-function checkSupported(spec: RuntimeSpec, stdio: Stdio | undefined): void {
-  // No console socket: a terminal is honoured by handing the process the caller's own terminal (a foreground
-  // `berth runtime run` in a shell), never by allocating one.
-  const isTerminal = (fd: number | string | undefined) => typeof fd === 'number' && tty.isatty(fd);
-  if (spec.process?.terminal && !(isTerminal(stdio?.stdin) && isTerminal(stdio?.stdout) && isTerminal(stdio?.stderr))) {
-    throw new SpecError('process.terminal', 'needs stdin, stdout and stderr to be a terminal (Berth allocates no pseudo-terminal); set false');
-  }
+function checkSupported(spec: RuntimeSpec): void {
   const mountNs = spec.linux?.namespaces?.find((n) => n.type === 'mount');
   if (!mountNs || mountNs.path) throw new SpecError('linux.namespaces', 'a new mount namespace is required');
+}
+
+/**
+ * For `process.terminal`: a caller whose stdio is a terminal (a foreground `berth runtime run` in a shell)
+ * hands it to the process as it is; otherwise the init allocates a pseudo-terminal, which the shim relays to
+ * the given stdin and stdout (there is no console socket).
+ */
+function needsOwnTerminal(spec: RuntimeSpec, stdio: Stdio | undefined): boolean {
+  const isTerminal = (fd: number | string | undefined) => typeof fd === 'number' && tty.isatty(fd);
+  return !!spec.process?.terminal && !(isTerminal(stdio?.stdin) && isTerminal(stdio?.stdout) && isTerminal(stdio?.stderr));
 }
 
 export class BerthRuntime implements ContainerRuntime {
@@ -118,7 +122,7 @@ export class BerthRuntime implements ContainerRuntime {
     const bundleDir = path.resolve(bundle);
     // Everything that can reject the config happens before anything is created.
     const spec = loadBundle(bundleDir);
-    checkSupported(spec, opts.stdio);
+    checkSupported(spec);
     const caps = spec.process?.capabilities;
     const seccompFile = spec.linux?.seccomp ? seccompProgramFile(this.seccompCache, spec.linux.seccomp, caps?.bounding ?? []) : undefined;
     if (!dir.claim()) throw new Error(`container ${id} already exists`);
@@ -139,6 +143,7 @@ export class BerthRuntime implements ContainerRuntime {
           seccompFile,
           cgroups: { version: cgroup.version, directories: cgroup.directories },
           init: opts.init,
+          allocateTerminal: needsOwnTerminal(spec, opts.stdio),
         }),
       );
       await this.spawnInit(dir, cgroup, opts.stdio, (initPid) => (pid = initPid));

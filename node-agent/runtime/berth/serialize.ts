@@ -175,6 +175,8 @@ export interface InitConfigInput {
   /** The container's cgroup, for a `cgroup` mount. */
   readonly cgroups: CgroupPlacement;
   readonly init?: boolean;
+  /** Allocate a pseudo-terminal (process.terminal without a terminal from the caller). */
+  readonly allocateTerminal?: boolean;
 }
 
 /** The `create` configuration of the shim. */
@@ -206,6 +208,7 @@ export function serializeInitConfig(input: InitConfigInput): Buffer {
   t.push('fifo', input.fifo);
   t.push('exitfile', input.exitFile);
   if (input.init) t.push('init');
+  if (input.allocateTerminal) t.push('terminal', proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0);
   return t.toBuffer();
 }
 

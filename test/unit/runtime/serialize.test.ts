@@ -7,7 +7,7 @@ import { defaultSpec, type RuntimeSpec } from '../../../node-agent/runtime/spec'
 const ARITY: Record<string, number> = {
   mode: 1, ns: 2, uidmap: 1, gidmap: 1, rootfs: 3, mount: 6, symlink: 2, device: 7, mask: 1, ro: 1, hostname: 1, domainname: 1,
   sysctl: 2, rlimit: 3, oom: 1, user: 2, umask: 1, group: 1, caps: 5, nnp: 0, seccomp: 1, seccompflags: 1, arg: 1, env: 1, cwd: 1, fifo: 1,
-  exitfile: 1, init: 0, target: 1, cgroup: 1,
+  exitfile: 1, init: 0, terminal: 2, target: 1, cgroup: 1,
 };
 function decode(buf: Buffer): string[][] {
   const tokens = buf.toString('utf8').split('\0');
@@ -88,8 +88,9 @@ describe('serializeInitConfig', () => {
     spec.linux!.sysctl = { 'net.ipv4.ip_forward': '1' };
     spec.mounts!.push({ destination: '/data', source: 'data', options: ['bind'] });
     spec.domainname = 'example.org';
+    spec.process!.consoleSize = { height: 24, width: 80 };
     spec.linux!.seccomp!.flags = ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'];
-    const records = decode(serializeInitConfig(input(spec, { init: true, seccompFile: '/s/p.bpf' })));
+    const records = decode(serializeInitConfig(input(spec, { init: true, seccompFile: '/s/p.bpf', allocateTerminal: true })));
     expect(records).toContainEqual(['ns', 'network', '/proc/1/ns/net']);
     expect(records).toContainEqual(['ns', 'user', '']);
     expect(records).toContainEqual(['uidmap', '0 1000 10\n10 5000 1\n']);
@@ -98,6 +99,7 @@ describe('serializeInitConfig', () => {
     expect(records).toContainEqual(['init']);
     expect(records).toContainEqual(['domainname', 'example.org']);
     expect(records).toContainEqual(['seccompflags', '6']);
+    expect(records).toContainEqual(['terminal', '24', '80']);
   });
 
   it('refuses values with NUL bytes, which the wire format cannot carry', () => {
