@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { getAuthenticationFailure, getUser } from './middleware';
+import { getAuthenticationFailure, getImpersonator, getUser } from './middleware';
 
 export interface AuditEntry {
   readonly time: string;
@@ -23,6 +23,8 @@ export interface AuditEntry {
   readonly code: number;
   readonly sourceIP?: string;
   readonly reason?: string;
+  /** Set when `user` was impersonated: who really sent the request. */
+  readonly impersonatedBy?: string;
 }
 
 /** What the audit middleware needs to know about a request; `api/authz`'s `requestAttributes` provides it. */
@@ -121,6 +123,7 @@ export function auditMiddleware(log: AuditLog, attributesOf: (req: Request) => A
         code: res.statusCode,
         sourceIP: req.socket.remoteAddress,
         reason: getAuthenticationFailure(req),
+        impersonatedBy: getImpersonator(req)?.username,
       });
     });
     next();

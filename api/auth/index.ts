@@ -48,6 +48,8 @@ export { UnionAuthenticator } from './union';
 export {
   authenticationMiddleware,
   authRequestFrom,
+  actAs,
+  getImpersonator,
   getUser,
   getAuthenticationFailure,
   isPublicPath,

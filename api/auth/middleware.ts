@@ -14,10 +14,26 @@ export const ANONYMOUS_USER: UserInfo = { username: 'system:anonymous', groups: 
 
 const users = new WeakMap<Request, UserInfo>();
 const failures = new WeakMap<Request, string>();
+const impersonators = new WeakMap<Request, UserInfo>();
 
 /** The user the authentication middleware established for this request (anonymous on public paths). */
 export function getUser(req: Request): UserInfo | undefined {
   return users.get(req);
+}
+
+/**
+ * Makes the request act as `user` from here on (impersonation, after the caller was authorized for it); the
+ * authenticated caller stays available through getImpersonator for the audit log.
+ */
+export function actAs(req: Request, user: UserInfo): void {
+  const caller = users.get(req);
+  if (caller !== undefined) impersonators.set(req, caller);
+  users.set(req, user);
+}
+
+/** The authenticated user who impersonates getUser(req), if any. */
+export function getImpersonator(req: Request): UserInfo | undefined {
+  return impersonators.get(req);
 }
 
 /** Why authentication failed (for the audit log only; the client sees just "Unauthorized"). */

@@ -61,3 +61,4 @@ export type { ClusterSecurity, ClusterSecurityOptions } from './security';
 export { rbacEscalationError, isRbacResource } from './escalation';
 export type { RbacResource } from './escalation';
 export { tokenRequestRouter } from './token-request';
+export { impersonationMiddleware } from './impersonation';

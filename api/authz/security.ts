@@ -26,6 +26,7 @@ import { encryptionAdminRouter, type KeyRing } from '../encryption';
 import type { Storage } from '../storage';
 import { attributesOf, authorizationMiddleware } from './middleware';
 import { isRbacResource, rbacEscalationError } from './escalation';
+import { impersonationMiddleware } from './impersonation';
 import { NodeAuthorizer, nodeWriteError } from './node';
 import { RbacAuthorizer } from './rbac';
 import { accessReviewRouter } from './review-router';
@@ -66,7 +67,7 @@ export interface ClusterSecurity {
   readonly audit: AuditLog;
   /** `https.createServer(tlsOptions, app)`. */
   readonly tlsOptions: ReturnType<typeof tlsServerOptions>;
-  /** audit → authentication (401) → authorization (403) → access/self-subject reviews → /join/v1 → TokenRequest; before every route. */
+  /** audit → authentication (401) → impersonation → authorization (403) → reviews → /join/v1 → TokenRequest; before every route. */
   readonly guards: readonly RequestHandler[];
   /**
    * Admission for a write whose resulting object is known (after the body is parsed and the patch applied): a node's
@@ -108,6 +109,7 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
     guards: [
       auditMiddleware(audit, attributesOf),
       authenticationMiddleware(authenticator),
+      impersonationMiddleware(authorizer),
       authorizationMiddleware(authorizer),
       accessReviewRouter(authorizer, { rulesFor: (user, ns) => rbac.rulesFor(user, ns) }),
       selfSubjectReviewRouter(),

@@ -256,6 +256,25 @@ describe('cluster security over HTTPS', () => {
       expect(forbidden.stderr).toContain('forbidden: User "alice" cannot list resource "secrets" in API group "berth.dev" in the namespace "team-b"');
     });
 
+    it('kubectl --as impersonates for admins (so RBAC can be checked as a tenant), is refused to tenants, and is audited', async () => {
+      const adminConfig = kubeconfigFor('admin', admin);
+      expect(await kubectl(adminConfig, 'get', 'containers', '-n', 'team-a', '--as=alice')).toMatchObject({ code: 0 });
+      const asAlice = await kubectl(adminConfig, 'get', 'secrets', '-n', 'team-b', '--as=alice');
+      expect(asAlice.code).not.toBe(0);
+      expect(asAlice.stderr).toContain('User "alice" cannot list resource "secrets"');
+      expect(await kubectl(adminConfig, 'auth', 'can-i', 'get', 'secrets.berth.dev', '-n', 'team-b', '--as=alice')).toMatchObject({ stdout: 'no\n' });
+      const whoami = await kubectl(adminConfig, 'auth', 'whoami', '-o', 'json', '--as=system:serviceaccount:team-a:bot');
+      expect(JSON.parse(whoami.stdout).status.userInfo.groups).toEqual(['system:serviceaccounts', 'system:serviceaccounts:team-a', 'system:authenticated']);
+      const tenant = kubeconfigFor('alice-imp', { cert: issueClientCertificate(security.pki.ca, { commonName: 'alice' }) });
+      const refused = await kubectl(tenant, 'get', 'secrets', '-n', 'team-b', '--as=admin', '--as-group=system:masters');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('cannot impersonate resource "users"');
+      const impersonatedWrite = await run('kubectl', ['--kubeconfig', adminConfig, 'delete', 'container', 'nope', '-n', 'team-a', '--as=alice']).catch((e) => e);
+      expect(String(impersonatedWrite.stderr)).toContain('not found');
+      const audit = fs.readFileSync(path.join(home, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(audit.some((l) => l.user === 'alice' && l.impersonatedBy === 'admin' && l.verb === 'delete')).toBe(true);
+    });
+
     it('a service account bound in its namespace reads it, and nothing else', async () => {
       await bindClusterRole('team-b', 'ci-view', { kind: 'ServiceAccount', name: 'ci' }, 'view');
       const ci = { token: security.serviceAccounts.issue('team-b', 'ci') };
