@@ -10,11 +10,12 @@
  * and the store's GC reclaim it.
  */
 import { ApiClient, Image, RESOURCES } from '../../client';
-import { Controller, EventRecorder, Informer, isConditionTrue, keyOf, listWatcherFor, Result, splitKey } from '../../controllers/runtime';
+import { Controller, EventRecorder, findCondition, Informer, isConditionTrue, keyOf, listWatcherFor, Result, splitKey } from '../../controllers/runtime';
 import type { ImageStore, PullOptions } from '../images';
 import type { ContainerRuntime } from '../runtime/types';
 import type { AgentPart } from './agent';
 import { PullProgress } from './image-progress';
+import type { ImageObjectView } from './image-provider';
 import { acquireImage, activityOf, ImageSourceError, ImageSpec, pullPolicyOf, REASON_INVALID_NAME } from './image-sources';
 import { describeImage, failed, ImageActivity, ImageStatus, inProgress, ready } from './image-status';
 
@@ -70,6 +71,14 @@ export class ImageController implements AgentPart {
   stop(): void {
     this.informer.stop();
     void this.controller.stop();
+  }
+
+  /** What a Container naming Image `name` of `namespace` runs: its digest once Ready (the agent's StoreImageProvider asks). */
+  lookup(namespace: string, name: string): ImageObjectView | undefined {
+    const img = this.informer.get(`${namespace}/${name}`);
+    if (!img) return undefined;
+    const ready = findCondition(img.status?.conditions, 'Ready');
+    return ready?.status === 'True' ? { digest: img.status?.digest } : { message: ready?.message ?? 'waiting for the image controller' };
   }
 
   async reconcile(key: string): Promise<Result> {

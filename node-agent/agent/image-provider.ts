@@ -11,6 +11,21 @@ export class ImagePullError extends Error {
   }
 }
 
+/** What the node's Image controller knows of an Image object a Container names. */
+export interface ImageObjectView {
+  /** The digest the Image resolved to, if it is Ready. */
+  readonly digest?: string;
+  /** Why it is not (yet) Ready. */
+  readonly message?: string;
+}
+
+export interface StoreImageProviderOptions {
+  /** Credentials, CA... for every registry this node pulls from. */
+  readonly pullOptions?: PullOptions;
+  /** Finds the Image object `name` of `namespace` (the Image controller's cache); without it image names are only references. */
+  readonly imageObjects?: (namespace: string, name: string) => ImageObjectView | undefined;
+}
+
 /** `busybox` and `busybox:latest` name the base image seeded from the host's busybox-static, never docker.io. */
 const isSeededBusybox = (ref: string): boolean => /^busybox(:latest)?$/.test(ref);
 
@@ -22,11 +37,16 @@ const isSeededBusybox = (ref: string): boolean => /^busybox(:latest)?$/.test(ref
 export class StoreImageProvider implements ImageProvider {
   constructor(
     readonly store: ImageStore,
-    private readonly pullOptions: PullOptions = {},
+    private readonly opts: StoreImageProviderOptions = {},
   ) {}
 
-  async ensure(ref: string, policy: PullPolicy | undefined, onProgress: (message: string) => void): Promise<ResolvedImage> {
-    const digest = isSeededBusybox(ref) ? this.tryResolve(ref) ?? (await importBusybox(this.store)) : await this.pull(ref, policy, onProgress);
+  async ensure(ref: string, policy: PullPolicy | undefined, onProgress: (message: string) => void, namespace: string): Promise<ResolvedImage> {
+    const named = this.opts.imageObjects?.(namespace, ref);
+    const digest = named
+      ? this.digestOf(ref, named)
+      : isSeededBusybox(ref)
+        ? this.tryResolve(ref) ?? (await importBusybox(this.store))
+        : await this.pull(ref, policy, onProgress);
     return { digest, config: this.store.getConfig(digest).config ?? {} };
   }
 
@@ -36,6 +56,15 @@ export class StoreImageProvider implements ImageProvider {
 
   releaseRootfs(containerId: string): Promise<void> {
     return this.store.releaseRootfs(containerId);
+  }
+
+  /** A Container naming an Image object runs its digest once the Image controller has made it present here. */
+  private digestOf(name: string, image: ImageObjectView): string {
+    const present = image.digest === undefined ? undefined : this.tryResolve(image.digest);
+    if (present === undefined) {
+      throw new ImagePullError('ErrImagePull', `Image ${name} is not ready on this node${image.message ? `: ${image.message}` : ''}`);
+    }
+    return present;
   }
 
   private async pull(ref: string, policy: PullPolicy | undefined, onProgress: (message: string) => void): Promise<string> {
@@ -50,7 +79,7 @@ export class StoreImageProvider implements ImageProvider {
     const started = Date.now();
     try {
       const progress = new PullProgress(ref, onProgress);
-      const digest = await ensureImage(this.store, ref, effective, { ...this.pullOptions, onProgress: progress.onProgress });
+      const digest = await ensureImage(this.store, ref, effective, { ...this.opts.pullOptions, onProgress: progress.onProgress });
       if (effective === 'Always' || before === undefined) {
         onProgress(`${digest === before ? 'image is up to date' : 'successfully pulled image'} ${ref} (${digest}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       }

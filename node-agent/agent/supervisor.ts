@@ -179,7 +179,7 @@ export class ContainerSupervisor {
     try {
       await this.report({ phase: 'Pulling', reason: undefined, message: `pulling image ${spec.image}` });
       this.image = await this.deps.images
-        .ensure(spec.image, spec.imagePullPolicy, (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m))
+        .ensure(spec.image, spec.imagePullPolicy, (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m), this.obj.metadata.namespace)
         .catch((err) => {
           const reason = (err as { reason?: string }).reason ?? 'ErrImagePull';
           throw new RunSetupError(reason, `cannot pull image ${spec.image}: ${(err as Error).message}`, true, { cause: err });

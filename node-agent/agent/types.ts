@@ -69,8 +69,9 @@ export interface ImageProvider {
   /**
    * Makes the image present per the pull policy (undefined: Kubernetes' default, Always for `:latest`); progress lines
    * go to `onProgress` (they become Events). A failure may carry a kubelet `reason` (ErrImagePull, ErrImageNeverPull...).
+   * `ref` may also name an Image object of `namespace`: the container then runs that Image's digest.
    */
-  ensure(ref: string, policy: 'Always' | 'IfNotPresent' | 'Never' | undefined, onProgress: (message: string) => void): Promise<ResolvedImage>;
+  ensure(ref: string, policy: 'Always' | 'IfNotPresent' | 'Never' | undefined, onProgress: (message: string) => void, namespace: string): Promise<ResolvedImage>;
   /** A writable root filesystem for the container (kept across restarts of the same container). */
   prepareRootfs(digest: string, containerId: string): Promise<string>;
   releaseRootfs(containerId: string): Promise<void>;
