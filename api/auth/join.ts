@@ -30,6 +30,8 @@ interface JoinTokenRecord {
   readonly secretSha256: string;
   readonly role: JoinRole;
   readonly created: string;
+  /** ISO time after which the token no longer joins; absent = until rotated (Swarm's behaviour). */
+  readonly expires?: string;
 }
 
 /** The parts of a join token; undefined if `token` does not have the form `BERTH-1-<64 hex>-<secret>`. */
@@ -45,24 +47,35 @@ export class JoinTokens implements Authenticator {
   constructor(
     file: string,
     private readonly caFingerprint: string,
+    private readonly now: () => number = Date.now,
   ) {
     this.state = new SharedJsonFile(file, () => ({ tokens: [] as JoinTokenRecord[] }));
   }
 
-  static fromHome(home: string, caFingerprint: string): JoinTokens {
-    return new JoinTokens(path.join(home, 'join-tokens.json'), caFingerprint);
+  static fromHome(home: string, caFingerprint: string, now?: () => number): JoinTokens {
+    return new JoinTokens(path.join(home, 'join-tokens.json'), caFingerprint, now);
   }
 
-  /** A new token for `role` (earlier ones stay valid until `rotate`). Only its digest is stored: print it now or never. */
-  create(role: JoinRole = 'worker'): string {
+  private isExpired(record: JoinTokenRecord): boolean {
+    return record.expires !== undefined && Date.parse(record.expires) <= this.now();
+  }
+
+  /**
+   * A new token for `role` (earlier ones stay valid until `rotate`), optionally expiring after `ttlSeconds`. Only its
+   * digest is stored: print it now or never.
+   */
+  create(role: JoinRole = 'worker', opts: { ttlSeconds?: number } = {}): string {
     const secret = crypto.randomBytes(20).toString('hex');
+    const now = this.now();
     const record: JoinTokenRecord = {
       id: crypto.randomBytes(3).toString('hex'),
       secretSha256: sha256(secret).toString('hex'),
       role,
-      created: new Date().toISOString(),
+      created: new Date(now).toISOString(),
+      ...(opts.ttlSeconds !== undefined ? { expires: new Date(now + opts.ttlSeconds * 1000).toISOString() } : {}),
     };
-    this.state.update((s) => ({ tokens: [...s.tokens, record] }));
+    // Expired tokens are dropped whenever a token is made, so the file does not grow without bound.
+    this.state.update((s) => ({ tokens: [...s.tokens.filter((t) => !this.isExpired(t)), record] }));
     return `${JOIN_TOKEN_VERSION}-${this.caFingerprint.replace(/^sha256:/, '')}-${secret}`;
   }
 
@@ -83,6 +96,7 @@ export class JoinTokens implements Authenticator {
       .read()
       .tokens.find((t) => crypto.timingSafeEqual(Buffer.from(t.secretSha256, 'hex'), digest));
     if (!record) return { error: 'invalid or rotated join token' };
+    if (this.isExpired(record)) return { error: 'join token has expired' };
     return {
       user: {
         username: `${BOOTSTRAP_USER_PREFIX}${record.id}`,

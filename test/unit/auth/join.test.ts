@@ -48,6 +48,20 @@ describe('join tokens and node certificates', () => {
     expect(tokens.authenticate(bearer(manager))).toHaveProperty('user'); // other roles untouched
   });
 
+  it('lets a token expire when made with a TTL', () => {
+    const pki = ensureClusterPki(home);
+    let now = Date.parse('2026-05-01T00:00:00Z');
+    const tokens = JoinTokens.fromHome(home, pki.caFingerprint, () => now);
+    const shortLived = tokens.create('worker', { ttlSeconds: 3600 });
+    const lasting = tokens.create('worker');
+    expect(tokens.authenticate(bearer(shortLived))).toHaveProperty('user');
+    now += 3601_000;
+    expect(tokens.authenticate(bearer(shortLived))).toEqual({ error: 'join token has expired' });
+    expect(tokens.authenticate(bearer(lasting))).toHaveProperty('user');
+    tokens.create('manager'); // pruning drops the expired record
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'join-tokens.json'), 'utf8')).tokens).toHaveLength(2);
+  });
+
   it('issues node certificates (90 days by default) over the node\'s own key, and revokes them by node', () => {
     const pki = ensureClusterPki(home);
     const certs = NodeCertificates.fromHome(home, pki.ca);
