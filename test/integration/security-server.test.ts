@@ -83,6 +83,28 @@ describe('the shipped API server refuses the attacks of issue 8', () => {
     expect(denied.stdout + denied.stderr).not.toContain(Buffer.from(CANARY).toString('base64'));
   });
 
+  it('URL tricks do not move a tenant\'s request into another namespace', async () => {
+    const ca = { certPem: caPem, keyPem: fs.readFileSync(path.join(api.home, 'pki', 'ca.key'), 'utf8') };
+    const cert = issueClientCertificate(ca, { commonName: 'alice' });
+    const alice = clientAs({ certPem: cert.certPem, keyPem: cert.keyPem });
+    const secretB64 = Buffer.from(CANARY).toString('base64');
+    for (const p of [
+      '/apis/berth.dev/v1/namespaces/tenant-a/../tenant-b/secrets/db',
+      '/apis/berth.dev/v1/namespaces/tenant-a/..%2Ftenant-b/secrets/db',
+      '/apis/berth.dev/v1/namespaces/tenant-a%2F..%2Ftenant-b/secrets/db',
+      '/apis/berth.dev/v1/namespaces//tenant-b/secrets/db',
+      '/apis/berth.dev/v1/namespaces/tenant-a//secrets?fieldSelector=metadata.namespace%3Dtenant-b',
+      '/apis/berth.dev/v1/namespaces/tenant-a/secrets?fieldSelector=metadata.namespace%3Dtenant-b',
+      '/apis/berth.dev/v1/namespaces/tenant-b/secrets/db/../../tenant-a/secrets',
+      '/apis/berth.dev/v1/secrets?watch=1&fieldSelector=metadata.namespace%3Dtenant-a',
+      '/apis/berth.dev/v1//secrets',
+      '/apis/berth.dev/v1/namespaces/TENANT-B/secrets/db',
+    ]) {
+      const reply = await alice.request('GET', p);
+      expect([p, reply.status === 200 && JSON.stringify(reply.body).includes(secretB64)]).toEqual([p, false]);
+    }
+  });
+
   it('a tenant cannot escalate by binding cluster-admin in its own namespace', async () => {
     const cert = issueClientCertificate({ certPem: caPem, keyPem: fs.readFileSync(path.join(api.home, 'pki', 'ca.key'), 'utf8') }, { commonName: 'alice' });
     const alice = kubeconfig('alice2', { certPem: cert.certPem, keyPem: cert.keyPem! });
