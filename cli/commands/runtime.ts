@@ -113,17 +113,26 @@ export function registerRuntimeCommands(program: Command): void {
     .option('-e, --env <VAR=value...>', 'environment (replaces the container\'s)')
     .option('--cwd <dir>', 'working directory')
     .option('-u, --user <uid[:gid]>', 'user')
+    .option('-t, --tty', 'allocate a pseudo-terminal')
     .argument('<id>')
     .argument('<command...>')
     .passThroughOptions()
-    .action(async (id: string, command: string[], o: { env?: string[]; cwd?: string; user?: string }, cmd: Command) => {
+    .action(async (id: string, command: string[], o: { env?: string[]; cwd?: string; user?: string; tty?: boolean }, cmd: Command) => {
       const args = command[0] === '--' ? command.slice(1) : command; // `exec ID -- CMD ...` (passed through)
-      const handle = await runtimeOf(cmd).exec(
-        id,
-        { args, env: o.env, cwd: o.cwd, user: o.user ? parseUser(o.user) : undefined },
-        OWN_STDIO,
-      );
-      process.exitCode = (await handle.wait()).exitCode;
+      const consoleSize = process.stdout.isTTY ? { height: process.stdout.rows, width: process.stdout.columns } : undefined;
+      // The pty's line discipline does the echoing and editing: ours must pass every key through untouched.
+      const raw = !!o.tty && process.stdin.isTTY;
+      if (raw) process.stdin.setRawMode(true);
+      try {
+        const handle = await runtimeOf(cmd).exec(
+          id,
+          { args, env: o.env, cwd: o.cwd, user: o.user ? parseUser(o.user) : undefined, terminal: o.tty, consoleSize },
+          OWN_STDIO,
+        );
+        process.exitCode = (await handle.wait()).exitCode;
+      } finally {
+        if (raw) process.stdin.setRawMode(false);
+      }
     });
 
   runtime

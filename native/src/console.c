@@ -2,13 +2,9 @@
 #include "error.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -70,72 +66,4 @@ console_receive (int sock_fd)
   int fd;
   memcpy (&fd, CMSG_DATA (cmsg), sizeof (int));
   return fd;
-}
-
-static int
-write_all (int fd, const char *buf, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t w = write (fd, buf, len);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      buf += w;
-      len -= w;
-    }
-  return 0;
-}
-
-/* Copies what is available from `from` to `to`; returns 0 while `from` stays open. */
-static int
-pump (int from, int to)
-{
-  char buf[8192];
-  ssize_t n = read (from, buf, sizeof buf);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN))
-    return 0;
-  if (n <= 0 || write_all (to, buf, n) < 0)
-    return -1; /* EOF, or EIO once every slave fd is closed */
-  return 0;
-}
-
-int
-console_relay (int master, pid_t child)
-{
-  sigset_t chld;
-  sigemptyset (&chld);
-  sigaddset (&chld, SIGCHLD);
-  sigprocmask (SIG_BLOCK, &chld, NULL);
-  int sfd = signalfd (-1, &chld, SFD_CLOEXEC);
-  /* The child may have exited before the mask was set: its SIGCHLD is then pending and reported by signalfd. */
-  struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN }, { .fd = master, .events = POLLIN }, { .fd = 0, .events = POLLIN } };
-  int status = 0;
-  for (;;)
-    {
-      if (poll (fds, 3, -1) < 0 && errno != EINTR)
-        break;
-      if (fds[1].revents && pump (master, 1) < 0)
-        fds[1].fd = -1;
-      if (fds[2].revents && pump (0, master) < 0)
-        fds[2].fd = -1;
-      if (fds[0].revents)
-        {
-          struct signalfd_siginfo si;
-          (void) !read (sfd, &si, sizeof si);
-          if (waitpid (child, &status, WNOHANG) == child)
-            break;
-        }
-    }
-  /* What the process wrote just before exiting. */
-  fcntl (master, F_SETFL, O_NONBLOCK);
-  while (fds[1].fd >= 0 && pump (master, 1) == 0)
-    {
-      struct pollfd p = { .fd = master, .events = POLLIN };
-      if (poll (&p, 1, 0) <= 0)
-        break;
-    }
-  close (sfd);
-  return status;
 }

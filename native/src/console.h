@@ -1,6 +1,6 @@
 /* A pseudo-terminal for `process.terminal` when the caller gives no terminal of its own: the init opens it from
  * the container's devpts, hands the master to the shim (SCM_RIGHTS) and makes the slave its controlling
- * terminal and stdio; the shim relays between the master and the container's original stdio. */
+ * terminal and stdio; the shim relays between the master and the container's original stdio (supervise.c). */
 #ifndef BERTH_CONSOLE_H
 #define BERTH_CONSOLE_H
 #include "config.h"
@@ -13,9 +13,5 @@ int console_setup (const struct berth_config *cfg, int sock_fd, char *err, size_
 
 /* In the shim: receives the master sent by console_setup (-1 if the init died first). */
 int console_receive (int sock_fd);
-
-/* In the shim: copies stdin -> master and master -> stdout until `child` exits (SIGCHLD), then returns its wait
- * status. */
-int console_relay (int master, pid_t child);
 
 #endif

@@ -15,6 +15,7 @@
 #include "init.h"
 #include "namespaces.h"
 #include "process.h"
+#include "supervise.h"
 #include "sync.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -171,23 +172,19 @@ run_create (const char *config_path)
   signal (SIGINT, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
 
-  int status;
   int master = cfg.terminal ? console_receive (maps[0]) : -1;
   close (maps[0]);
   if (master >= 0)
+    close (2); /* stdin and stdout are the relay's ends */
+  else
+    detach_stdio ();
+  sigset_t none;
+  sigemptyset (&none);
+  int status = supervise (child, master, &none);
+  if (master >= 0)
     {
-      /* Keep stdin and stdout: the relay's ends. */
-      close (2);
-      status = console_relay (master, child);
       close (master);
       detach_stdio ();
-    }
-  else
-    {
-      detach_stdio ();
-      while (waitpid (child, &status, 0) < 0)
-        if (errno != EINTR)
-          return 1;
     }
   write_exit_file (cfg.exit_file, status);
   return 0;
@@ -225,6 +222,12 @@ run_exec (const char *config_path)
       return 125;
     }
 
+  int pty[2] = { -1, -1 };
+  if (cfg.terminal && socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pty) < 0)
+    {
+      perror ("berth-shim exec: socketpair");
+      return 125;
+    }
   sigset_t all, old;
   sigfillset (&all);
   sigprocmask (SIG_BLOCK, &all, &old);
@@ -242,40 +245,33 @@ run_exec (const char *config_path)
       sigprocmask (SIG_SETMASK, &old, NULL);
       if (cfg.cwd != NULL && chdir (cfg.cwd) < 0)
         ret = berth_error (err, sizeof err, errno, "chdir `%s`", cfg.cwd);
-      else if ((ret = process_set_rlimits (&cfg, err, sizeof err)) == 0)
+      else if ((ret = process_set_rlimits (&cfg, err, sizeof err)) == 0
+               && (!cfg.terminal || (ret = console_setup (&cfg, pty[1], err, sizeof err)) == 0))
         ret = finalize_and_exec (&cfg, err, sizeof err);
       fprintf (stderr, "berth-shim exec: %s\n", err);
       _exit (ret == -ENOENT ? 127 : 126);
     }
 
   /* Forward what we receive (the agent signals this supervisor) and exit the way the process did. */
-  for (;;)
+  int master = -1;
+  if (cfg.terminal)
     {
-      siginfo_t si;
-      int sig = sigwaitinfo (&all, &si);
-      if (sig < 0)
-        continue;
-      if (sig != SIGCHLD)
-        {
-          kill (child, sig);
-          continue;
-        }
-      int status;
-      pid_t pid = waitpid (child, &status, WNOHANG);
-      if (pid != child)
-        continue;
-      if (WIFSIGNALED (status))
-        {
-          int s = WTERMSIG (status);
-          signal (s, SIG_DFL);
-          sigset_t one;
-          sigemptyset (&one);
-          sigaddset (&one, s);
-          sigprocmask (SIG_UNBLOCK, &one, NULL);
-          kill (getpid (), s);
-        }
-      return exit_code_of (status);
+      close (pty[1]);
+      master = console_receive (pty[0]);
+      close (pty[0]);
     }
+  int status = supervise (child, master, &all);
+  if (WIFSIGNALED (status))
+    {
+      int s = WTERMSIG (status);
+      signal (s, SIG_DFL);
+      sigset_t one;
+      sigemptyset (&one);
+      sigaddset (&one, s);
+      sigprocmask (SIG_UNBLOCK, &one, NULL);
+      kill (getpid (), s);
+    }
+  return exit_code_of (status);
 }
 
 int

@@ -63,6 +63,9 @@ export interface ExecProcess {
   readonly user?: { readonly uid: number; readonly gid: number; readonly additionalGids?: readonly number[] };
   /** Defaults to the container's own process.noNewPrivileges. */
   readonly noNewPrivileges?: boolean;
+  /** Give the process a pseudo-terminal (from the container's devpts) relayed to the given stdin/stdout. */
+  readonly terminal?: boolean;
+  readonly consoleSize?: { readonly height: number; readonly width: number };
 }
 
 /** A process started by `exec`; `wait()` settles when it exits. */

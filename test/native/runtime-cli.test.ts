@@ -53,6 +53,7 @@ test('run --detach, state, list, exec, kill and delete', () => {
   expect(berth('list').stdout).toMatch(new RegExp(`^${id}\\s+${state.pid}\\s+running\\s+${bundle.dir}`, 'm'));
   expect(berth('exec', id, 'sh', '-c', 'hostname; exit 4')).toMatchObject({ status: 4, stdout: 'berth\n' });
   expect(berth('exec', id, '--', 'echo', '-n', 'x')).toMatchObject({ status: 0, stdout: 'x' });
+  expect(berth('exec', '--tty', id, 'tty').stdout).toMatch(/^\/dev\/pts\/\d+\r\n$/);
   expect(berth('delete', id)).toMatchObject({ status: 1, stderr: expect.stringMatching(/cannot delete container .* running/) });
   expect(berth('kill', id, 'KILL').status).toBe(0);
   expect(berth('delete', id).status).toBe(0);

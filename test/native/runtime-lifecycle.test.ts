@@ -93,6 +93,12 @@ test('exec joins the namespaces, cgroup, capabilities, seccomp and user of a run
     '0',
   ]);
 
+  const onTerminal = await rt.exec(id, { args: ['sh', '-c', 'tty; stty size'], terminal: true, consoleSize: { height: 40, width: 120 } }, { stdout: 'pipe' });
+  let terminalOut = '';
+  onTerminal.stdout!.on('data', (d: Buffer) => (terminalOut += d.toString()));
+  expect(await onTerminal.wait()).toEqual({ exitCode: 0 });
+  expect(terminalOut).toMatch(/^\/dev\/pts\/\d+\r\n40 120\r\n$/);
+
   const asUser = await rt.exec(id, { args: ['id', '-u'], user: { uid: 1234, gid: 1234 } }, { stdout: 'pipe' });
   let text = '';
   asUser.stdout!.on('data', (d: Buffer) => (text += d.toString()));

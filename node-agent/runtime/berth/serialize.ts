@@ -237,5 +237,6 @@ export function serializeExecConfig(input: ExecConfigInput): Buffer {
   if (p.noNewPrivileges ?? base.noNewPrivileges) t.push('nnp');
   pushSeccomp(t, input.spec, input.seccompFile);
   pushProcess(t, p.args, p.env ?? base.env ?? [], p.cwd ?? base.cwd);
+  if (p.terminal) t.push('terminal', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0);
   return t.toBuffer();
 }
