@@ -39,6 +39,11 @@ export interface ClusterPki {
 export interface PkiOptions {
   /** Extra DNS names / IP addresses for the serving certificate (127.0.0.1, ::1, localhost and the hostname are always in). */
   readonly hosts?: readonly string[];
+  /**
+   * Also every address of this machine's network interfaces (for a server listening on 0.0.0.0 that nodes on other
+   * machines join by IP). Berth's own bridges (`berth*`) are left out: they come and go with networks.
+   */
+  readonly includeInterfaceAddresses?: boolean;
 }
 
 /** Creates the CA and serving certificate on first call for `home`, and loads (and if needed renews the serving cert) later. */
@@ -62,7 +67,7 @@ export function ensureClusterPki(home: string, opts: PkiOptions = {}): ClusterPk
     writeSecretFile(paths.caCert, ca.certPem);
   }
 
-  const hosts = servingHosts(opts.hosts ?? []);
+  const hosts = servingHosts([...(opts.hosts ?? []), ...(opts.includeInterfaceAddresses ? interfaceAddresses() : [])]);
   let serving: { certPem: string; keyPem: string };
   if (fs.existsSync(paths.servingCert) && fs.existsSync(paths.servingKey) && coversHosts(paths.servingCert, hosts, ca)) {
     serving = { certPem: fs.readFileSync(paths.servingCert, 'utf8'), keyPem: fs.readFileSync(paths.servingKey, 'utf8') };
@@ -169,6 +174,12 @@ function issueServingCertificate(ca: CertificateAuthority, hosts: string[]): { c
 
 function servingHosts(extra: readonly string[]): string[] {
   return [...new Set(['127.0.0.1', '::1', 'localhost', os.hostname(), ...extra].filter((h) => h.length > 0))];
+}
+
+function interfaceAddresses(): string[] {
+  return Object.entries(os.networkInterfaces())
+    .filter(([name]) => !name.startsWith('berth'))
+    .flatMap(([, addrs]) => (addrs ?? []).filter((a) => !a.address.startsWith('fe80:')).map((a) => a.address));
 }
 
 function coversHosts(certPath: string, hosts: string[], ca: CertificateAuthority): boolean {

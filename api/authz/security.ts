@@ -42,6 +42,8 @@ export interface ClusterSecurityOptions {
   readonly storage: Storage;
   /** Extra names/addresses for the serving certificate. */
   readonly hosts?: readonly string[];
+  /** Put every interface address in the serving certificate (set it when listening on 0.0.0.0, so remote nodes can join by IP). */
+  readonly includeInterfaceAddresses?: boolean;
   /** Validity of node certificates issued to joining agents (default 90 days). */
   readonly nodeCertificateDays?: number;
   /** The key ring of the server's EncryptingStorage: serves POST /admin/v1/encryption/reencrypt (cluster admins). */
@@ -80,7 +82,7 @@ export interface ClusterSecurity {
 }
 
 export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecurity {
-  const pki = ensureClusterPki(opts.home, { hosts: opts.hosts });
+  const pki = ensureClusterPki(opts.home, { hosts: opts.hosts, includeInterfaceAddresses: opts.includeInterfaceAddresses });
   const tokens = new TokenFileAuthenticator(path.join(opts.home, 'tokens.json'));
   const adminToken = tokens.ensureAdminToken();
   const serviceAccounts = ServiceAccountTokens.fromHome(opts.home);

@@ -52,6 +52,16 @@ describe('cluster PKI', () => {
     expect(new crypto.X509Certificate(second.serving.certPem).checkHost('new.example')).toBe('new.example');
   });
 
+  it('can cover every interface address, for a server listening on 0.0.0.0', () => {
+    const pki = ensureClusterPki(home, { includeInterfaceAddresses: true });
+    const serving = new crypto.X509Certificate(pki.serving.certPem);
+    const addresses = Object.entries(os.networkInterfaces())
+      .filter(([name]) => !name.startsWith('berth'))
+      .flatMap(([, a]) => (a ?? []).filter((x) => x.family === 'IPv4').map((x) => x.address));
+    expect(addresses.length).toBeGreaterThan(0);
+    for (const ip of addresses) expect(serving.checkIP(ip)).toBe(ip);
+  });
+
   it('issues client certificates with CN as user and each O as a group, verifiable against the CA only', () => {
     const pki = ensureClusterPki(home);
     const issued = issueClientCertificate(pki.ca, { commonName: 'alice', organizations: ['dev', 'ops'], days: 2 });
