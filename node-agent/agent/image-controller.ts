@@ -33,6 +33,8 @@ export interface ImageControllerOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Progress (status and Events) at most this often during a pull; 2 s unless set. */
   readonly progressIntervalMs?: number;
+  /** How long start() waits for the first list of Images; 10 s unless set. */
+  readonly syncTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -61,9 +63,20 @@ export class ImageController implements AgentPart {
     this.informer.addHandlers({ onAdd: enqueue, onUpdate: (_old, img) => enqueue(img), onDelete: enqueue });
   }
 
+  /**
+   * Waits for the first list of Images (so Containers naming one find it), but at most `syncTimeoutMs`: an agent whose
+   * credentials may not list Images must still run its containers.
+   */
   async start(): Promise<void> {
     this.informer.start();
-    await this.informer.waitForSync();
+    const timeoutMs = this.opts.syncTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const synced = await Promise.race([
+      this.informer.waitForSync().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!synced) this.log(undefined, new Error(`Images not listed within ${timeoutMs} ms; reconciling them once the list succeeds`));
     this.controller.start();
   }
 
@@ -201,8 +214,8 @@ export class ImageController implements AgentPart {
     await this.opts.client.patch(RESOURCES.images, name, [{ op: 'add', path: '/status', value: status }], { namespace, type: 'json', subresource: 'status' });
   }
 
-  private log(img: Image, err: unknown): void {
-    console.error(JSON.stringify({ component: 'berth-image-controller', node: this.opts.nodeName, image: keyOf(img), err: (err as Error).message }));
+  private log(img: Image | undefined, err: unknown): void {
+    console.error(JSON.stringify({ component: 'berth-image-controller', node: this.opts.nodeName, ...(img ? { image: keyOf(img) } : {}), err: (err as Error).message }));
   }
 
   private backoffMs(failures: number): number {

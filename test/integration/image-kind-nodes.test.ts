@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Image, KubeObject, RESOURCES } from '../../client';
+import { ApiClient, Image, KubeObject, RESOURCES } from '../../client';
 import { findCondition } from '../../controllers/runtime';
 import { ImageController } from '../../node-agent/agent/image-controller';
 import { importBusybox, ImageStore, pushImage } from '../../node-agent/images';
@@ -108,6 +108,23 @@ describe('Image controller on several nodes', () => {
     expect(findCondition(after.status?.conditions, 'Ready')?.status).toBe('True');
     expect(after.status?.phase).toBe('Ready');
     expect(findCondition(after.status?.conditions, 'Pulling')?.reason).toMatch(/^(ErrImageNeverPull|Completed)$/);
+  });
+
+  it('an agent whose credentials may not list Images still starts (bounded wait), and serves no Image lookups', async () => {
+    const refused = new ApiClient({ ...api.client.config, token: 'not-a-valid-token' });
+    const controller = new ImageController({
+      client: refused,
+      nodeName: 'kind-node-refused',
+      store: new ImageStore({ root: path.join(tmp, 'refused') }),
+      runtime: new BerthRuntime({ root: path.join(tmp, 'refused-runtime') }),
+      syncTimeoutMs: 300,
+    });
+    const started = Date.now();
+    await controller.start();
+    controller.stop();
+    refused.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(controller.lookup(NS, 'shared')).toBeUndefined();
   });
 
   it('a restarted agent does not rebuild an image it already built for this generation', async () => {
