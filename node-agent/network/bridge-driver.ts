@@ -8,8 +8,7 @@ import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnles
 import { parseIpv4 } from './cidr';
 import { prefixLengthOf } from './ipam';
 import { ForwardIsolation } from './isolation';
-import { listBerthBridges } from './inventory';
-import { bridgeMacAddress, bridgeName, hostVethName, INTERNAL_BRIDGE_ALIAS, ROUTED_BRIDGE_ALIAS } from './names';
+import { bridgeMacAddress, bridgeName, hostVethName } from './names';
 import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
 
 export interface BridgeDriverOptions {
@@ -38,13 +37,12 @@ export class BridgeDriver implements NetworkDriver {
         `link set ${bridge} address ${bridgeMacAddress(net.key)}`,
         ...(this.options.ipv6LinkLocal === false ? [`link set ${bridge} addrgenmode none`] : []),
         `addr add ${net.gateway}/${prefixLengthOf(net.subnet)} dev ${bridge}`,
-        `link set ${bridge} alias ${net.internal ? INTERNAL_BRIDGE_ALIAS : ROUTED_BRIDGE_ALIAS}`,
         `link set ${bridge} up`,
       ],
       `ensure bridge ${bridge} of network ${describeNetwork(net)}`,
       ALREADY_EXISTS,
     );
-    await this.syncIsolation();
+    await this.isolation.ensure(bridge, net.internal === true);
   }
 
   async attach(net: NetworkConfig, containerId: string, netnsPath: string, ip: string, options: AttachOptions = {}): Promise<Attachment> {
@@ -96,15 +94,11 @@ export class BridgeDriver implements NetworkDriver {
 
   async removeNetwork(net: NetworkConfig): Promise<void> {
     await this.hostBatch([`link del ${bridgeName(net.key)}`], `remove bridge of network ${describeNetwork(net)}`, ALREADY_GONE);
-    await this.syncIsolation();
+    await this.isolation.remove(bridgeName(net.key));
   }
 
   private hostBatch(commands: readonly string[], context: string, tolerated: RegExp): Promise<void> {
     return runIpBatchChecked(commands, context, { netns: this.options.hostNetns, tolerated });
-  }
-
-  private async syncIsolation(): Promise<void> {
-    await this.isolation.sync(await listBerthBridges(this.options.hostNetns));
   }
 }
 

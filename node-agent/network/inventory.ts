@@ -3,9 +3,9 @@
  * Tests assert that the objects they created are gone; operators use it to find leftovers.
  */
 import { runChecked, inNetns } from './command';
-import { ForwardIsolation, type IsolatedBridge } from './isolation';
+import { ForwardIsolation } from './isolation';
 import { listBerthNftTables } from './overlay-gateway';
-import { BERTH_PREFIX, BRIDGE_PREFIX, INTERNAL_BRIDGE_ALIAS } from './names';
+import { BERTH_PREFIX } from './names';
 import { listNetns } from './netns';
 
 export interface BerthLink {
@@ -27,7 +27,6 @@ export interface BerthResources {
 interface IpJsonLink {
   readonly ifname: string;
   readonly linkinfo?: { readonly info_kind?: string };
-  readonly ifalias?: string;
 }
 
 interface IpJsonRoute {
@@ -53,14 +52,6 @@ export async function listBerthResources(hostNetns?: string): Promise<BerthResou
     iptablesRules,
     nftTables,
   };
-}
-
-/** The berth bridges in `hostNetns` (the caller's namespace when undefined); internal ones carry the alias `berth:internal`. */
-export async function listBerthBridges(hostNetns?: string): Promise<IsolatedBridge[]> {
-  const links = await runChecked(inNetns(hostNetns, ['ip', '-j', 'link', 'show', 'type', 'bridge']));
-  return (JSON.parse(links.stdout) as IpJsonLink[])
-    .filter((l) => l.ifname.startsWith(BRIDGE_PREFIX))
-    .map((l) => ({ name: l.ifname, internal: l.ifalias === INTERNAL_BRIDGE_ALIAS }));
 }
 
 /** The subset of `resources` that mentions any of `names` (devices, namespaces): what a test must find empty. */

@@ -6,9 +6,6 @@ import { createHash } from 'node:crypto';
 
 export const BERTH_PREFIX = 'berth';
 export const BRIDGE_PREFIX = 'berth-br-';
-/** Alias (`ip link set BRIDGE alias ...`) marking an internal Network's bridge, so isolation rules can be derived from the host alone. */
-export const INTERNAL_BRIDGE_ALIAS = 'berth:internal';
-export const ROUTED_BRIDGE_ALIAS = 'berth:routed';
 const VXLAN_PREFIX = 'berth-vx-';
 const HOST_VETH_PREFIX = 'berthv';
 

@@ -63,12 +63,22 @@ describe('isolation with forwarding on', () => {
     expect(rules).toContain('-A FORWARD -j BERTH-ISOLATION');
     for (const net of Object.values(nets)) {
       const bridge = bridgeName(net.key);
-      expect(rules).toContain(`-A BERTH-ISOLATION -i ${bridge} -o ${bridge} -j RETURN`);
+      const own = `BERTH-ISO-${bridge.slice('berth-br-'.length)}`;
+      expect(rules).toContain(`-A BERTH-ISOLATION -i ${bridge} -o berth-br-+ -j ${own}`);
+      expect(rules).toContain(`-A ${own} -o ${bridge} -j RETURN`);
+      expect(rules).toContain(`-A ${own} -j DROP`);
     }
-    expect(rules).toContain('-A BERTH-ISOLATION -i berth-br-+ -o berth-br-+ -j DROP');
-    expect(rules).toContain(`-A BERTH-ISOLATION -i ${bridgeName(nets.c.key)} -j DROP`);
-    expect(rules).toContain(`-A BERTH-ISOLATION -o ${bridgeName(nets.c.key)} -j DROP`);
-    expect(rules.join('\n')).not.toContain(`-i ${bridgeName(nets.a.key)} -j DROP`);
+    const internal = bridgeName(nets.c.key);
+    expect(rules).toContain(`-A BERTH-ISOLATION -i ${internal} ! -o ${internal} -j DROP`);
+    expect(rules).toContain(`-A BERTH-ISOLATION ! -i ${internal} -o ${internal} -j DROP`);
+    expect(rules.join('\n')).not.toContain(`-i ${bridgeName(nets.a.key)} ! -o`);
+  });
+
+  it('adds each network\'s rules once, however often it is ensured', async () => {
+    const before = await isolation.listRules();
+    await driver.ensureNetwork(nets.a);
+    await driver.ensureNetwork(nets.c);
+    expect(await isolation.listRules()).toEqual(before);
   });
 
   it('lets containers on one network talk and drops traffic between networks', async () => {
@@ -86,7 +96,7 @@ describe('isolation with forwarding on', () => {
       expect((await ping('b1', ips.a1)).code).toBe(0);
       expect((await ping('c1', ips.a1)).code).toBe(0);
     } finally {
-      await driver.ensureNetwork(nets.a); // converges the rules back
+      for (const net of Object.values(nets)) await driver.ensureNetwork(net); // converges the rules back
       await runChecked(['ip', '-n', nsName('c1'), 'route', 'del', 'default']);
     }
     expect((await ping('b1', ips.a1)).code).not.toBe(0);
@@ -103,7 +113,10 @@ describe('isolation with forwarding on', () => {
   it('removes the rules with the networks and leaves nothing behind', async () => {
     for (const [container, net] of Object.entries(containers)) await driver.detach(nets[net], container);
     await driver.removeNetwork(nets.a);
-    expect((await isolation.listRules()).join('\n')).not.toContain(bridgeName(nets.a.key));
+    const afterA = (await isolation.listRules()).join('\n');
+    expect(afterA).not.toContain(bridgeName(nets.a.key));
+    expect(afterA).not.toContain(`BERTH-ISO-${bridgeName(nets.a.key).slice('berth-br-'.length)}`);
+    expect(afterA).toContain(bridgeName(nets.b.key));
     await driver.removeNetwork(nets.b);
     await driver.removeNetwork(nets.c);
     const resources = await listBerthResources(hostNs);
