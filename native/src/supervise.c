@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,16 @@ pump (int from, int to)
   if (n <= 0 || write_all (to, buf, n) < 0)
     return -1;
   return 0;
+}
+
+/* When our stdin is a terminal (berth runtime exec -t in a shell), its size is the pty's: setting it makes the
+ * kernel send SIGWINCH to the process' foreground group. */
+static void
+copy_window_size (int master)
+{
+  struct winsize ws;
+  if (ioctl (0, TIOCGWINSZ, &ws) == 0)
+    ioctl (master, TIOCSWINSZ, &ws);
 }
 
 int
@@ -69,7 +80,9 @@ supervise (pid_t child, int master, const sigset_t *forward)
         {
           struct signalfd_siginfo si;
           while (read (sfd, &si, sizeof si) == (ssize_t) sizeof si)
-            if (si.ssi_signo != SIGCHLD)
+            if (si.ssi_signo == SIGWINCH && master >= 0)
+              copy_window_size (master);
+            else if (si.ssi_signo != SIGCHLD)
               kill (child, si.ssi_signo);
           if (waitpid (child, &status, WNOHANG) == child)
             goto done;

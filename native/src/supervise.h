@@ -6,7 +6,8 @@
 
 /* Waits until `child` exits and returns its wait status. Meanwhile every signal in `forward` that this process
  * receives is sent on to the child, and, when `master` >= 0, stdin is copied to the pty master and the master to
- * stdout. Blocks `forward` and SIGCHLD (they are read from a signalfd). */
+ * stdout (and a SIGWINCH copies stdin's terminal size to the pty instead of being forwarded). Blocks `forward`
+ * and SIGCHLD (they are read from a signalfd). */
 int supervise (pid_t child, int master, const sigset_t *forward);
 
 #endif
