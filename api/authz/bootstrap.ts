@@ -2,7 +2,8 @@
  * Built-in RBAC policy, applied by the RBAC authorizer without being stored (so it cannot be deleted by mistake),
  * after Kubernetes' bootstrap policy: cluster-admin, admin, edit, view to bind, and what every authenticated user
  * may do (discovery, health, `kubectl auth can-i`). The server may also create these objects so `kubectl get
- * clusterroles` shows them; stored objects of the same name are evaluated in addition, never instead.
+ * clusterroles` shows them. A stored ClusterRole of the same name replaces the built-in one (so an admin can widen
+ * `view`); stored bindings are added to the built-in ones, which cannot be removed.
  */
 import type { ClusterRole, ClusterRoleBinding, PolicyRule } from './rbac';
 

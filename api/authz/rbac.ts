@@ -129,7 +129,8 @@ export class RbacAuthorizer implements Authorizer {
     const roles = new Map(((await this.lister('Role', namespace)) as Role[]).map((r) => [r.metadata.name ?? '', r]));
     for (const b of (await this.lister('RoleBinding', namespace)) as RoleBinding[]) {
       if (b.metadata.namespace !== namespace || !appliesTo(b, user, namespace)) continue;
-      const role = b.roleRef?.kind === 'Role' ? roles.get(b.roleRef.name) : clusterRoles.get(b.roleRef?.name);
+      const kind = b.roleRef?.kind;
+      const role = kind === 'Role' ? roles.get(b.roleRef.name) : kind === 'ClusterRole' ? clusterRoles.get(b.roleRef.name) : undefined;
       if (role) rules.push(...effectiveRules(role, clusterRoles).filter((r) => !r.nonResourceURLs?.length));
     }
     return rules;
