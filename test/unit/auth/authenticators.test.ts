@@ -154,6 +154,10 @@ describe('authenticators', () => {
       expect(authn.authenticate({ clientCertificateDer: Buffer.from('not a certificate') })).toEqual({
         error: 'malformed client certificate',
       });
+      // The API server's own serving certificate (serverAuth only) signs nobody in.
+      expect(authn.authenticate({ clientCertificateDer: derOf(pki.serving.certPem) })).toEqual({
+        error: 'certificate is not for client authentication',
+      });
     });
   });
 
