@@ -1,5 +1,6 @@
 /* libberth.so: what the agent calls through ffi-rs (node-agent/runtime/native.ts). It never forks Node itself:
  * posix_spawn (clone(CLONE_VM|CLONE_VFORK) + exec in glibc) starts the static shim, which does all the forking. */
+#include "libberth.h"
 #include "error.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,6 @@ add_stdio (posix_spawn_file_actions_t *fa, int fd, int target)
   return posix_spawn_file_actions_addopen (fa, target, "/dev/null", O_RDWR, 0);
 }
 
-/* Starts `shim create config_path` with the given stdio (-1: /dev/null) in a new session, reaps its first
- * process (the shim double-forks), and returns the agent's end of the sync socket (a SOCK_STREAM the agent
- * watches on its event loop: expect SYNC_PIDS, place the cgroup, send SYNC_CGROUP_DONE, expect SYNC_READY). */
 int
 berth_create (const char *shim, const char *config_path, int stdin_fd, int stdout_fd, int stderr_fd, char *err,
               int errlen)
