@@ -63,11 +63,22 @@ export class NodeNetworking {
   private readonly containers = new Map<string, ContainerNetworkRequest>();
   private readonly forwarders = new Map<string, TcpForwarder>();
   private readonly drivers = new Map<NetworkDriverName, NetworkDriver>();
+  private readonly ensuring = new Map<string, Promise<void>>();
 
   constructor(private readonly options: NodeNetworkingOptions = {}) {}
 
   /** Creates the Network's devices and starts its DNS server (idempotent). */
-  async ensureNetwork(config: NetworkConfig): Promise<void> {
+  ensureNetwork(config: NetworkConfig): Promise<void> {
+    // Containers attaching at once to a new Network share one set-up (one DNS socket can bind the gateway).
+    let pending = this.ensuring.get(config.key);
+    if (!pending) {
+      pending = this.ensureNow(config).finally(() => this.ensuring.delete(config.key));
+      this.ensuring.set(config.key, pending);
+    }
+    return pending;
+  }
+
+  private async ensureNow(config: NetworkConfig): Promise<void> {
     await this.driver(config.driver).ensureNetwork(config);
     let state = this.networks.get(config.key);
     if (!state) {

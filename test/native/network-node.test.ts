@@ -104,6 +104,24 @@ describe('NodeNetworking', () => {
     expect(fs.readFileSync(`/etc/netns/${nsOf('client')}/resolv.conf`, 'utf8')).toContain(`nameserver ${nets.a.gateway}\nsearch ${namespace}.berth.local`);
   });
 
+  it('sets up containers that arrive at once on a network that does not exist yet', async () => {
+    const [subnet] = await pickFreeSubnets(1);
+    subnets.push(subnet);
+    const fresh: NetworkConfig = { key: `${namespace}/fresh`, name: 'fresh', namespace, driver: 'bridge', ...validateAddressing({ subnet }, []) };
+    const burst = ['f1', 'f2', 'f3'].map((name, i) => request(name, [{ network: fresh, address: ipOf(fresh, 10 + i) }]));
+    try {
+      await Promise.all(burst.map((r) => node.setUpContainer(r)));
+      expect((await run('f1', '/bin/busybox', 'ping', '-c', '1', '-W', '2', 'f3')).code).toBe(0);
+    } finally {
+      for (const r of burst) {
+        await node.tearDownContainer(r);
+        removeNetnsEtc(nsOf(r.name));
+      }
+      await node.removeNetwork(fresh);
+    }
+    expect(resourcesNamed(await listBerthResources(), [bridgeName(fresh.key), ...burst.map((r) => nsOf(r.name))])).toEqual([]);
+  });
+
   it('gives a container with no networks loopback only', async () => {
     const links = (await run('lonely', 'ip', '-o', 'link', 'show')).stdout.trim().split('\n');
     expect(links).toHaveLength(1);
