@@ -5,7 +5,8 @@
  *   const storage = new CachedStorage(encryptedStorage(home, backend));   // $home/encryption-keys.json, mode 0600
  * (= new EncryptingStorage(backend, KeyRing.loadOrCreate(file)), default prefix /registry/berth.dev/secrets/)
  * and use `storage` everywhere (registry, watch cache). Under the cache, each event is decrypted once, not per
- * watcher. Secrets' `data`/`stringData` are sealed in the backend; metadata stays clear. Reading a tampered value throws StorageError 'Invalid' naming the secret (map it to a 500 Status
+ * watcher. Secrets' `data`/`stringData` (and kubectl's last-applied-configuration annotation, which repeats them) are
+ * sealed in the backend; the rest of the metadata stays clear. Reading a tampered value throws StorageError 'Invalid' naming the secret (map it to a 500 Status
  * "InternalError" without the payload — or whatever the error middleware does for Invalid from storage).
  * Rotation (`berth secrets reencrypt`): `keys.rotate()` then `await reencryptAll(storage)`; a KeyRing notices a key file
  * rotated by another process on its next use (one stat per call). Over HTTP (the CLI cannot open SQLite while the
@@ -21,6 +22,7 @@ export {
   encryptedStorage,
   reencryptAll,
   PAYLOAD_FIELDS,
+  SEALED_ANNOTATIONS,
   SEALED_FIELD,
   DEFAULT_ENCRYPTED_PREFIXES,
 } from './storage';

@@ -23,6 +23,13 @@ import { KeyProvider, KeyRing } from './keyring';
 
 /** Fields that carry secret values. */
 export const PAYLOAD_FIELDS = ['data', 'stringData'] as const;
+/**
+ * Annotations that carry secret values too: `kubectl apply` keeps the whole applied object (data included) in
+ * last-applied-configuration. They are sealed with the payload and put back on read.
+ */
+export const SEALED_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration'] as const;
+/** Key of the payload entry holding the sealed annotations. */
+const PAYLOAD_ANNOTATIONS = 'annotations';
 /** Where the sealed payload lives in the stored object. */
 export const SEALED_FIELD = 'encryptedPayload';
 export const DEFAULT_ENCRYPTED_PREFIXES = ['/registry/berth.dev/secrets/'];
@@ -125,6 +132,15 @@ export class EncryptingStorage<K extends KeyProvider = KeyProvider> implements S
       }
     }
     delete rest[SEALED_FIELD];
+    const annotations = obj.metadata.annotations as Record<string, string> | undefined;
+    const sealedAnnotations = Object.fromEntries(SEALED_ANNOTATIONS.filter((a) => annotations?.[a] !== undefined).map((a) => [a, annotations![a]]));
+    if (Object.keys(sealedAnnotations).length > 0) {
+      payload[PAYLOAD_ANNOTATIONS] = sealedAnnotations;
+      const kept = Object.fromEntries(Object.entries(annotations!).filter(([a]) => !(a in sealedAnnotations)));
+      const { annotations: _all, ...metadata } = obj.metadata;
+      // Annotations that held only sealed entries are dropped altogether, and come back whole on read.
+      rest.metadata = Object.keys(kept).length > 0 ? { ...metadata, annotations: kept } : metadata;
+    }
     return { ...rest, [SEALED_FIELD]: seal(Buffer.from(JSON.stringify(payload), 'utf8'), key, this.keys) };
   }
 
@@ -170,7 +186,13 @@ export class EncryptingStorage<K extends KeyProvider = KeyProvider> implements S
       });
     }
     const { [SEALED_FIELD]: _sealed, ...rest } = stored;
-    return { ...rest, ...payload } as StoredObject;
+    const { [PAYLOAD_ANNOTATIONS]: sealedAnnotations, ...fields } = payload;
+    const opened = { ...rest, ...fields } as StoredObject;
+    if (sealedAnnotations !== undefined) {
+      const annotations = { ...((stored.metadata.annotations as Record<string, string> | undefined) ?? {}), ...(sealedAnnotations as Record<string, string>) };
+      opened.metadata = { ...stored.metadata, annotations };
+    }
+    return opened;
   }
 
   private isSealedUnderActiveKey(stored: StoredObject): boolean {

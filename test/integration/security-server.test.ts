@@ -117,7 +117,12 @@ describe('the shipped API server refuses the attacks of issue 8', () => {
     expect(await kubectl(alice, 'create', 'rolebinding', 'ok', '-n', 'tenant-a', '--role=deployer', '--user=bob')).toMatchObject({ code: 0 });
   });
 
-  it('the store holds no secret plaintext', () => {
+  it('the store holds no secret plaintext, also for a Secret made with kubectl apply (last-applied annotation)', async () => {
+    const manifest = path.join(api.home, 'applied-secret.yaml');
+    fs.writeFileSync(manifest, `apiVersion: berth.dev/v1\nkind: Secret\nmetadata:\n  name: applied\n  namespace: tenant-b\ndata:\n  token: ${Buffer.from(`${CANARY}-applied`).toString('base64')}\n`);
+    expect(await kubectl(kubeconfig('admin3', { token: api.token }), 'apply', '-f', manifest)).toMatchObject({ code: 0 });
+    const got = await kubectl(kubeconfig('admin3', { token: api.token }), 'get', 'secret', 'applied', '-n', 'tenant-b', '-o', 'json');
+    expect(JSON.parse(got.stdout).metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toContain(Buffer.from(`${CANARY}-applied`).toString('base64'));
     const raw = fs
       .readdirSync(api.home)
       .filter((f) => f.startsWith('berth.db'))
@@ -126,5 +131,6 @@ describe('the shipped API server refuses the attacks of issue 8', () => {
     expect(raw).toContain('tenant-b');
     expect(raw).not.toContain(CANARY);
     expect(raw).not.toContain(Buffer.from(CANARY).toString('base64'));
+    expect(raw).not.toContain(Buffer.from(`${CANARY}-applied`).toString('base64'));
   });
 });

@@ -92,6 +92,28 @@ describe('encryption at rest', () => {
     expect(await store.get(`${SECRETS}shop/db`)).toMatchObject({ data: { password: CANARY_B64, extra: CANARY_B64 } });
   });
 
+  it('seals kubectl\'s last-applied-configuration annotation (it repeats the data) and restores it exactly', async () => {
+    const lastApplied = JSON.stringify({ apiVersion: 'berth.dev/v1', kind: 'Secret', data: { password: CANARY_B64 } });
+    const key = `${SECRETS}shop/applied`;
+    const onlyThat = secret('shop', 'applied');
+    onlyThat.metadata.annotations = { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied };
+    const created = await store.create(key, onlyThat);
+    expect(created.metadata.annotations).toEqual({ 'kubectl.kubernetes.io/last-applied-configuration': lastApplied });
+    expect((await backend.get(key)).metadata.annotations).toBeUndefined();
+
+    const mixed = await store.guaranteedUpdate(key, (o) => ({
+      ...o,
+      metadata: { ...o.metadata, annotations: { ...(o.metadata.annotations as object), owner: 'team-shop' } },
+    }));
+    expect(mixed.metadata.annotations).toEqual({ owner: 'team-shop', 'kubectl.kubernetes.io/last-applied-configuration': lastApplied });
+    expect((await backend.get(key)).metadata.annotations).toEqual({ owner: 'team-shop' });
+    // Unchanged content writes nothing, annotations included.
+    const again = await store.guaranteedUpdate(key, (o) => structuredClone(o));
+    expect(again.metadata.resourceVersion).toBe(mixed.metadata.resourceVersion);
+    expect(rawStore(dbPath)).not.toContain(CANARY_B64);
+    expect(rawStore(dbPath)).toContain('team-shop');
+  });
+
   it('lists (with predicates and pages) and watches decrypted objects', async () => {
     const events: WatchEvent[] = [];
     const watcher = await store.watch(SECRETS, { fromRevision: await store.currentRevision(), onEvent: (e) => void events.push(e) });
