@@ -275,6 +275,23 @@ describe('cluster security over HTTPS', () => {
       expect(audit.some((l) => l.user === 'alice' && l.impersonatedBy === 'admin' && l.verb === 'delete')).toBe(true);
     });
 
+    it('SubjectAccessReview: admins ask about others, tenants may not; bad reviews are 400/422', async () => {
+      const sar = (user: string, namespace: string, resource: string) => ({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: { user, groups: ['tenants'], resourceAttributes: { namespace, verb: 'get', group: 'berth.dev', resource } },
+      });
+      const path = '/apis/authorization.k8s.io/v1/subjectaccessreviews';
+      const yes = await call('POST', path, admin, sar('alice', 'team-a', 'containers'));
+      expect(yes).toMatchObject({ status: 201, body: { kind: 'SubjectAccessReview', status: { allowed: true } } });
+      const no = await call('POST', path, admin, sar('alice', 'team-b', 'secrets'));
+      expect(no).toMatchObject({ status: 201, body: { status: { allowed: false } } });
+      const alice = { cert: issueClientCertificate(security.pki.ca, { commonName: 'alice' }) };
+      expect((await call('POST', path, alice, sar('bob', 'team-a', 'containers'))).status).toBe(403);
+      expect((await call('POST', path, admin, { spec: { user: 'x' } })).status).toBe(422);
+      expect((await call('POST', path, admin, { spec: { resourceAttributes: { verb: 'get' } } })).body).toMatchObject({ code: 422, reason: 'Invalid' });
+    });
+
     it('a service account bound in its namespace reads it, and nothing else', async () => {
       await bindClusterRole('team-b', 'ci-view', { kind: 'ServiceAccount', name: 'ci' }, 'view');
       const ci = { token: security.serviceAccounts.issue('team-b', 'ci') };
