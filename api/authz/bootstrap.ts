@@ -65,6 +65,14 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     ]),
     clusterRole('system:discovery', [{ nonResourceURLs: DISCOVERY_URLS, verbs: ['get'] }]),
     clusterRole('system:public-info-viewer', [{ nonResourceURLs: PUBLIC_INFO_URLS, verbs: ['get'] }]),
+    // Not bound by default. The node agent's image controller pulls every Image on every node and its network
+    // provider watches every Network, which the node authorizer (issue 8: only what its containers reference) does
+    // not allow; binding this to group system:nodes trades that strictness for the agent's design. Secrets stay
+    // strictly per node either way.
+    clusterRole('system:node-images-networks', [
+      { apiGroups: [BERTH_GROUP], resources: ['images', 'networks'], verbs: READ },
+      { apiGroups: [BERTH_GROUP], resources: ['images/status'], verbs: ['get', 'update', 'patch'] },
+    ]),
     // Joining: a join token may ask for a node certificate; a node may renew its own (see api/auth/join-router.ts).
     clusterRole('system:node-bootstrapper', [{ nonResourceURLs: ['/join/v1/certificates'], verbs: ['post'] }]),
     clusterRole('system:node-renewal', [{ nonResourceURLs: ['/join/v1/renew'], verbs: ['post'] }]),

@@ -142,6 +142,24 @@ describe('UnionAuthorizer with node + RBAC, and access reviews', () => {
     expect(d).toEqual({ allowed: false, reason: 'no container on node "n1" references secrets shop/db-admin' });
   });
 
+  it('lets an admin widen nodes to every Image and Network by binding system:node-images-networks (not bound by default)', async () => {
+    const bound = new UnionAuthorizer([
+      new NodeAuthorizer(graph),
+      new RbacAuthorizer((kind) =>
+        kind === 'ClusterRoleBinding'
+          ? [{ metadata: { name: 'nodes-images' }, subjects: [{ kind: 'Group', name: 'system:nodes' }], roleRef: { kind: 'ClusterRole', name: 'system:node-images-networks' } }]
+          : [],
+      ),
+    ]);
+    const watchImages = req('GET', `${base}/images`, { watch: '1' });
+    const imageStatus = req('PATCH', `${base}/namespaces/shop/images/postgres/status`);
+    expect((await union.authorize(nodeUser('n1'), watchImages)).allowed).toBe(false);
+    expect((await bound.authorize(nodeUser('n1'), watchImages)).allowed).toBe(true);
+    expect((await bound.authorize(nodeUser('n1'), imageStatus)).allowed).toBe(true);
+    expect((await bound.authorize(nodeUser('n1'), req('GET', `${base}/networks`))).allowed).toBe(true);
+    expect((await bound.authorize(nodeUser('n1'), req('GET', `${base}/namespaces/shop/secrets/db-admin`))).allowed).toBe(false);
+  });
+
   it('still lets a node use discovery (RBAC bootstrap policy)', async () => {
     expect((await union.authorize(nodeUser('n1'), req('GET', '/apis'))).allowed).toBe(true);
   });
