@@ -38,7 +38,7 @@ export interface ImageControllerOptions {
   readonly now?: () => number;
 }
 
-/** What this node last did for an Image (in memory: a restarted agent re-checks once). */
+/** What this node last did for an Image (in memory; after an agent restart `restored` takes a Ready status of this generation as done). */
 interface Attempt {
   readonly generation?: number;
   readonly at: number;
