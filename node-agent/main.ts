@@ -2,7 +2,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiClient } from '../client';
 import { FileLogProvider, NodeAgent, StoreImageProvider } from './agent';
+import { ImageController } from './agent/image-controller';
 import { ApiNetworkProvider } from './agent/network-provider';
+import { ServiceProxies } from './agent/service-proxies';
 import { ImageStore } from './images/store';
 import { NodeNetworking } from './network';
 import { BerthRuntime } from './runtime';
@@ -17,19 +19,27 @@ export interface AgentProcessOptions {
   readonly agentSocket?: string;
 }
 
-/** The node agent with this machine's real parts: Berth's runtime, the image store, bridges and DNS, per-run log files. */
+/** The node agent with this machine's real parts: Berth's runtime, the image store, bridges and DNS,
+ * the service proxy on published ports, per-run log files. */
 export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> {
   const state = path.join(opts.home, 'node');
-  const network = new ApiNetworkProvider({ client: opts.client, networking: new NodeNetworking(), etcRoot: path.join(state, 'network') });
+  const networking = new NodeNetworking();
+  const network = new ApiNetworkProvider({ client: opts.client, networking, etcRoot: path.join(state, 'network') });
+  const proxies = new ServiceProxies({ client: opts.client, networking, networkKeyOf: (ns, name) => network.networkKeyOf(ns, name) });
+  const nodeName = opts.nodeName ?? os.hostname().toLowerCase();
+  const runtime = new BerthRuntime({ root: path.join(state, 'runtime') });
+  const store = new ImageStore({ root: path.join(opts.home, 'images') });
+  // Images are node-local: each agent runs the Image controller for its own store.
+  const images = new ImageController({ client: opts.client, nodeName, store, runtime });
   const agent = new NodeAgent({
     client: opts.client,
-    nodeName: opts.nodeName ?? os.hostname().toLowerCase(),
+    nodeName,
     agentSocket: opts.agentSocket,
     stateDir: state,
-    runtime: new BerthRuntime({ root: path.join(state, 'runtime') }),
-    images: new StoreImageProvider(new ImageStore({ root: path.join(opts.home, 'images') })),
+    runtime,
+    images: new StoreImageProvider(store, { imageObjects: (ns, name) => images.lookup(ns, name) }),
     network,
-    parts: [network],
+    parts: [network, proxies, images],
     logs: new FileLogProvider(path.join(opts.home, 'logs')),
     secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(opts.client)),
   });

@@ -4,14 +4,18 @@
  * `NodeNetworking` does the attaching (namespace, veths, names, /etc files). Networks deleted from the API
  * have their bridges and DNS servers removed from the node.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { ApiClient, Network, RESOURCES } from '../../client';
 import { allocationOwner, networkNamesOf, type NetworkStatus } from '../../controllers/network';
 import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
-import { BerthNetworkProvider, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type ResolvedAttachment } from '../network';
+import { BerthNetworkProvider, containerNetnsName, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type ResolvedAttachment } from '../network';
 import { runtimeIdOf } from './supervisor';
 import type { ContainerObject, NetworkProvider, NetworkSetup } from './types';
+
+const execFileAsync = promisify(execFile);
 
 /** Drivers that hand out no addresses: their Containers need no allocation to attach. */
 const DRIVERS_WITHOUT_IPAM: ReadonlySet<string> = new Set(['host', 'none']);
@@ -31,6 +35,8 @@ export class ApiNetworkProvider implements NetworkProvider {
   /** What each container was attached with, so detach works even after its Network object is gone. */
   private readonly attached = new Map<string, Map<string, ResolvedAttachment>>();
   private readonly waiters = new Set<() => void>();
+  /** One `ensureNetwork` per Network key, shared by containers attaching at once (its device and rule setup is not concurrency-safe). */
+  private readonly ensured = new Map<string, Promise<void>>();
   private removals: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ApiNetworkProviderOptions) {
@@ -59,10 +65,14 @@ export class ApiNetworkProvider implements NetworkProvider {
     const resolved = new Map<string, ResolvedAttachment>();
     for (const [index, name] of names.entries()) {
       const field = c.spec.networks?.length ? `spec.networks[${index}]` : 'spec.networks (the namespace default)';
-      resolved.set(name, await this.waitForAddress(c, name, field));
+      const attachment = await this.waitForAddress(c, name, field);
+      await this.ensureNetwork(attachment.network);
+      resolved.set(name, attachment);
     }
     this.attached.set(containerId, resolved);
-    return this.attachments.attach(withNetworks(c, names), containerId);
+    const setup = await this.attachments.attach(withNetworks(c, names), containerId);
+    await pinMacAddresses(containerId, [...resolved.values()]);
+    return setup;
   }
 
   async detach(c: ContainerObject, containerId: string): Promise<void> {
@@ -77,6 +87,16 @@ export class ApiNetworkProvider implements NetworkProvider {
       fs.rmSync(path.join(this.opts.etcRoot, containerId), { recursive: true, force: true });
     }
     this.attached.delete(containerId);
+  }
+
+  private ensureNetwork(config: NetworkConfig): Promise<void> {
+    let ensured = this.ensured.get(config.key);
+    if (!ensured) {
+      ensured = this.opts.networking.ensureNetwork(config);
+      this.ensured.set(config.key, ensured);
+      ensured.catch(() => this.ensured.delete(config.key)); // the next attach tries again
+    }
+    return ensured;
   }
 
   private resolve(c: ContainerObject, name: string): ResolvedAttachment {
@@ -135,9 +155,27 @@ export class ApiNetworkProvider implements NetworkProvider {
     const status = (net.status ?? {}) as NetworkStatus;
     if (!status.subnet || !status.gateway) return;
     const config = configOf(net, (net.spec.driver ?? 'bridge') as NetworkDriverName, status.subnet, status.gateway);
+    this.ensured.delete(config.key);
     this.removals = this.removals.then(() =>
       this.opts.networking.removeNetwork(config).catch((err: Error) => console.error(JSON.stringify({ component: 'berth-agent-network', network: keyOf(net), msg: 'cannot remove network', err: err.message }))),
     );
+  }
+}
+
+/**
+ * Gives each container interface a MAC derived from its address (Docker's 02:42:<ip> scheme). A freed address
+ * is soon reused by another container; with a fresh random MAC, the node's (and other containers') neighbour
+ * entries for that address stay on the old MAC for up to a minute and traffic to the new container is lost.
+ * TODO(network): the bridge driver could create the peer with this address and save this `ip` run.
+ */
+async function pinMacAddresses(containerId: string, attachments: readonly ResolvedAttachment[]): Promise<void> {
+  const netns = containerNetnsName(containerId);
+  for (const [index, { network, address }] of attachments.entries()) {
+    if (DRIVERS_WITHOUT_IPAM.has(network.driver)) continue;
+    const mac = ['0a', 'b8', ...address.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+    await execFileAsync('ip', ['-n', netns, 'link', 'set', 'dev', `eth${index}`, 'address', mac]).catch((err: Error) => {
+      throw new Error(`container ${containerId}: cannot set the MAC address of eth${index} (${network.namespace}/${network.name}): ${err.message}`, { cause: err });
+    });
   }
 }
 

@@ -11,7 +11,9 @@ import { NetworkController, type SubnetPool } from '../../controllers/network';
 import { Scheduler } from '../../controllers/scheduler';
 import { ServiceController } from '../../controllers/service';
 import { FileLogProvider, NodeAgent, StoreImageProvider } from '../../node-agent/agent';
+import { ImageController, type ImageControllerOptions } from '../../node-agent/agent/image-controller';
 import { ApiNetworkProvider } from '../../node-agent/agent/network-provider';
+import { ServiceProxies } from '../../node-agent/agent/service-proxies';
 import { bridgeName, listBerthResources, NodeNetworking, resourcesNamed } from '../../node-agent/network';
 import { pickFreeSubnets, releaseSubnets } from '../../node-agent/network/testing';
 import type { BackOffOptions } from '../../node-agent/agent/restart-policy';
@@ -26,6 +28,8 @@ export interface TestCluster {
   readonly runtime: BerthRuntime;
   readonly nodeName: string;
   readonly logs: FileLogProvider;
+  /** The node's image store (the agent's and its Image controller's). */
+  readonly images: ImageStore;
   readonly networking: NodeNetworking;
   /** A new agent process-equivalent on the same state (live-restore tests). */
   restartAgent(): Promise<void>;
@@ -36,6 +40,8 @@ export interface ClusterOptions {
   readonly backoff?: BackOffOptions;
   /** Where default Networks get their subnets; a free 10.213.X.0/24 in /26 blocks (61 addresses each) unless set. */
   readonly networkPool?: SubnetPool;
+  /** Re-pull period and failure back-off of the node's Image controller. */
+  readonly imageController?: Pick<ImageControllerOptions, 'repullIntervalMs' | 'backoff' | 'progressIntervalMs'>;
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
@@ -50,14 +56,16 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   const networking = new NodeNetworking();
   const makeAgent = () => {
     const network = new ApiNetworkProvider({ client: api.client, networking, etcRoot: path.join(state, 'network') });
+    const proxies = new ServiceProxies({ client: api.client, networking, networkKeyOf: (ns, name) => network.networkKeyOf(ns, name), trafficReportMs: 500 });
+    const imageController = new ImageController({ client: api.client, nodeName, store, runtime, ...opts.imageController });
     return new NodeAgent({
       client: api.client,
       nodeName,
       stateDir: state,
       runtime,
-      images: new StoreImageProvider(store),
+      images: new StoreImageProvider(store, { imageObjects: (ns, name) => imageController.lookup(ns, name) }),
       network,
-      parts: [network],
+      parts: [network, proxies, imageController],
       logs,
       secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(api.client)),
       backoff: opts.backoff ?? { initialMs: 200, maxMs: 1000, resetAfterMs: 60_000 },
@@ -80,6 +88,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     runtime,
     nodeName,
     logs,
+    images: store,
     networking,
     async restartAgent() {
       agent.stop();

@@ -3,6 +3,7 @@
  * bridges): addresses from Network status, names between containers, isolation between Networks, the default
  * Network, address reuse, and nothing left on the host afterwards.
  */
+import * as net from 'node:net';
 import { Container, KubeObject, Network, RESOURCES } from '../../client';
 import { runtimeIdOf } from '../../node-agent/agent';
 import { bridgeName, containerNetnsName, listBerthResources, resourcesNamed } from '../../node-agent/network';
@@ -108,13 +109,24 @@ test('a container naming no Network joins the namespace default Network (created
   expect((await execIn('plain', ['ping', '-c', '1', '-W', '2', 'plain'])).code).toBe(0);
 });
 
-test('an address freed by a deleted container is given to the next one', async () => {
+/** Connecting from the node to a port nobody listens on: `refused` proves the container answered. */
+const knock = (host: string) =>
+  new Promise<string>((resolve) => {
+    const s = net.connect({ host, port: 9, timeout: 2000 });
+    s.on('connect', () => s.destroy() && resolve('connected'));
+    s.on('timeout', () => s.destroy() && resolve('timeout'));
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'refused' : e.message));
+  });
+
+test('an address freed by a deleted container is given to the next one, reachable from the node at once', async () => {
   const { ip } = await running('client');
+  expect(await knock(ip)).toBe('refused'); // the node now has a neighbour entry for the address
   await client().delete(RESOURCES.containers, 'client', { namespace });
   await until(async () => getContainer('client').then(() => false, () => true));
   await until(async () => !Object.values(((await client().get<Network>(RESOURCES.networks, 'net-a', namespace)).status as { allocations: Record<string, string> }).allocations).includes(ip));
   await run('client2', ['net-a'], ['sleep', '1000']);
   expect((await running('client2')).ip).toBe(ip);
+  expect(await knock(ip)).toBe('refused');
   expect((await execIn('client2', ['ping', '-c', '1', '-W', '2', 'web'])).code).toBe(0);
 });
 
