@@ -5,6 +5,7 @@ import { registerApplyCommand } from './commands/apply';
 import { registerDeleteCommand } from './commands/delete';
 import { registerDescribeCommand } from './commands/describe';
 import { registerGetCommand } from './commands/get';
+import { registerExecCommand } from './commands/exec';
 import { registerImageCommands } from './commands/image';
 import { registerLogsCommand } from './commands/logs';
 import { registerNodeCommands } from './commands/node';
@@ -24,6 +25,7 @@ export const buildProgram = (): Command => {
   registerDescribeCommand(program);
   registerDeleteCommand(program);
   registerLogsCommand(program);
+  registerExecCommand(program);
   registerRolloutCommands(program);
   registerTopCommand(program);
   registerNodeCommands(program);

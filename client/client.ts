@@ -2,7 +2,7 @@
  * A small typed client for the Berth API server (and any Kubernetes-style server): TLS with the kubeconfig's CA,
  * bearer-token or client-certificate authentication, CRUD, patch, server-side apply, and watch.
  */
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { ApiStatusError, WatchExpiredError, type Status } from './errors';
 import type { ClientConfig } from './kubeconfig';
 import { transportFor, type OpenResponse, type Transport } from './transport';
@@ -88,13 +88,20 @@ export class ApiClient {
 
   private async open(method: string, path: string, opts: RequestOptions): Promise<OpenResponse> {
     const url = this.url(path, opts.query);
+    // A Readable body is streamed as it is produced (exec's stdin); anything else is sent whole.
     const payload =
-      opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : typeof opts.body === 'string' ? Buffer.from(opts.body) : Buffer.from(JSON.stringify(opts.body));
+      opts.body === undefined
+        ? undefined
+        : Buffer.isBuffer(opts.body) || opts.body instanceof Readable
+          ? opts.body
+          : typeof opts.body === 'string'
+            ? Buffer.from(opts.body)
+            : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string | number> = { accept: opts.accept ?? 'application/json', 'user-agent': 'berth-client/0.1' };
     if (this.config.token) headers.authorization = `Bearer ${this.config.token}`;
     if (payload) {
       headers['content-type'] = opts.contentType ?? 'application/json';
-      headers['content-length'] = payload.length;
+      if (Buffer.isBuffer(payload)) headers['content-length'] = payload.length;
     }
     try {
       return await this.transport.open(method, url, headers, payload);

@@ -6,3 +6,5 @@ export type { RequestOptions, RawResponse, ListOptions, WriteOptions, DeleteOpti
 export { loadKubeconfig, defaultKubeconfigPath } from './kubeconfig';
 export type { ClientConfig } from './kubeconfig';
 export { parseQuantity, parseCpuMillis, parseBytes, QuantityError } from './quantity';
+export { ExecChannel, encodeFrame, FrameDecoder, EXEC_CONTENT_TYPE } from './exec-stream';
+export type { ExecFrame } from './exec-stream';

@@ -4,7 +4,7 @@
  */
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { ClientConfig } from './kubeconfig';
 
 export interface OpenResponse {
@@ -16,20 +16,22 @@ export interface OpenResponse {
 }
 
 export interface Transport {
-  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer): Promise<OpenResponse>;
+  /** `payload` as a Readable is streamed (the response may start before it ends). */
+  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse>;
   close(): void;
 }
 
 export class Http1Transport implements Transport {
   private readonly agent = new http.Agent({ keepAlive: true });
 
-  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer): Promise<OpenResponse> {
+  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
     return new Promise((resolve, reject) => {
       const req = http.request(url, { method, headers, agent: this.agent }, (res) =>
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, destroy: () => res.destroy() }),
       );
       req.on('error', reject);
-      req.end(payload);
+      if (payload instanceof Readable) payload.pipe(req);
+      else req.end(payload);
     });
   }
 
@@ -71,7 +73,7 @@ export class Http2Transport implements Transport {
     return session;
   }
 
-  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer): Promise<OpenResponse> {
+  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
     return new Promise((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
       try {
@@ -102,7 +104,8 @@ export class Http2Transport implements Transport {
           destroy: () => stream.close(http2.constants.NGHTTP2_CANCEL),
         });
       });
-      if (payload) stream.end(payload);
+      if (payload instanceof Readable) payload.pipe(stream);
+      else if (payload) stream.end(payload);
     });
   }
 

@@ -11,6 +11,7 @@ import { ResourceRest } from '../registry/rest';
 import { resourceRouter } from '../registry/handlers';
 import { adaptForHttp2 } from './http2-compat';
 import { ApiMetrics } from './metrics';
+import { nodeProxyRouter } from './node-proxy';
 import { notFoundHandler, statusErrorHandler } from './status-middleware';
 
 export type Admission = (req: Request, info: ResourceInfo, verb: 'create' | 'update', obj: StoredObject) => Promise<void>;
@@ -85,6 +86,7 @@ const buildRoutes = (app: Express, deps: AppDeps, storage: Storage, rest: Resour
   });
 
   app.use(discoveryRouter(deps.schemas));
+  app.use(nodeProxyRouter(storage));
   app.use(resourceRouter(rest, deps.schemas, {
     admission: deps.admission,
     onWatchOpen: (resource) => metrics.watches.inc({ resource }),

@@ -82,6 +82,11 @@ export class NodeAgent {
     this.supervisors.clear();
   }
 
+  /** The runtime the agent's containers run under (exec sessions use it too). */
+  get runtime(): ContainerRuntime {
+    return this.opts.runtime;
+  }
+
   /** Every supervised container: its runtime id and what its supervisor knows. */
   containers(): Array<ReturnType<ContainerSupervisor['snapshot']> & { id: string }> {
     return [...this.supervisors.values()].map((s) => ({ id: s.id, ...s.snapshot() }));

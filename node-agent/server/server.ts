@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { NodeAgent } from '../agent';
 import { createCgroupManager } from '../runtime/cgroups';
 import { readLog } from '../logs';
+import { serveExec } from './exec';
 import { agentMetrics, ContainerSample } from './metrics';
 
 export interface AgentServerOptions {
@@ -18,8 +19,9 @@ const bool = (v: string | null): boolean => v === 'true' || v === '1' || v === '
 
 /**
  * The agent's own endpoint: `/metrics` (Prometheus), `/stats` (JSON for `berth top`) and
- * `/logs/<namespace>/<name>` (`follow`, `tailLines`, `sinceSeconds`, `timestamps`, `previous`), which the API
- * server's `log` subresource proxies to.
+ * `/logs/<namespace>/<name>` (`follow`, `tailLines`, `sinceSeconds`, `timestamps`, `previous`) and
+ * `POST /exec/<namespace>/<name>?command=...` (framed stdio, exec.ts), which the API server's `log` and `exec`
+ * subresources proxy to.
  */
 export class AgentServer {
   private readonly server: http.Server;
@@ -61,6 +63,8 @@ export class AgentServer {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://agent');
+    const exec = /^\/exec\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    if (exec && req.method === 'POST') return this.exec(decodeURIComponent(exec[1]), decodeURIComponent(exec[2]), url.searchParams, req, res);
     if (req.method !== 'GET') return this.fail(res, 405, `${req.method} is not allowed`);
     if (url.pathname === '/metrics') {
       res.setHeader('Content-Type', this.registry.contentType);
@@ -73,6 +77,14 @@ export class AgentServer {
     const m = /^\/logs\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (m) return this.logs(decodeURIComponent(m[1]), decodeURIComponent(m[2]), url.searchParams, req, res);
     this.fail(res, 404, `no route ${url.pathname}`);
+  }
+
+  private async exec(namespace: string, name: string, q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const c = this.opts.agent.containers().find((x) => x.namespace === namespace && x.name === name);
+    if (!c || c.phase !== 'Running') return this.fail(res, c ? 409 : 404, `container ${namespace}/${name} is ${c ? `not running (${c.phase})` : 'not on this node'}`);
+    const command = q.getAll('command');
+    if (command.length === 0) return this.fail(res, 400, 'exec needs a command (?command=...)');
+    await serveExec(this.opts.agent.runtime, c.id, command, bool(q.get('stdin')), req, res);
   }
 
   private async logs(namespace: string, name: string, q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
