@@ -9,7 +9,7 @@ import * as http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
 import { getUser, writeKubeconfig } from '../auth';
-import { attributesOf, createClusterSecurity, isRbacResource, nodeAdmissionError, rbacEscalationError, type ClusterSecurity } from '../authz';
+import { attributesOf, createClusterSecurity, type ClusterSecurity } from '../authz';
 import { encryptedStorage, type KeyRing } from '../encryption';
 import { SchemaRegistry, type CustomResourceDefinition } from '../schema';
 import { CachedStorage, openStorage, type Storage, type StoredObject, type Watcher } from '../storage';
@@ -55,16 +55,15 @@ const openStore = (opts: StartOptions): { storage: Storage; keys: KeyRing } => {
   return { storage: new CachedStorage(encrypted), keys: encrypted.keys };
 };
 
-/** Checks on the object being written that need the caller: node self-registration, RBAC escalation. */
-const securityAdmission = (security: ClusterSecurity): Admission => async (req, info, verb, obj) => {
+/**
+ * Checks on the object being written that need the caller: a node's own-object and finalizer-only rules, RBAC
+ * escalation. attributesOf(req) carries the request's real verb (a PATCH is checked as a patch).
+ */
+const securityAdmission = (security: ClusterSecurity): Admission => async (req, _info, _verb, obj) => {
   const user = getUser(req);
   if (!user) return;
-  const nodeRefusal = nodeAdmissionError(user, attributesOf(req), obj);
-  if (nodeRefusal) throw forbidden(nodeRefusal);
-  if ((verb === 'create' || verb === 'update') && isRbacResource(info.group, info.plural)) {
-    const escalation = await rbacEscalationError(security.authorizer, security.rbac, user, info.plural, obj as never);
-    if (escalation) throw forbidden(escalation);
-  }
+  const refusal = await security.admit(user, attributesOf(req), obj as Record<string, unknown>);
+  if (refusal !== undefined) throw forbidden(refusal);
 };
 
 const CRD_PREFIX = '/registry/apiextensions.k8s.io/customresourcedefinitions/';
@@ -118,7 +117,17 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
   const crdWatch = await followStoredCrds(storage, schemas);
   await ensureNamespace(storage, 'default');
 
-  const security = createClusterSecurity({ home: opts.home, storage, hosts: opts.address === '0.0.0.0' ? [] : [opts.address], encryptionKeys: keys });
+  const anyAddress = opts.address === '0.0.0.0';
+  const security = createClusterSecurity({
+    home: opts.home,
+    storage,
+    hosts: anyAddress ? [] : [opts.address],
+    // Remote nodes join a server on 0.0.0.0 by one of this machine's addresses: the serving certificate must name them.
+    includeInterfaceAddresses: anyAddress,
+    encryptionKeys: keys,
+    // Safe because securityAdmission runs admit() on every write: a node may then change only its finalizer.
+    nodeContainerFinalizers: true,
+  });
   const api = createApp({ storage, schemas, guards: security.guards, admission: securityAdmission(security) });
 
   // HTTP/2 (negotiated through ALPN) and HTTP/1.1 on one port; many streams per connection and room for many watches.
