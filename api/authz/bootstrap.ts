@@ -65,13 +65,20 @@ export function bootstrapClusterRoles(): ClusterRole[] {
     ]),
     clusterRole('system:discovery', [{ nonResourceURLs: DISCOVERY_URLS, verbs: ['get'] }]),
     clusterRole('system:public-info-viewer', [{ nonResourceURLs: PUBLIC_INFO_URLS, verbs: ['get'] }]),
-    // Not bound by default. The node agent's image controller pulls every Image on every node and its network
-    // provider watches every Network, which the node authorizer (issue 8: only what its containers reference) does
-    // not allow; binding this to group system:nodes trades that strictness for the agent's design. Secrets stay
-    // strictly per node either way.
+    // Bound to group system:nodes by default (docs/adr/0005-node-agent-cluster-reads.md): the node agent's Image
+    // controller makes every Image present on its node and writes their status (ADR 0004), and its network provider
+    // watches every Network; the node authorizer alone allows only what the node's Containers reference.
     clusterRole('system:node-images-networks', [
       { apiGroups: [BERTH_GROUP], resources: ['images', 'networks'], verbs: READ },
       { apiGroups: [BERTH_GROUP], resources: ['images/status'], verbs: ['get', 'update', 'patch'] },
+    ]),
+    // Bound to system:nodes by default, like Kubernetes' system:node-proxier for kube-proxy: each agent's service
+    // proxy forwards to the ready Containers of every Service (on any node) and reports canary traffic in status.
+    // Secrets are in neither role: a node reads only the Secrets its own Containers reference.
+    clusterRole('system:node-proxier', [
+      { apiGroups: [BERTH_GROUP], resources: ['services'], verbs: READ },
+      { apiGroups: [BERTH_GROUP], resources: ['services/status'], verbs: ['get', 'patch'] },
+      { apiGroups: [BERTH_GROUP], resources: ['containers'], verbs: ['list', 'watch'] },
     ]),
     // Joining: a join token may ask for a node certificate; a node may renew its own (see api/auth/join-router.ts).
     clusterRole('system:node-bootstrapper', [{ nonResourceURLs: ['/join/v1/certificates'], verbs: ['post'] }]),
@@ -93,5 +100,7 @@ export function bootstrapClusterRoleBindings(): ClusterRoleBinding[] {
     groupBinding('system:public-info-viewer', ['system:authenticated', 'system:unauthenticated']),
     groupBinding('system:node-bootstrapper', ['system:bootstrappers']),
     groupBinding('system:node-renewal', ['system:nodes']),
+    groupBinding('system:node-images-networks', ['system:nodes']),
+    groupBinding('system:node-proxier', ['system:nodes']),
   ];
 }

@@ -142,22 +142,22 @@ describe('UnionAuthorizer with node + RBAC, and access reviews', () => {
     expect(d).toEqual({ allowed: false, reason: 'no container on node "n1" references secrets shop/db-admin' });
   });
 
-  it('lets an admin widen nodes to every Image and Network by binding system:node-images-networks (not bound by default)', async () => {
-    const bound = new UnionAuthorizer([
-      new NodeAuthorizer(graph),
-      new RbacAuthorizer((kind) =>
-        kind === 'ClusterRoleBinding'
-          ? [{ metadata: { name: 'nodes-images' }, subjects: [{ kind: 'Group', name: 'system:nodes' }], roleRef: { kind: 'ClusterRole', name: 'system:node-images-networks' } }]
-          : [],
-      ),
-    ]);
+  it('lets nodes read every Image, Network, Service and Service-backed Container by default (built-in bindings), never another node\'s Secret', async () => {
     const watchImages = req('GET', `${base}/images`, { watch: '1' });
-    const imageStatus = req('PATCH', `${base}/namespaces/shop/images/postgres/status`);
-    expect((await union.authorize(nodeUser('n1'), watchImages)).allowed).toBe(false);
-    expect((await bound.authorize(nodeUser('n1'), watchImages)).allowed).toBe(true);
-    expect((await bound.authorize(nodeUser('n1'), imageStatus)).allowed).toBe(true);
-    expect((await bound.authorize(nodeUser('n1'), req('GET', `${base}/networks`))).allowed).toBe(true);
-    expect((await bound.authorize(nodeUser('n1'), req('GET', `${base}/namespaces/shop/secrets/db-admin`))).allowed).toBe(false);
+    expect((await union.authorize(nodeUser('n1'), watchImages)).allowed).toBe(true);
+    expect((await union.authorize(nodeUser('n1'), req('PATCH', `${base}/namespaces/shop/images/postgres/status`))).allowed).toBe(true);
+    expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/networks`))).allowed).toBe(true);
+    expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/services`, { watch: '1' }))).allowed).toBe(true);
+    expect((await union.authorize(nodeUser('n1'), req('PATCH', `${base}/namespaces/shop/services/web/status`))).allowed).toBe(true);
+    expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/containers`, { labelSelector: 'berth.dev/service' }))).allowed).toBe(true);
+    // Still refused: another node's Secret, writing Images or Services themselves, deleting Containers.
+    expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/namespaces/shop/secrets/db-admin`))).allowed).toBe(false);
+    expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/secrets`))).allowed).toBe(false);
+    expect((await union.authorize(nodeUser('n1'), req('PUT', `${base}/namespaces/shop/images/postgres`))).allowed).toBe(false);
+    expect((await union.authorize(nodeUser('n1'), req('PATCH', `${base}/namespaces/shop/services/web`))).allowed).toBe(false);
+    expect((await union.authorize(nodeUser('n1'), req('DELETE', `${base}/namespaces/shop/containers/web`))).allowed).toBe(false);
+    // Users that are not nodes get none of it.
+    expect((await union.authorize({ username: 'alice', groups: ['system:authenticated'] }, watchImages)).allowed).toBe(false);
   });
 
   it('still lets a node use discovery (RBAC bootstrap policy)', async () => {
