@@ -8,6 +8,15 @@ import { clientFor, namespaceOf, type GlobalOptions } from '../context';
 
 const PROMOTE = 'berth.dev/promote';
 const ABORT = 'berth.dev/abort';
+const RETRY = 'berth.dev/retry';
+
+interface RevisionRecord {
+  name: string;
+  number: number;
+  template: Service['spec']['template'];
+  images?: Record<string, string>;
+  createdAt?: string;
+}
 
 interface RolloutView {
   currentRevision?: string;
@@ -15,7 +24,8 @@ interface RolloutView {
   replicas?: number;
   readyReplicas?: number;
   updatedReplicas?: number;
-  rollout?: { phase?: string; message?: string; stepIndex?: number; canaryWeight?: number; previewRevision?: string };
+  rollout?: { phase?: string; message?: string; stepIndex?: number; canaryWeight?: number; previewRevision?: string; abortedRevision?: string };
+  revisions?: RevisionRecord[];
   conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
 }
 
@@ -65,6 +75,21 @@ async function status(client: ApiClient, namespace: string, name: string, watch:
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/**
+ * The template to go back to: revision `toNumber`, or the newest one before the current. Its images are pinned to the
+ * digests the revision ran, so the rollback restores the same bits even if a tag has moved since.
+ */
+export function undoTemplate(s: RolloutView, toNumber?: number): { record: RevisionRecord; template: Service['spec']['template'] } {
+  const revisions = s.revisions ?? [];
+  const current = revisions.find((r) => r.name === s.currentRevision);
+  const record = toNumber !== undefined ? revisions.find((r) => r.number === toNumber) : [...revisions].reverse().find((r) => r.name !== s.currentRevision && (!current || r.number < current.number));
+  if (!record) throw new Error(toNumber !== undefined ? `revision ${toNumber} not found (see berth rollout history)` : 'no previous revision to roll back to');
+  const template = structuredClone(record.template);
+  const digest = record.images?.[template.spec.image];
+  if (digest) template.spec.image = `${template.spec.image}@${digest}`;
+  return { record, template };
 }
 
 async function annotate(client: ApiClient, namespace: string, name: string, key: string, value: string): Promise<void> {
@@ -121,6 +146,58 @@ export const registerRolloutCommands = (program: Command): void => {
         console.log(`service/${name} rollout of ${s.updateRevision} aborted`);
       }),
     );
+  rollout
+    .command('history')
+    .description('list the revisions kept for rollback')
+    .argument('<service>', 'service/NAME')
+    .action(
+      withClient(async (c, ns, name) => {
+        const s = (await loadService(c, ns, name)).status ?? {};
+        console.log(['REVISION', 'HASH', 'IMAGE', 'CREATED', ''].join('\t'));
+        for (const r of s.revisions ?? []) {
+          const image = r.template.spec.image + (r.images?.[r.template.spec.image] ? `@${r.images[r.template.spec.image].slice(0, 19)}` : '');
+          const mark = r.name === s.currentRevision ? '(current)' : r.name === s.updateRevision ? '(updating)' : '';
+          console.log([r.number, r.name, image, r.createdAt ?? '', mark].join('\t'));
+        }
+      }),
+    );
+  rollout
+    .command('undo')
+    .description('roll back to the previous revision (or --to-revision N), with the image digests it ran')
+    .argument('<service>', 'service/NAME')
+    .option('--to-revision <n>', 'revision number from rollout history')
+    .action(
+      withClient(async (c, ns, name, o) => {
+        const { record, template } = undoTemplate((await loadService(c, ns, name)).status ?? {}, o.toRevision !== undefined ? Number(o.toRevision) : undefined);
+        await c.patch(RESOURCES.services, name, { spec: { template } }, { namespace: ns });
+        console.log(`service/${name} rolled back to revision ${record.number} (${record.name})`);
+      }),
+    );
+  rollout
+    .command('retry')
+    .description('try an aborted or rolled-back revision again')
+    .argument('<service>', 'service/NAME')
+    .action(
+      withClient(async (c, ns, name) => {
+        const s = (await loadService(c, ns, name)).status ?? {};
+        const aborted = s.rollout?.abortedRevision;
+        if (!aborted) throw new Error(`service/${name} has no aborted rollout to retry`);
+        await c.patch(RESOURCES.services, name, { metadata: { annotations: { [RETRY]: aborted, [ABORT]: null } } }, { namespace: ns });
+        console.log(`service/${name} retrying ${aborted}`);
+      }),
+    );
+  for (const [verb, paused] of [['pause', true], ['resume', false]] as const) {
+    rollout
+      .command(verb)
+      .description(paused ? 'stop progressing the rollout (replicas are still healed)' : 'continue a paused rollout')
+      .argument('<service>', 'service/NAME')
+      .action(
+        withClient(async (c, ns, name) => {
+          await c.patch(RESOURCES.services, name, { spec: { paused } }, { namespace: ns });
+          console.log(`service/${name} ${paused ? 'paused' : 'resumed'}`);
+        }),
+      );
+  }
   program
     .command('scale')
     .description('set the number of replicas of a service (through its /scale subresource)')

@@ -1,13 +1,25 @@
-import { ApiClient, Container, isAlreadyExistsError, isNotFoundError, KubeObject, RESOURCES, Service } from '../../client';
+import { ApiClient, Container, Image, isAlreadyExistsError, isNotFoundError, KubeObject, RESOURCES, Secret, Service } from '../../client';
 import { Condition, Controller, EventRecorder, Informer, keyOf, listWatcherFor, Result, setCondition, splitKey } from '../runtime';
 import { plan } from './plan';
-import { canonicalJson, containerName, revisionOf } from './revision';
+import { canonicalJson, containerName } from './revision';
+import { pinnedImage, referencedSecrets, revisionInputs, type RevisionInputs } from './revision-inputs';
 import type { Plan, Replica, RolloutStatus, StrategySpec, TrafficStats } from './types';
 
 export const SERVICE_LABEL = 'berth.dev/service';
 export const REVISION_LABEL = 'berth.dev/revision';
 export const PROMOTE_ANNOTATION = 'berth.dev/promote';
 export const ABORT_ANNOTATION = 'berth.dev/abort';
+export const RETRY_ANNOTATION = 'berth.dev/retry';
+
+/** One entry of `status.revisions`: what `rollout history` lists and `undo` restores. */
+export interface RevisionRecord {
+  name: string;
+  number: number;
+  template: Service['spec']['template'];
+  images?: Record<string, string>;
+  secrets?: Record<string, string>;
+  createdAt?: string;
+}
 
 interface ServiceStatus {
   replicas: number;
@@ -22,6 +34,7 @@ interface ServiceStatus {
   rollout: RolloutStatus;
   conditions: Condition[];
   traffic?: Record<string, TrafficStats>;
+  revisions?: RevisionRecord[];
 }
 
 const int = (v: unknown, fallback: number): number => (typeof v === 'number' ? v : fallback);
@@ -34,6 +47,8 @@ const int = (v: unknown, fallback: number): number => (typeof v === 'number' ? v
 export class ServiceController {
   readonly services: Informer<Service>;
   readonly containers: Informer<Container>;
+  private readonly images: Informer<Image>;
+  private readonly secrets: Informer<Secret>;
   private readonly controller: Controller;
   private readonly events: EventRecorder;
 
@@ -49,18 +64,30 @@ export class ServiceController {
       if (owner) this.controller.enqueue(`${c.metadata.namespace}/${owner.name}`);
     };
     this.containers.addHandlers({ onAdd: enqueueOwner, onUpdate: (_o, c) => enqueueOwner(c), onDelete: enqueueOwner });
+    // A moved tag or a rotated Secret changes the revision of the Services that use it.
+    this.images = new Informer(listWatcherFor<Image>(client, RESOURCES.images));
+    this.secrets = new Informer(listWatcherFor<Secret>(client, RESOURCES.secrets));
+    const enqueueUsers = (namespace: string | undefined, uses: (s: Service) => boolean) => {
+      for (const svc of this.services.list(namespace)) if (uses(svc)) enqueue(svc);
+    };
+    const imageChanged = (i: Image) => enqueueUsers(i.metadata.namespace, (svc) => svc.spec.template.spec.image === i.spec?.ref);
+    const secretChanged = (sec: Secret) => enqueueUsers(sec.metadata.namespace, (svc) => referencedSecrets(svc.spec.template).includes(sec.metadata.name!));
+    this.images.addHandlers({ onAdd: imageChanged, onUpdate: (_o, i) => imageChanged(i) });
+    this.secrets.addHandlers({ onAdd: secretChanged, onUpdate: (_o, sec) => secretChanged(sec), onDelete: secretChanged });
+  }
+
+  private get informers(): Array<Informer<KubeObject>> {
+    return [this.services, this.containers, this.images, this.secrets] as Array<Informer<KubeObject>>;
   }
 
   async start(): Promise<void> {
-    this.services.start();
-    this.containers.start();
-    await Promise.all([this.services.waitForSync(), this.containers.waitForSync()]);
+    for (const i of this.informers) i.start();
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
     this.controller.start();
   }
 
   async stop(): Promise<void> {
-    this.services.stop();
-    this.containers.stop();
+    for (const i of this.informers) i.stop();
     await this.controller.stop();
   }
 
@@ -69,7 +96,8 @@ export class ServiceController {
     if (!svc || svc.metadata.deletionTimestamp) return {};
     const spec = svc.spec;
     const status = (svc.status ?? {}) as Partial<ServiceStatus>;
-    const updateRevision = revisionOf(spec.template);
+    const inputs = revisionInputs(spec.template, svc.metadata.namespace!, this.images, this.secrets);
+    const updateRevision = inputs.name;
     const owned = this.ownedReplicas(svc, int(spec.minReadySeconds, 0));
     const annotations = svc.metadata.annotations ?? {};
     const p = plan({
@@ -83,11 +111,13 @@ export class ServiceController {
       paused: spec.paused === true,
       promote: annotations[PROMOTE_ANNOTATION],
       abort: annotations[ABORT_ANNOTATION],
+      retry: annotations[RETRY_ANNOTATION],
       canaryTraffic: status.traffic?.[updateRevision],
       now: this.now(),
     });
-    await this.carryOut(svc, p);
-    await this.writeStatus(svc, p, updateRevision, owned);
+    const revisions = recordRevision(status.revisions ?? [], inputs, spec.template, p.currentRevision, int(spec.revisionHistoryLimit, 10), this.now());
+    await this.carryOut(svc, p, revisions);
+    await this.writeStatus(svc, p, updateRevision, owned, revisions);
     return p.requeueAfterMs ? { requeueAfter: p.requeueAfterMs } : {};
   }
 
@@ -116,7 +146,7 @@ export class ServiceController {
       });
   }
 
-  private async carryOut(svc: Service, p: Plan): Promise<void> {
+  private async carryOut(svc: Service, p: Plan, revisions: readonly RevisionRecord[]): Promise<void> {
     const namespace = svc.metadata.namespace!;
     for (const name of p.delete) {
       await this.client.delete(RESOURCES.containers, name, { namespace }).catch((err) => {
@@ -125,7 +155,11 @@ export class ServiceController {
     }
     for (const c of p.create) {
       const name = containerName(svc.metadata.name!, c.revision, c.index);
-      const template = svc.spec.template;
+      // Each revision's containers are made from that revision's own template and digests (healing the stable
+      // revision during an aborted rollout must not start the new template).
+      const record = revisions.find((r) => r.name === c.revision);
+      const template = record?.template ?? svc.spec.template;
+      const spec = { ...structuredClone(template.spec), image: pinnedImage(template.spec.image, { images: record?.images ?? {} }) };
       const container: KubeObject = {
         metadata: {
           name,
@@ -133,7 +167,7 @@ export class ServiceController {
           labels: { ...(template.metadata?.labels ?? {}), [SERVICE_LABEL]: svc.metadata.name!, [REVISION_LABEL]: c.revision },
           ownerReferences: [{ apiVersion: 'berth.dev/v1', kind: 'Service', name: svc.metadata.name!, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }],
         },
-        spec: structuredClone(template.spec),
+        spec,
       };
       await this.client.create(RESOURCES.containers, container).catch((err) => {
         if (!isAlreadyExistsError(err)) throw err;
@@ -145,7 +179,7 @@ export class ServiceController {
     }
   }
 
-  private async writeStatus(svc: Service, p: Plan, updateRevision: string, owned: Replica[]): Promise<void> {
+  private async writeStatus(svc: Service, p: Plan, updateRevision: string, owned: Replica[], revisions: RevisionRecord[]): Promise<void> {
     const prev = (svc.status ?? {}) as Partial<ServiceStatus>;
     const replicas = int(svc.spec.replicas, 1);
     const live = owned.filter((r) => !r.terminating);
@@ -188,6 +222,7 @@ export class ServiceController {
       selector: `${SERVICE_LABEL}=${svc.metadata.name}`,
       weights: { ...p.weights },
       rollout: p.rollout,
+      revisions,
       conditions,
     };
     if (p.previewRevision) status.rollout = { ...status.rollout, previewRevision: p.previewRevision };
@@ -196,6 +231,29 @@ export class ServiceController {
     // Merge patch with nulls for what went away: the planner's status is the whole truth about these fields.
     await this.client.patch(RESOURCES.services, name, { status: { ...nullsFor(prev, status), ...status, rollout: { ...nullsFor(prev.rollout ?? {}, status.rollout), ...status.rollout }, weights: { ...nullsFor(prev.weights ?? {}, status.weights), ...status.weights } } }, { namespace, subresource: 'status' });
   }
+}
+
+/**
+ * `status.revisions` with the update revision recorded (numbered after the newest) and trimmed to the current and
+ * update revisions plus `limit` older ones.
+ */
+export function recordRevision(
+  revisions: readonly RevisionRecord[],
+  inputs: RevisionInputs,
+  template: Service['spec']['template'],
+  currentRevision: string | undefined,
+  limit: number,
+  now: number,
+): RevisionRecord[] {
+  let list = [...revisions];
+  if (!list.some((r) => r.name === inputs.name)) {
+    const number = Math.max(0, ...list.map((r) => r.number)) + 1;
+    list.push({ name: inputs.name, number, template: structuredClone(template), images: inputs.images, secrets: inputs.secrets, createdAt: new Date(now).toISOString() });
+  }
+  const keep = new Set([inputs.name, currentRevision]);
+  const older = list.filter((r) => !keep.has(r.name)).slice(-limit);
+  list = list.filter((r) => keep.has(r.name) || older.includes(r));
+  return list;
 }
 
 /** Merge-patch nulls for the fields `next` drops (the agent-written `traffic` is not ours to drop). */

@@ -9,6 +9,9 @@ import { CanaryStep, Plan, PlanInput, Replica, RolloutStatus } from './types';
 export function plan(input: PlanInput): Plan {
   const b = new PlanBuilder(input);
   const { updateRevision: update, currentRevision: current } = input;
+  if (input.retry && b.rollout.abortedRevision === input.retry && input.abort !== input.retry) {
+    b.rollout = { ...b.rollout, abortedRevision: undefined, phase: 'Progressing', message: `retrying ${input.retry}` };
+  }
   if (current && update !== current && input.abort === update) {
     b.rollout = { phase: 'Aborted', abortedRevision: update, activeRevision: current, message: `rollout of ${update} aborted` };
   }
@@ -128,11 +131,12 @@ class PlanBuilder {
     return this.finish({ [current]: 100 }, current);
   }
 
+  /** spec.paused: no rollout progress, but each revision keeps its present size with failed containers replaced. */
   pausedRollout(): Plan {
-    this.rollout = { ...this.rollout, phase: 'Paused', message: 'rollout paused (spec.paused)' };
-    const weights: Record<string, number> = {};
-    for (const r of this.input.owned) if (r.ready && !r.terminating) weights[r.revision] = (weights[r.revision] ?? 0) + 1;
-    return this.finish(weights, this.input.currentRevision);
+    const revisions = new Set(this.input.owned.filter((r) => !r.terminating).map((r) => r.revision));
+    for (const rev of revisions) this.scaleTo(rev, this.live(rev).length);
+    this.rollout = { ...this.rollout, phase: 'Paused', message: 'rollout paused (spec.paused): berth rollout resume continues it' };
+    return this.finish(this.readyWeights(), this.input.currentRevision);
   }
 
   recreate(update: string): Plan {

@@ -90,6 +90,8 @@ export interface PlanInput {
   readonly promote?: string;
   /** `berth rollout abort`: the revision to abort. */
   readonly abort?: string;
+  /** `berth rollout retry`: the aborted revision to try again. */
+  readonly retry?: string;
   readonly canaryTraffic?: TrafficStats;
   readonly now: number;
 }

@@ -1,4 +1,5 @@
 import { Container, KubeObject, RESOURCES, Service } from '../../client';
+import { undoTemplate } from '../../cli/commands/rollout';
 import { ServiceController } from '../../controllers/service';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
 
@@ -99,5 +100,40 @@ describe('service controller against a real API server', () => {
     status = (await svc('bg')).status as { weights: Record<string, number>; rollout: { previewRevision: string } };
     expect(status.weights).toEqual({ [preview]: 100 });
     await until(async () => (await owned('bg')).length === 2);
+  });
+
+  it('records revisions for history, and undo restores the previous template pinned to the digest it ran', async () => {
+    const digestV1 = `sha256:${'1'.repeat(64)}`;
+    await api.client.create(RESOURCES.images, { metadata: { name: 'app', namespace: 'default' }, spec: { ref: 'registry.local/app:v1' } } as KubeObject);
+    await api.client.patch(RESOURCES.images, 'app', { status: { digest: digestV1 } }, { namespace: 'default', subresource: 'status' });
+    await api.client.create(RESOURCES.services, newService('hist', 'registry.local/app:v1', { type: 'RollingUpdate' }, 1));
+    await until(healthy('hist'));
+    const c1 = await owned('hist');
+    expect(c1[0].spec.image).toBe(`registry.local/app:v1@${digestV1}`);
+    await api.client.patch(RESOURCES.services, 'hist', { spec: { template: { spec: { image: 'busybox:2' } } } }, { namespace: 'default' });
+    await until(async () => (await owned('hist')).every((c) => c.spec.image === 'busybox:2') && (await healthy('hist')()));
+    // The tag moves after the fact; undo must still run the bits revision 1 ran.
+    await api.client.patch(RESOURCES.images, 'app', { status: { digest: `sha256:${'2'.repeat(64)}` } }, { namespace: 'default', subresource: 'status' });
+    const status = (await svc('hist')).status as unknown as Parameters<typeof undoTemplate>[0];
+    expect(status.revisions!.map((r) => r.number)).toEqual([1, 2]);
+    const { record, template } = undoTemplate(status);
+    expect(record.number).toBe(1);
+    await api.client.patch(RESOURCES.services, 'hist', { spec: { template } }, { namespace: 'default' });
+    await until(async () => (await owned('hist')).length === 1 && (await owned('hist'))[0].spec.image === `registry.local/app:v1@${digestV1}` && (await healthy('hist')()));
+  });
+
+  it('rotating a referenced Secret rolls out a new revision through the strategy', async () => {
+    await api.client.create(RESOURCES.secrets, { metadata: { name: 'creds', namespace: 'default' }, stringData: { token: 'a' } } as KubeObject);
+    const svcObj = newService('sec', 'busybox:1', { type: 'RollingUpdate' }, 2);
+    (svcObj.spec as { template: { spec: Record<string, unknown> } }).template.spec.secrets = [{ name: 'creds' }];
+    await api.client.create(RESOURCES.services, svcObj);
+    await until(healthy('sec'));
+    const before = (await svc('sec')).status!.currentRevision as string;
+    await api.client.patch(RESOURCES.secrets, 'creds', { stringData: { token: 'b' } }, { namespace: 'default' });
+    await until(async () => {
+      const s = (await svc('sec')).status as { currentRevision?: string; rollout?: { phase: string } };
+      return s.currentRevision !== before && s.rollout?.phase === 'Healthy';
+    });
+    expect((await owned('sec')).every((c) => !c.metadata.name!.includes(before))).toBe(true);
   });
 });

@@ -72,22 +72,24 @@ const servicePort = obj(
   { required: ['port'] },
 );
 
+const templateSchema = obj(
+  'Template of the Containers the Service creates. A change of it starts a rollout to a new revision.',
+  {
+    metadata: obj('Labels and annotations of each created Container.', {
+      labels: map('Labels of the created Containers.'),
+      annotations: map('Annotations of the created Containers.'),
+    }),
+    spec: containerSpecSchema,
+  },
+  { required: ['spec'] },
+);
+
 export const serviceSpecSchema: JSONSchemaProps = obj(
   'ServiceSpec is the desired state of a Service: a replicated Container template, its ports and its rollout strategy.',
   {
     replicas: int32('Number of desired replicas. Defaults to 1.', { minimum: 0, default: 1 }),
     selector: { ...labelSelectorSchema, description: 'Label query over the Containers the Service owns. Must match the template labels; defaults to them.' },
-    template: obj(
-      'Template of the Containers the Service creates. A change of it starts a rollout to a new revision.',
-      {
-        metadata: obj('Labels and annotations of each created Container.', {
-          labels: map('Labels of the created Containers.'),
-          annotations: map('Annotations of the created Containers.'),
-        }),
-        spec: containerSpecSchema,
-      },
-      { required: ['spec'] },
-    ),
+    template: templateSchema,
     ports: arr('Ports the Service serves.', servicePort),
     strategy,
     revisionHistoryLimit: int32('Number of old revisions kept for rollback. Defaults to 10.', { minimum: 0, default: 10 }),
@@ -131,6 +133,21 @@ export const serviceStatusSchema: JSONSchemaProps = obj('ServiceStatus is the ob
     }),
   ),
   rollout: rolloutStatus,
+  revisions: arr(
+    'Revisions kept for `berth rollout history` and `undo`, oldest first: the current one and up to revisionHistoryLimit before it.',
+    obj(
+      'One revision of the template, pinned to what it ran.',
+      {
+        name: str('The revision: a hash of the template, the image digests and the versions of the Secrets it references.'),
+        number: int64('Sequence number of the revision (1, 2, ...), as rollout history shows it.', { minimum: 1 }),
+        template: templateSchema,
+        images: map('Image reference → the digest it resolved to when the revision was made (a rollback runs the same bits).'),
+        secrets: map('Secret name → the resourceVersion the revision was made with (rotating a Secret rolls out).'),
+        createdAt: time('When the revision was first rolled out.'),
+      },
+      { required: ['name', 'number'] },
+    ),
+  ),
   conditions: conditionsSchema('Latest observations: Available, Progressing, ReplicaFailure.'),
   observedGeneration: observedGenerationSchema,
 });

@@ -185,3 +185,30 @@ describe('rollout planner', () => {
     expect(p.weights).toEqual({ [A]: 100 });
   });
 });
+
+describe('rollout retry', () => {
+  it('a retried revision that was aborted rolls out again', () => {
+    const w = new World();
+    w.run({ replicas: 2, strategy: { type: 'RollingUpdate' }, updateRevision: A });
+    w.run({ replicas: 2, strategy: { type: 'RollingUpdate' }, updateRevision: B, abort: B }, 5);
+    expect(w.rollout?.phase).toBe('Aborted');
+    expect(w.count(B)).toBe(0);
+    const p = w.run({ replicas: 2, strategy: { type: 'RollingUpdate' }, updateRevision: B, abort: B, retry: B }, 20);
+    expect(p.rollout.phase).toBe('Aborted'); // abort still set: retry loses against a standing abort
+    const q = w.run({ replicas: 2, strategy: { type: 'RollingUpdate' }, updateRevision: B, retry: B }, 20);
+    expect(q.currentRevision).toBe(B);
+    expect(q.rollout.phase).toBe('Healthy');
+  });
+});
+
+describe('paused rollouts', () => {
+  it('make no progress but replace failed containers', () => {
+    const w = new World();
+    w.run({ replicas: 2, strategy: { type: 'RollingUpdate' }, updateRevision: A });
+    w.owned = w.owned.map((r, i) => (i === 0 ? { ...r, failed: true, ready: false, available: false } : r));
+    const p = w.step({ replicas: 2, strategy: { type: 'RollingUpdate' }, updateRevision: B, paused: true });
+    expect(p.rollout.phase).toBe('Paused');
+    expect(p.create).toEqual([{ revision: A, index: 2 }]);
+    expect(p.create.some((c) => c.revision === B)).toBe(false);
+  });
+});
