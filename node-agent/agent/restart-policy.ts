@@ -17,15 +17,15 @@ export function shouldRestart(policy: RestartPolicy, exitCode: number): boolean 
 }
 
 /**
- * Kubernetes' CrashLoopBackOff: the delay before the next start doubles with each consecutive short run,
- * from `initialMs` up to `maxMs`; a run that lasted `resetAfterMs` or more starts the count again.
- * `consecutiveShortRuns` counts the runs before this one that ended too soon (0 for the first restart).
+ * Kubernetes' CrashLoopBackOff: the first restart is immediate (a one-off crash heals at once); after that the
+ * delay doubles with each consecutive short run, from `initialMs` up to `maxMs`; a run that lasted `resetAfterMs`
+ * or more starts the count again. `consecutiveShortRuns` counts the runs before this one that ended too soon.
  */
 export function restartDelay(runDurationMs: number, consecutiveShortRuns: number, opts: BackOffOptions = KUBERNETES_BACKOFF): {
   delayMs: number;
   consecutiveShortRuns: number;
 } {
   if (runDurationMs >= opts.resetAfterMs) return { delayMs: 0, consecutiveShortRuns: 0 };
-  const delayMs = Math.min(opts.initialMs * 2 ** consecutiveShortRuns, opts.maxMs);
+  const delayMs = consecutiveShortRuns === 0 ? 0 : Math.min(opts.initialMs * 2 ** (consecutiveShortRuns - 1), opts.maxMs);
   return { delayMs, consecutiveShortRuns: consecutiveShortRuns + 1 };
 }
