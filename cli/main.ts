@@ -11,6 +11,7 @@ import { registerLogsCommand } from './commands/logs';
 import { registerNodeCommands } from './commands/node';
 import { registerRolloutCommands } from './commands/rollout';
 import { registerRuntimeCommands } from './commands/runtime';
+import { registerSecurityCommands } from './commands/security';
 import { registerTopCommand } from './commands/top';
 import { registerUpCommands } from './commands/up';
 
@@ -31,6 +32,7 @@ export const buildProgram = (): Command => {
   registerNodeCommands(program);
   registerImageCommands(program);
   registerRuntimeCommands(program);
+  registerSecurityCommands(program);
   return program;
 };
 

@@ -2,6 +2,7 @@
  * The processes of a cluster besides the API server: `berth agent` (a node), `berth controllers` (the controller
  * manager), and `startNodeAndControllers`, which `berth up` runs in-process next to the API server.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ApiClient } from '../../client';
@@ -10,6 +11,7 @@ import { startAgent } from '../../node-agent/main';
 import { AgentServer } from '../../node-agent/server';
 import { FileLogProvider } from '../../node-agent/agent';
 import { clientFor, type GlobalOptions } from '../context';
+import { joinAsNode } from '../node-identity';
 
 export interface RunningNode {
   stop(): Promise<void>;
@@ -68,11 +70,23 @@ export const registerNodeCommands = (program: Command): void => {
     .command('agent')
     .description('run the node agent: registers this machine as a Node and runs the Containers bound to it')
     .option('--node-name <name>', 'Node name (default: the hostname)')
-    .action(async (opts: { nodeName?: string }, cmd: Command) => {
-      const client = clientFor(cmd.optsWithGlobals<GlobalOptions>());
-      const node = await startNode(client, berthHome(), opts.nodeName);
-      console.log(`berth: agent running (state under ${berthHome()})`);
-      untilSignal('agent', node, client);
+    .option('--join <url>', 'API server to join as a node (https://host:port); authenticates with a node certificate instead of the kubeconfig')
+    .option('--token <token>', 'join token from `berth token create` (BERTH-1-...), needed until the node holds a certificate')
+    .action(async (opts: { nodeName?: string; join?: string; token?: string }, cmd: Command) => {
+      if (opts.token && !opts.join) throw new Error('--token needs --join URL');
+      const home = berthHome();
+      const nodeName = opts.nodeName ?? os.hostname().toLowerCase();
+      const identity = opts.join ? await joinAsNode({ server: opts.join, home, nodeName, token: opts.token }) : undefined;
+      const client = identity?.client ?? clientFor(cmd.optsWithGlobals<GlobalOptions>());
+      const node = await startNode(client, home, nodeName);
+      console.log(`berth: agent running as node ${nodeName}${identity ? ' (node certificate)' : ''} (state under ${home})`);
+      const running: RunningNode = {
+        async stop() {
+          identity?.stop();
+          await node.stop();
+        },
+      };
+      untilSignal('agent', running, client);
     });
   program
     .command('controllers')
