@@ -24,6 +24,7 @@ import type {
   ValidationResult,
 } from './types';
 import { type CompiledValidator, compileValidator, newAjv } from './validator';
+import { redactSecretValues } from './redact';
 
 /** Where the built-in kinds' CRDs live (manifests/crds of this checkout). */
 export const BUILTIN_CRD_DIR = findBuiltinCrdDir();
@@ -242,7 +243,8 @@ export class SchemaRegistry {
     if (errors.length === 0) errors.push(...listTypeErrors(served.schema, object));
     if (ownKind && errors.length === 0) errors.push(...(semanticRules[info.kind]?.(object) ?? []));
     errors.push(...validateObjectMeta(object.metadata, { namespaced: info.namespaced, nameProblems: nameProblemsFor(info) }));
-    return { object, errors: dedupe(errors), unknownFields: fieldValidation === 'Ignore' ? [] : pruned };
+    const found = ownKind && info.kind === 'Secret' ? redactSecretValues(obj as Record<string, unknown>, dedupe(errors)) : dedupe(errors);
+    return { object, errors: found, unknownFields: fieldValidation === 'Ignore' ? [] : pruned };
   }
 
   /** Removes unknown fields from `obj` in place; returns their paths. */
