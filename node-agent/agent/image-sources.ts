@@ -74,13 +74,17 @@ export function pullPolicyOf(spec: ImageSpec): PullPolicy {
   return spec.pullPolicy ?? defaultPullPolicy(spec.ref);
 }
 
-/** The reference is one Docker would accept (else InvalidImageName, which no retry fixes). */
+/** The reference is one Docker would accept, and names a tag when the image is built or imported (else InvalidImageName, which no retry fixes). */
 export function checkReference(spec: ImageSpec): void {
+  let digest: string | undefined;
   try {
-    parseReference(spec.ref);
+    digest = parseReference(spec.ref).digest;
   } catch (err) {
     if (err instanceof InvalidReferenceError) throw new ImageSourceError(REASON_INVALID_NAME, `spec.ref: ${err.message}`, { cause: err });
     throw err;
+  }
+  if (digest !== undefined && (spec.build || spec.import)) {
+    throw new ImageSourceError(REASON_INVALID_NAME, `spec.ref "${spec.ref}" pins a digest; a built or imported image is tagged with spec.ref, so it must name a tag`);
   }
 }
 

@@ -110,6 +110,22 @@ describe('Image controller on several nodes', () => {
     expect(findCondition(after.status?.conditions, 'Pulling')?.reason).toMatch(/^(ErrImageNeverPull|Completed)$/);
   });
 
+  it.each([
+    ['bad-ref', { ref: 'Not A Reference!' }, /^spec\.ref: /],
+    ['pinned-build', { ref: `busybox@sha256:${'a'.repeat(64)}`, build: { context: '/nonexistent' } }, /pins a digest; .* must name a tag$/],
+  ])('%s: Ready=False InvalidImageName, not retried', async (name, spec, message) => {
+    await createImage(name, spec);
+    const c = await until('InvalidImageName', async () => {
+      const c = findCondition((await getImage(name)).status?.conditions, 'Ready');
+      return c?.reason === 'InvalidImageName' ? c : undefined;
+    });
+    expect(c.status).toBe('False');
+    expect(c.message).toMatch(message);
+    await new Promise((r) => setTimeout(r, 1000)); // past the 300-600 ms back-off of other failures
+    const warnings = (await eventsFor(name)).filter((e) => e.reason === 'InvalidImageName');
+    expect(warnings.map((e) => e.count ?? 1)).toEqual([2]); // the same Event, counted once by each node, never repeated
+  });
+
   it('an agent whose credentials may not list Images still starts (bounded wait), and serves no Image lookups', async () => {
     const refused = new ApiClient({ ...api.client.config, token: 'not-a-valid-token' });
     const controller = new ImageController({
