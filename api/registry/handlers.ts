@@ -22,7 +22,12 @@ export interface ResourceTarget {
 
 /** Resolves a path below /api or /apis, or undefined if it names no served resource. */
 export const resolveTarget = (schemas: SchemaRegistry, path: string): ResourceTarget | undefined => {
-  const segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  let segs: string[];
+  try {
+    segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  } catch (err) {
+    throw badRequest(`malformed path ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err });
+  }
   let group: string;
   let version: string;
   let rest: string[];
@@ -230,7 +235,12 @@ export const resourceRouter = (rest: ResourceRest, schemas: SchemaRegistry, hook
   };
 
   router.use((req, res, next) => {
-    const target = resolveTarget(schemas, req.path);
+    let target: ResourceTarget | undefined;
+    try {
+      target = resolveTarget(schemas, req.path);
+    } catch (err) {
+      return next(err);
+    }
     if (!target) return next();
     handle(req, res, target).catch(next);
   });

@@ -1,6 +1,6 @@
 /** Storage failures in the words of the REST API (one mapping, used by every handler). */
 import { StorageError } from '../storage';
-import { ApiError, OBJECT_MODIFIED, alreadyExists, conflict, gone, internalError, notFound, unavailable, type ErrorSubject } from '../server/errors';
+import { ApiError, OBJECT_MODIFIED, alreadyExists, badRequest, conflict, gone, internalError, notFound, unavailable, type ErrorSubject } from '../server/errors';
 
 export const toApiError = (err: unknown, subject: ErrorSubject): unknown => {
   if (!(err instanceof StorageError)) return err;
@@ -11,6 +11,8 @@ export const toApiError = (err: unknown, subject: ErrorSubject): unknown => {
       return alreadyExists(subject, { cause: err });
     case 'Conflict':
       return conflict(subject, OBJECT_MODIFIED, { cause: err });
+    case 'BadRequest':
+      return badRequest(err.message, { cause: err });
     case 'Gone':
       return gone(err.message);
     case 'TooLargeResourceVersion':

@@ -72,15 +72,32 @@ const parseJson = (text: string): unknown => {
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json', 'application/json-patch+json', 'application/strategic-merge-patch+json']);
 const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'application/apply-patch+yaml']);
 
+/** Nesting a client document may use: far beyond any real object, well inside what recursive code can walk. */
+export const MAX_NESTING_DEPTH = 100;
+
+/** Refuses documents nested deeper than MAX_NESTING_DEPTH (iteratively, so the check itself cannot overflow). */
+const checkDepth = (value: unknown): void => {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > MAX_NESTING_DEPTH) throw badRequest(`the document is nested more than ${MAX_NESTING_DEPTH} levels deep`);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
+  }
+};
+
 /** Decodes a body by media type; an empty body decodes to undefined. */
 export const decodeBody = (raw: Buffer, contentType: string | undefined): unknown => {
   if (raw.length === 0) return undefined;
   const type = mediaType(contentType);
   if (type === PROTOBUF_CONTENT_TYPE) return decodeProtobufObject(raw);
   const text = raw.toString('utf8');
-  if (JSON_TYPES.has(type)) return parseJson(text);
-  if (YAML_TYPES.has(type)) return parseYaml(text);
-  throw unsupportedMediaType(type);
+  let value: unknown;
+  if (JSON_TYPES.has(type)) value = parseJson(text);
+  else if (YAML_TYPES.has(type)) value = parseYaml(text);
+  else throw unsupportedMediaType(type);
+  checkDepth(value);
+  return value;
 };
 
 export const readBody = async (req: Request): Promise<unknown> => decodeBody(await readRawBody(req), req.headers['content-type']);
