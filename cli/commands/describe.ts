@@ -9,6 +9,13 @@ const indent = (text: string, by = '  '): string => text.split('\n').map((l) => 
 const mapText = (m: Record<string, string> | undefined): string =>
   m && Object.keys(m).length > 0 ? Object.entries(m).map(([k, v]) => `${k}=${v}`).join('\n' + ' '.repeat(14)) : '<none>';
 
+/** A Secret's values never reach the terminal (as kubectl describe): each key shows only its size. */
+const withoutSecretValues = (obj: KubeObject): KubeObject => {
+  const data = (obj as { data?: Record<string, string> }).data ?? {};
+  const sizes = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, `${Buffer.from(v, 'base64').length} bytes`]));
+  return { ...obj, data: sizes } as KubeObject;
+};
+
 export const describeObject = (obj: KubeObject, events: KubeObject[]): string => {
   const meta = obj.metadata;
   const lines = [
@@ -21,7 +28,7 @@ export const describeObject = (obj: KubeObject, events: KubeObject[]): string =>
     ...(meta.deletionTimestamp ? [`Deleting:     since ${meta.deletionTimestamp} (finalizers: ${(meta.finalizers ?? []).join(', ')})`] : []),
     ...(meta.ownerReferences?.length ? [`Owned by:     ${meta.ownerReferences.map((o) => `${o.kind}/${o.name}`).join(', ')}`] : []),
   ];
-  const { metadata: _m, status, apiVersion: _a, kind: _k, ...body } = obj;
+  const { metadata: _m, status, apiVersion: _a, kind: _k, ...body } = obj.kind === 'Secret' ? withoutSecretValues(obj) : obj;
   if (Object.keys(body).length > 0) lines.push('Spec:', indent(stringify(body.spec ?? body).trimEnd()));
   const conditions = (status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
   if (status) {
