@@ -1,14 +1,8 @@
 import { ApiClient, KubeObject, RESOURCES } from '../../client';
 import { Controller, Informer, LeaderElector, leaseLockFor, listWatcherFor } from '../../controllers/runtime';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
+import { until } from '../helpers/until';
 
-const until = async (cond: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const newNetwork = (name: string, labels: Record<string, string> = {}): KubeObject => ({
   metadata: { name, namespace: 'default', labels },

@@ -1,14 +1,8 @@
 import { Container, KubeObject, RESOURCES } from '../../client';
 import { Scheduler } from '../../controllers/scheduler';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
+import { until } from '../helpers/until';
 
-const until = async (cond: () => Promise<boolean>, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 const newNode = (name: string, ready: boolean, memory = '4Gi'): KubeObject => ({
   metadata: { name },

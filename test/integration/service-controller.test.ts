@@ -2,14 +2,8 @@ import { Container, KubeObject, RESOURCES, Service } from '../../client';
 import { undoTemplate } from '../../cli/commands/rollout';
 import { ServiceController } from '../../controllers/service';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
+import { until } from '../helpers/until';
 
-const until = async (cond: () => Promise<boolean>, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 /** Stands in for node agents: every container becomes Running and ready once it exists. */
 function readyEverything(api: TestApiServer): () => void {

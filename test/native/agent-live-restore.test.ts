@@ -6,18 +6,10 @@ import { Scheduler } from '../../controllers/scheduler';
 import { ImageStore } from '../../node-agent/images/store';
 import { BerthRuntime } from '../../node-agent/runtime';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
+import { until } from '../helpers/until';
 
 const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 
 describe('live-restore: the agent is a separate process that can be killed -9 at any time', () => {
   let api: TestApiServer;
@@ -68,7 +60,7 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
       const c = (await containers()).find((x) => x.metadata.name === 'steady');
       const st = c?.status as { phase?: string; pid?: number } | undefined;
       return st?.phase === 'Running' ? st : undefined;
-    });
+    }, 60_000);
     await killAgent();
     expect(fs.existsSync(`/proc/${before.pid}`)).toBe(true);
     startAgent();

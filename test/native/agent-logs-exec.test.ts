@@ -5,16 +5,8 @@ import { execInContainer } from '../../cli/commands/exec';
 import { AGENT_SOCKET_ANNOTATION } from '../../node-agent/agent/agent';
 import { AgentServer } from '../../node-agent/server';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/until';
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 class Collect extends Writable {
   text = '';

@@ -1,16 +1,8 @@
 import * as fs from 'node:fs';
 import { Container, KubeObject, RESOURCES } from '../../client';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/until';
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 const PLAINTEXT = 'hunter2-berth-secret-value';
 

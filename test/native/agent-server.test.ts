@@ -3,16 +3,8 @@ import * as path from 'node:path';
 import { Container, KubeObject, RESOURCES } from '../../client';
 import { AgentServer } from '../../node-agent/server';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/until';
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 const get = (socketPath: string, p: string): Promise<{ status: number; body: string }> =>
   new Promise((resolve, reject) => {
