@@ -83,6 +83,12 @@ describe('Image controller on several nodes', () => {
     expect(findCondition(img.status?.conditions, 'Ready')?.status).toBe('True');
     expect(stores['kind-node-a'].resolve(ref)).toBe(busyboxDigest);
     expect(stores['kind-node-b'].resolve(ref)).toBe(busyboxDigest);
+    // Progress is throttled (2 s by default): a pull this short (a 1 MB layer over loopback) announces its blobs about
+    // once per node, not per 64 kB chunk (two nodes may send the same line: then one Event counted twice).
+    const progress = (await eventsFor('shared')).filter((e) => e.reason === 'Pulling' && /blobs/.test(String(e.message)));
+    const announced = progress.reduce((n, e) => n + (e.count ?? 1), 0);
+    expect(announced).toBeGreaterThanOrEqual(2);
+    expect(announced).toBeLessThanOrEqual(4);
   });
 
   it('pullPolicy Never: ErrImageNeverPull until one node has it; the other node failing leaves Ready to the one that has it', async () => {
