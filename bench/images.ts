@@ -16,16 +16,12 @@ import { composeImage, storeLayer } from '../node-agent/images/compose';
 import { RuncRuntime } from '../node-agent/runtime/runc';
 import { BerthRuntime } from '../node-agent/runtime';
 import { startRegistry } from '../test/helpers/registry';
+import { median } from './stats';
 
 const LAYERS = 5;
 const FILES_PER_LAYER = 4;
 const FILE_SIZE = 5 * 1024 * 1024;
 const RUNS = Number(process.env.BERTH_BENCH_RUNS ?? 3);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   const t = process.hrtime.bigint();

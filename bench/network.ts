@@ -20,6 +20,7 @@ import {
 } from '../node-agent/network';
 import { runChecked } from '../node-agent/network/command';
 import { pickFreeSubnets, releaseSubnets, testTag } from '../node-agent/network/testing';
+import { median } from './stats';
 
 const IPERF_SECONDS = 2;
 /**
@@ -64,12 +65,6 @@ async function pingRtt(ns: string | undefined, address: string): Promise<number>
   const match = /min\/avg\/max = [0-9.]+\/([0-9.]+)\//.exec(out);
   if (!match) throw new Error(`unexpected ping output: ${out}`);
   return Number(match[1]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {

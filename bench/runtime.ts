@@ -16,6 +16,7 @@ import { BerthRuntime, type ContainerRuntime, type State } from '../node-agent/r
 import { RuncRuntime, RUNC_BINARY, RUNC_STATE_ROOT } from '../node-agent/runtime/runc';
 import { defaultSpec } from '../node-agent/runtime/spec';
 import { makeBundle, uniqueId, type Bundle } from '../test/helpers/rootfs';
+import { median } from './stats';
 
 const SAMPLES = 25;
 const DETACHED = 100;
@@ -38,10 +39,6 @@ function runtimeCommandOnlyArgv(bundle: string, id: string): string[] {
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 function exec(argv: readonly string[]): Promise<void> {
