@@ -20,6 +20,8 @@ export interface NodeIdentityOptions {
   /** `BERTH-1-...`: needed only until the node holds a certificate. */
   readonly token?: string;
   readonly renewCheckMs?: number;
+  /** The clock renewal decisions use (tests move it forward). */
+  readonly now?: () => number;
 }
 
 export interface NodeIdentity {
@@ -60,7 +62,7 @@ export async function joinAsNode(opts: NodeIdentityOptions): Promise<NodeIdentit
   };
   const client = new ApiClient(config);
   const renew = async (): Promise<void> => {
-    const next = await ensureNodeCredentials({ server: opts.server, dir, nodeName: opts.nodeName });
+    const next = await ensureNodeCredentials({ server: opts.server, dir, nodeName: opts.nodeName, now: opts.now?.() });
     if (next.certPem === creds.certPem) return;
     creds = next;
     // Requests in flight finish on the old connection (its certificate is still valid); new ones use the new one.

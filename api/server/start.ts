@@ -30,6 +30,8 @@ export interface StartOptions {
   readonly etcdEndpoints?: string[];
   /** Key prefix inside etcd (lets tests share one etcd). */
   readonly etcdPrefix?: string;
+  /** Validity of the node certificates joining agents get (default 90 days; agents renew at two thirds of it). */
+  readonly nodeCertificateDays?: number;
 }
 
 export interface RunningServer {
@@ -125,6 +127,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     // Remote nodes join a server on 0.0.0.0 by one of this machine's addresses: the serving certificate must name them.
     includeInterfaceAddresses: anyAddress,
     encryptionKeys: keys,
+    nodeCertificateDays: opts.nodeCertificateDays,
     // Safe because securityAdmission runs admit() on every write: a node may then change only its finalizer.
     nodeContainerFinalizers: true,
   });

@@ -11,6 +11,7 @@ interface UpOptions {
   address: string;
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
+  nodeCertDays?: string;
 }
 
 const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
@@ -25,6 +26,7 @@ const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
     address: opts.address,
     store: opts.store,
     etcdEndpoints: opts.etcdEndpoints?.split(','),
+    nodeCertificateDays: opts.nodeCertDays === undefined ? undefined : positiveDays(opts.nodeCertDays),
   });
   console.log(`berth: API server listening on ${server.url} (store: ${opts.store}, home: ${home})`);
   console.log(`berth: admin kubeconfig: ${server.kubeconfigPath}`);
@@ -58,7 +60,14 @@ const serverOptions = (cmd: Command): Command =>
     .option('--port <port>', 'HTTPS port', '6443')
     .option('--address <address>', 'address to listen on', '127.0.0.1')
     .option('--store <store>', 'sqlite (embedded, default) or etcd', 'sqlite')
-    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (with --store etcd)', 'http://127.0.0.1:2379');
+    .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (with --store etcd)', 'http://127.0.0.1:2379')
+    .option('--node-cert-days <days>', 'validity of the certificates joining nodes get (default 90; they renew at two thirds of it)');
+
+const positiveDays = (days: string): number => {
+  const n = Number(days);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--node-cert-days must be a positive number of days, not "${days}"`);
+  return n;
+};
 
 export const registerUpCommands = (program: Command): void => {
   serverOptions(program.command('up').description('start a single-node cluster: API server, controllers and a node agent (state under $BERTH_HOME)'))

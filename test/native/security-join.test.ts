@@ -195,6 +195,8 @@ describe('a node joined with a token (berth agent --join)', () => {
     const described = [(await berth(['describe', 'secret', 'db'])).stdout, (await berth(['describe', 'container', 'granted'])).stdout];
     expect(described[0]).toContain('Name:         db');
     expect(described[0]).toContain(`password: ${ROTATED.length} bytes`);
+    // Every part of the agent (Image controller, network provider, service proxy) worked under the node identity.
+    expect(agentOutput).not.toMatch(/403|Forbidden|401|Unauthorized/);
     const audit = fs.readFileSync(path.join(api.home, 'audit.log'), 'utf8');
     expect(audit).toContain('"secrets"');
     for (const [where, text] of Object.entries({ '422': JSON.stringify(bad.body), events: JSON.stringify(events.items), describe: described.join('\n'), audit, agent: agentOutput })) {
