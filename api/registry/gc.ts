@@ -99,6 +99,9 @@ export class GarbageCollector {
         if (owner) this.queue.add(owner);
       }
       if (meta.namespace) this.queue.add(namespaceKey(meta.namespace));
+      // A namespace gone for good: anything still in it (a create that raced its removal) goes too.
+      if (key.startsWith('/registry/core/namespaces/'))
+        for (const [k, o] of this.objects) if (metaOf(o).namespace === meta.name) this.queue.add(k);
     } else this.queue.add(key);
     this.kick();
   }
@@ -144,7 +147,16 @@ export class GarbageCollector {
       if (meta.finalizers?.includes(FOREGROUND_FINALIZER)) return this.finishForeground(info, obj);
       if (meta.finalizers?.includes(ORPHAN_FINALIZER)) return this.finishOrphan(info, obj);
     }
+    if (await this.collectIfNamespaceGone(info, obj)) return;
     await this.collectIfOrphaned(info, obj);
+  }
+
+  /** An object left in a namespace that no longer exists (created while it was being removed) is deleted. */
+  private async collectIfNamespaceGone(info: ResourceInfo, obj: StoredObject): Promise<boolean> {
+    const namespace = metaOf(obj).namespace;
+    if (!info.namespaced || !namespace || this.objects.has(namespaceKey(namespace))) return false;
+    await this.deleteQuietly(info, obj, 'Background');
+    return true;
   }
 
   /** A dependent all of whose owners are gone (or being deleted in the foreground) is deleted. */

@@ -11,6 +11,7 @@ import { isNamespaceResource } from './delete';
 import { hooksFor, type ResourceHooks } from './hooks';
 import { keyFor, namespaceKey, prefixFor } from './keys';
 import { metaOf, prepareForCreate, prepareForUpdate } from './metadata';
+import type { NamespaceLookup } from './namespaces';
 import { ApplyConflictError, serverSideApply } from './patch/apply';
 import { FieldSet, changedFields, jsonEqual } from './patch/field-set';
 import { PatchError, applyJsonPatch } from './patch/json-patch';
@@ -22,6 +23,8 @@ import { mapStorage } from './storage-errors';
 export interface RestDeps {
   readonly storage: Storage;
   readonly schemas: SchemaRegistry;
+  /** Known namespaces (saves a storage read per create); without it every create reads its namespace. */
+  readonly namespaces?: NamespaceLookup;
 }
 
 export interface WriteOptions {
@@ -95,8 +98,11 @@ export class ResourceRest {
   private async checkNamespace(info: ResourceInfo, namespace: string | undefined): Promise<void> {
     if (!info.namespaced) return;
     if (!namespace) throw badRequest(`${info.kind} is namespaced: the request must name a namespace`);
-    const ns = await mapStorage({ group: '', plural: 'namespaces', name: namespace }, () => this.deps.storage.get(namespaceKey(namespace)));
-    if (metaOf(ns).deletionTimestamp)
+    const known = this.deps.namespaces?.lookup(namespace);
+    const terminating =
+      known?.terminating ??
+      !!metaOf(await mapStorage({ group: '', plural: 'namespaces', name: namespace }, () => this.deps.storage.get(namespaceKey(namespace)))).deletionTimestamp;
+    if (terminating)
       throw forbidden(`${info.plural} is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
         group: info.group,
         plural: info.plural,

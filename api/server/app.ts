@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { discoveryRouter, type ResourceInfo, type SchemaRegistry } from '../schema';
 import type { Storage, StoredObject } from '../storage';
+import type { NamespaceLookup } from '../registry/namespaces';
 import { ResourceRest } from '../registry/rest';
 import { resourceRouter } from '../registry/handlers';
 import { adaptForHttp2 } from './http2-compat';
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly metrics?: ApiMetrics;
   /** Middlewares run before any route (audit, authentication, authorization), in order. */
   readonly guards?: readonly RequestHandler[];
+  /** Known namespaces, kept from a watch (see api/registry/namespaces.ts). */
+  readonly namespaces?: NamespaceLookup;
   /** Checks a write's resulting object with the caller's identity (throw an ApiError to refuse). */
   readonly admission?: Admission;
   /** False until the server can serve (storage open, built-ins loaded): /readyz answers 503 meanwhile. */
@@ -55,7 +58,7 @@ export const VERSION_INFO = {
 export const createApp = (deps: AppDeps): ApiApp => {
   const metrics = deps.metrics ?? new ApiMetrics();
   const storage = metrics.instrument(deps.storage);
-  const rest = new ResourceRest({ storage, schemas: deps.schemas });
+  const rest = new ResourceRest({ storage, schemas: deps.schemas, namespaces: deps.namespaces });
   const app = buildRoutes(express(), deps, storage, rest, metrics);
   const http2App = buildRoutes(adaptForHttp2(express()), deps, storage, rest, metrics);
   const handler: ApiApp['handler'] = (req, res) => {

@@ -15,6 +15,7 @@ import { SchemaRegistry, type CustomResourceDefinition } from '../schema';
 import { CachedStorage, openStorage, type Storage, type StoredObject, type Watcher } from '../storage';
 import { GarbageCollector } from '../registry/gc';
 import { namespaceKey } from '../registry/keys';
+import { NamespaceIndex } from '../registry/namespaces';
 import { nowTimestamp } from '../registry/metadata';
 import { createApp, type Admission, type ApiApp } from './app';
 import { forbidden } from './errors';
@@ -131,7 +132,9 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     // Safe because securityAdmission runs admit() on every write: a node may then change only its finalizer.
     nodeContainerFinalizers: true,
   });
-  const api = createApp({ storage, schemas, guards: security.guards, admission: securityAdmission(security) });
+  const namespaces = new NamespaceIndex(storage);
+  await namespaces.start();
+  const api = createApp({ storage, schemas, namespaces, guards: security.guards, admission: securityAdmission(security) });
 
   // HTTP/2 (negotiated through ALPN) and HTTP/1.1 on one port; many streams per connection and room for many watches.
   const server = http2.createSecureServer(
@@ -161,6 +164,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     (closing ??= (async () => {
       gc.stop();
       crdWatch.stop();
+      namespaces.stop();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await storage.close();

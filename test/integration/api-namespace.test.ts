@@ -27,6 +27,20 @@ describe.each(STORES)('API server namespaces on %s', (store) => {
     throw new Error('namespace ns-life was never removed');
   });
 
+  it('When a namespace with contents is deleted, Then its objects go, then the namespace; creating in a missing one is 404', async () => {
+    await api.client.create(RESOURCES.namespaces, { metadata: { name: 'ns-full' } });
+    await api.client.create(RESOURCES.containers, { metadata: { name: 'inside', namespace: 'ns-full' }, spec: { image: 'busybox' } });
+    await api.client.delete(RESOURCES.namespaces, 'ns-full');
+    const refused = await api.client.request('POST', api.client.path(RESOURCES.containers, 'ns-full'), { body: { metadata: { name: 'late' }, spec: { image: 'busybox' } } });
+    expect([403, 404]).toContain(refused.status);
+    for (let i = 0; i < 50 && (await api.client.request('GET', api.client.path(RESOURCES.namespaces, undefined, 'ns-full'))).status !== 404; i++)
+      await new Promise((res) => setTimeout(res, 100));
+    expect((await api.client.request('GET', api.client.path(RESOURCES.containers, 'ns-full', 'inside'))).status).toBe(404);
+    const missing = await api.client.request('POST', api.client.path(RESOURCES.containers, 'nowhere'), { body: { metadata: { name: 'x' }, spec: { image: 'busybox' } } });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ reason: 'NotFound', message: 'namespaces "nowhere" not found' });
+  });
+
   it('When a namespace name is not DNS-1123, Then the Status is a 422 naming metadata.name', async () => {
     const r = await api.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'Bad_Name' } } });
     expect(r.status).toBe(422);
