@@ -8,3 +8,5 @@ export type { ClientConfig } from './kubeconfig';
 export { parseQuantity, parseCpuMillis, parseBytes, QuantityError } from './quantity';
 export { ExecChannel, encodeFrame, FrameDecoder, EXEC_CONTENT_TYPE } from './exec-stream';
 export type { ExecFrame } from './exec-stream';
+export { listAndWatch } from './reflector';
+export type { Reflector, ReflectorHandlers, ReflectorOptions } from './reflector';
