@@ -73,12 +73,11 @@ export function bootstrapClusterRoles(): ClusterRole[] {
       { apiGroups: [BERTH_GROUP], resources: ['images/status'], verbs: ['get', 'update', 'patch'] },
     ]),
     // Bound to system:nodes by default, like Kubernetes' system:node-proxier for kube-proxy: each agent's service
-    // proxy forwards to the ready Containers of every Service (on any node) and reports canary traffic in status.
-    // Secrets are in neither role: a node reads only the Secrets its own Containers reference.
+    // proxy serves every Service and reports canary traffic in status (the Service-backed Containers it forwards to
+    // are the node authorizer's to allow). Secrets are in neither role: a node reads only those its Containers use.
     clusterRole('system:node-proxier', [
       { apiGroups: [BERTH_GROUP], resources: ['services'], verbs: READ },
       { apiGroups: [BERTH_GROUP], resources: ['services/status'], verbs: ['get', 'patch'] },
-      { apiGroups: [BERTH_GROUP], resources: ['containers'], verbs: ['list', 'watch'] },
     ]),
     // Joining: a join token may ask for a node certificate; a node may renew its own (see api/auth/join-router.ts).
     clusterRole('system:node-bootstrapper', [{ nonResourceURLs: ['/join/v1/certificates'], verbs: ['post'] }]),

@@ -3,7 +3,8 @@
  * group `system:nodes`, may
  *  - read, create and update its own Node (and its status), and its own Lease (named after the node, in the
  *    `berth-node-lease` namespace, which it may create);
- *  - list/watch Containers only with `fieldSelector=spec.nodeName=<name>`, get and update the status of the
+ *  - list/watch Containers only with `fieldSelector=spec.nodeName=<name>` (or, for its service proxy, only those of
+ *    Services: `labelSelector=berth.dev/service`), get and update the status of the
  *    Containers bound to it (`spec.nodeName`) — and, with `containerFinalizers`, their metadata.finalizers only
  *    (checked by `nodeWriteError`, which needs the stored object);
  *  - read the Secrets, Images and Networks those Containers reference (by name, in their namespace);
@@ -13,13 +14,15 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP_NODES, NODE_USER_PREFIX, UserInfo } from '../auth';
-import { fieldSelectorValue } from './requestinfo';
+import { fieldSelectorValue, labelSelectorRequires } from './requestinfo';
 import { allow, Attributes, Authorizer, Decision, noOpinion } from './types';
 
 const BERTH_GROUP = 'berth.dev';
 const READ_VERBS = new Set(['get', 'list', 'watch']);
 /** Where node Leases live (node-agent/agent uses the same name). Restricting Leases to it keeps nodes away from leader-election Leases. */
 export const NODE_LEASE_NAMESPACE = 'berth-node-lease';
+/** The label the service controller puts on a Service's Containers (controllers/service SERVICE_LABEL). */
+const SERVICE_LABEL = 'berth.dev/service';
 
 /** The fields of a Container the node authorizer reads. */
 export interface ContainerLike {
@@ -126,9 +129,11 @@ export class NodeAuthorizer implements Authorizer {
 
   private async containers(node: string, attrs: Attributes): Promise<Decision> {
     if (attrs.verb === 'list' || attrs.verb === 'watch') {
-      return fieldSelectorValue(attrs.fieldSelector, 'spec.nodeName') === node
-        ? allow(`node "${node}" listing its own containers`)
-        : noOpinion(`node "${node}" may only list containers with fieldSelector spec.nodeName=${node}`);
+      if (fieldSelectorValue(attrs.fieldSelector, 'spec.nodeName') === node) return allow(`node "${node}" listing its own containers`);
+      // The node's service proxy forwards to a Service's ready Containers on any node (kube-proxy reads endpoints
+      // cluster-wide too); Containers in no Service stay hidden. ADR 0005.
+      if (labelSelectorRequires(attrs.labelSelector, SERVICE_LABEL)) return allow(`node "${node}" listing the endpoints of Services`);
+      return noOpinion(`node "${node}" may only list containers with fieldSelector spec.nodeName=${node} or labelSelector ${SERVICE_LABEL}`);
     }
     const writes = attrs.verb === 'update' || attrs.verb === 'patch';
     const writesStatus = writes && attrs.subresource === 'status';

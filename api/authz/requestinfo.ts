@@ -46,6 +46,7 @@ export function requestAttributes(req: RequestLine): Attributes {
   const isWatch = typeof watchParam === 'string' && TRUE_VALUES.has(watchParam);
   const verb = resourceVerb(req.method, name !== undefined, isWatch);
   const fieldSelector = typeof req.query?.fieldSelector === 'string' ? req.query.fieldSelector : undefined;
+  const labelSelector = typeof req.query?.labelSelector === 'string' ? req.query.labelSelector : undefined;
   // As Kubernetes does: a list/watch pinned to one name by `metadata.name=X` is authorized as a request for X,
   // so `resourceNames` rules can grant watching a single object.
   const pinnedName = verb === 'list' || verb === 'watch' ? fieldSelectorValue(fieldSelector, 'metadata.name') : undefined;
@@ -60,6 +61,7 @@ export function requestAttributes(req: RequestLine): Attributes {
     name: name ?? pinnedName,
     path: req.path,
     fieldSelector,
+    labelSelector,
   };
 }
 
@@ -88,6 +90,16 @@ function decodeSegment(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+/**
+ * Whether `labelSelector` only matches objects that carry label `key`: it has a term `key`, `key=V`, `key==V` or
+ * `key in (...)` (terms are ANDed, so others only narrow it). `!key`, `key!=V` and `key notin (...)` also match
+ * objects without the label, so they do not count.
+ */
+export function labelSelectorRequires(labelSelector: string | undefined, key: string): boolean {
+  const k = key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  return new RegExp(`(^|,)\\s*${k}\\s*(,|$|==?|\\s+in\\s*\\()`).test(labelSelector ?? '');
 }
 
 /** Reads `spec.nodeName=X` (or `==`) out of a field selector; undefined if it is not pinned to one node. */

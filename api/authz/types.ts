@@ -20,6 +20,8 @@ export interface Attributes {
   readonly path?: string;
   /** The raw `fieldSelector` of a list/watch, which the node authorizer inspects (`spec.nodeName=...`). */
   readonly fieldSelector?: string;
+  /** The raw `labelSelector` of a list/watch (the node authorizer lets service proxies list Service-backed Containers). */
+  readonly labelSelector?: string;
 }
 
 export interface Decision {

@@ -141,7 +141,8 @@ describe('a node joined with a token (berth agent --join)', () => {
     expect(refused.status).toBe(403);
     expect(JSON.stringify(refused.body)).not.toContain('other-node-only');
     expect((await nodeClient.request('GET', nodeClient.path(RESOURCES.secrets, 'default'))).status).toBe(403);
-    // Nor may it read or write the other node's Container.
+    // Nor may it read the other node's Container, or list Containers beyond its own and those of Services.
+    expect((await nodeClient.request('GET', nodeClient.path(RESOURCES.containers, ''))).status).toBe(403);
     expect((await nodeClient.request('GET', nodeClient.path(RESOURCES.containers, 'default', 'on-other-node'))).status).toBe(403);
     await api.client.delete(RESOURCES.containers, 'on-other-node', { namespace: 'default' });
   });

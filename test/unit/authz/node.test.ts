@@ -142,14 +142,20 @@ describe('UnionAuthorizer with node + RBAC, and access reviews', () => {
     expect(d).toEqual({ allowed: false, reason: 'no container on node "n1" references secrets shop/db-admin' });
   });
 
-  it('lets nodes read every Image, Network, Service and Service-backed Container by default (built-in bindings), never another node\'s Secret', async () => {
+  it('lets nodes read every Image, Network, Service (built-in bindings) and Service-backed Container, never another node\'s Secret', async () => {
     const watchImages = req('GET', `${base}/images`, { watch: '1' });
     expect((await union.authorize(nodeUser('n1'), watchImages)).allowed).toBe(true);
     expect((await union.authorize(nodeUser('n1'), req('PATCH', `${base}/namespaces/shop/images/postgres/status`))).allowed).toBe(true);
     expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/networks`))).allowed).toBe(true);
     expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/services`, { watch: '1' }))).allowed).toBe(true);
     expect((await union.authorize(nodeUser('n1'), req('PATCH', `${base}/namespaces/shop/services/web/status`))).allowed).toBe(true);
-    expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/containers`, { labelSelector: 'berth.dev/service' }))).allowed).toBe(true);
+    // Containers: only those of Services (the service proxy's endpoints), never all of them.
+    for (const labelSelector of ['berth.dev/service', 'berth.dev/service=web,tier=db', 'app=x, berth.dev/service in (web)']) {
+      expect([labelSelector, (await union.authorize(nodeUser('n1'), req('GET', `${base}/containers`, { labelSelector, watch: '1' }))).allowed]).toEqual([labelSelector, true]);
+    }
+    for (const labelSelector of ['', '!berth.dev/service', 'berth.dev/service!=web', 'berth.dev/service notin (web)', 'berth.dev/service-x', 'app in (x,berth.dev/service)']) {
+      expect([labelSelector, (await union.authorize(nodeUser('n1'), req('GET', `${base}/containers`, { labelSelector }))).allowed]).toEqual([labelSelector, false]);
+    }
     // Still refused: another node's Secret, writing Images or Services themselves, deleting Containers.
     expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/namespaces/shop/secrets/db-admin`))).allowed).toBe(false);
     expect((await union.authorize(nodeUser('n1'), req('GET', `${base}/secrets`))).allowed).toBe(false);
