@@ -143,6 +143,8 @@ describe('a node joined with a token (berth agent --join)', () => {
     expect((await nodeClient.request('GET', nodeClient.path(RESOURCES.secrets, 'default'))).status).toBe(403);
     // Nor may it read the other node's Container, or list Containers beyond its own and those of Services.
     expect((await nodeClient.request('GET', nodeClient.path(RESOURCES.containers, ''))).status).toBe(403);
+    const ofServices = await nodeClient.request('GET', nodeClient.path(RESOURCES.containers, ''), { query: { labelSelector: 'berth.dev/service' } });
+    expect([ofServices.status, (ofServices.body as { items: unknown[] }).items]).toEqual([200, []]);
     expect((await nodeClient.request('GET', nodeClient.path(RESOURCES.containers, 'default', 'on-other-node'))).status).toBe(403);
     await api.client.delete(RESOURCES.containers, 'on-other-node', { namespace: 'default' });
   });
