@@ -25,7 +25,7 @@ export interface TableOptions {
   readonly header: boolean;
 }
 
-const cellText = (v: unknown): string => (v === null || v === undefined ? '<none>' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const cellText = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /** Rows as kubectl prints them: upper-case headers, columns padded to their widest cell, three spaces apart. */
 export const formatTable = (table: Table, columns: TableColumn[], opts: TableOptions): string => {

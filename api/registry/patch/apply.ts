@@ -28,6 +28,13 @@ const deepMerge = (base: unknown, applied: unknown): unknown => {
   return out;
 };
 
+const sameFields = (a: FieldSet, b: FieldSet): boolean => a.size === b.size && [...a].every((p) => b.has(p));
+
+const withoutManagedFields = (obj: Record<string, unknown>): Record<string, unknown> => {
+  const { managedFields: _ignored, ...metadata } = (obj.metadata as Record<string, unknown> | undefined) ?? {};
+  return { ...obj, metadata };
+};
+
 export interface ApplyInput {
   /** The live object, or undefined when the apply creates it. */
   readonly live: Record<string, unknown> | undefined;
@@ -75,8 +82,13 @@ export const serverSideApply = (input: ApplyInput): Record<string, unknown> => {
   }
   const merged = deepMerge(result, applied) as Record<string, unknown>;
 
-  const entry: ManagedFieldsEntry = mineIndex >= 0 ? { ...owners[mineIndex].entry, time: newApplyEntry(manager, apiVersion).time } : newApplyEntry(manager, apiVersion, subresource);
-  const managedFields = writeOwnership([...others, { entry, fields: appliedSet }]);
+  // A re-apply that changes nothing keeps its entry as it was (time included), so the write is a no-op.
+  const unchanged = mineIndex >= 0 && conflicts.length === 0 && sameFields(previous, appliedSet) && jsonEqual(withoutManagedFields(merged), withoutManagedFields(live));
+  const entry: ManagedFieldsEntry =
+    mineIndex >= 0 ? { ...owners[mineIndex].entry, time: unchanged ? owners[mineIndex].entry.time : newApplyEntry(manager, apiVersion).time } : newApplyEntry(manager, apiVersion, subresource);
+  // Entries keep their order (a reordered list would be a change of its own).
+  const mine = { entry, fields: appliedSet };
+  const managedFields = writeOwnership(mineIndex >= 0 ? owners.map((o, i) => (i === mineIndex ? mine : o)) : [...owners, mine]);
   merged.metadata = { ...(merged.metadata as Record<string, unknown>), managedFields };
   return merged;
 };
