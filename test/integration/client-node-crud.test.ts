@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startApiServer, type TestApiServer } from '../helpers/apiserver';
+import { STORES, startApiServer, type TestApiServer } from '../helpers/apiserver';
 
 const run = promisify(execFile);
 
@@ -50,10 +50,10 @@ console.log(JSON.stringify(out));
 process.exit(0);
 `;
 
-describe('@kubernetes/client-node against Berth', () => {
+describe.each(STORES)('@kubernetes/client-node against Berth on %s', (store) => {
   let api: TestApiServer;
   beforeAll(async () => {
-    api = await startApiServer();
+    api = await startApiServer({ store });
   });
   afterAll(async () => {
     await api.stop();

@@ -4,12 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { RESOURCES, type KubeObject } from '../../client';
-import { startApiServer, type TestApiServer } from '../helpers/apiserver';
+import { STORES, startApiServer, type TestApiServer } from '../helpers/apiserver';
 
 const run = promisify(execFile);
 const EXAMPLES = path.resolve(__dirname, '../../manifests/examples');
 
-describe('kubectl against Berth', () => {
+describe.each(STORES)('kubectl against Berth on %s', (store) => {
   let api: TestApiServer;
   const kubectl = async (...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> => {
     try {
@@ -27,7 +27,7 @@ describe('kubectl against Berth', () => {
   };
 
   beforeAll(async () => {
-    api = await startApiServer();
+    api = await startApiServer({ store });
   });
   afterAll(async () => {
     await api.stop();
