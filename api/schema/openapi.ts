@@ -132,12 +132,18 @@ const v3Dialect: Dialect = {
     ]),
 };
 
+const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** `BerthDevV1`, `CoreV1`, `RbacAuthorizationV1`: the group/version part of operation ids and tags. */
+function groupVersionCamel(info: ResourceInfo): string {
+  const group = info.group === '' ? 'Core' : info.group.replace(/\.k8s\.io$/, '').split(/[.-]/).map(cap).join('');
+  return `${group}${cap(info.version)}`;
+}
+
 /** `listBerthDevV1NamespacedContainer`-style operation ids, as Kubernetes builds them. */
 function operationId(verb: string, info: ResourceInfo, scope: 'Namespaced' | '' | 'ForAllNamespaces', suffix = ''): string {
-  const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-  const group = info.group === '' ? 'Core' : info.group.replace(/\.k8s\.io$/, '').split(/[.-]/).map(cap).join('');
   const ns = scope === 'Namespaced' ? 'Namespaced' : '';
-  return `${verb}${group}${cap(info.version)}${ns}${info.kind}${suffix}${scope === 'ForAllNamespaces' ? 'ForAllNamespaces' : ''}`;
+  return `${verb}${groupVersionCamel(info)}${ns}${info.kind}${suffix}${scope === 'ForAllNamespaces' ? 'ForAllNamespaces' : ''}`;
 }
 
 function resourcePaths(info: ResourceInfo, d: Dialect): Record<string, Json> {
@@ -146,7 +152,7 @@ function resourcePaths(info: ResourceInfo, d: Dialect): Record<string, Json> {
   const base = `/${groupVersionPath(info.group, info.version)}`;
   const scope = info.namespaced ? 'Namespaced' : '';
   const collection = info.namespaced ? `${base}/namespaces/{namespace}/${info.plural}` : `${base}/${info.plural}`;
-  const tags = [operationId('', info, '').replace(info.kind, '')];
+  const tags = [groupVersionCamel(info)];
   const scopeParams = [
     ...(info.namespaced ? [d.path('namespace', 'object name and auth scope, such as for teams and projects')] : []),
     d.query('pretty', 'string', "If 'true', then the output is pretty printed."),
