@@ -26,7 +26,7 @@ export interface NetworkStatus {
 }
 
 export interface NetworkControllerOptions {
-  /** Where Networks without `spec.subnet` get theirs; 10.213.0.0/16 in /24 blocks unless set. */
+  /** Where Networks without `spec.subnet` get theirs; DEFAULT_SUBNET_POOL unless set. */
   readonly pool?: SubnetPool;
   /** Subnets a pool pick must avoid besides other Networks (the host's routes unless set). */
   readonly reservedSubnets?: () => Promise<ExistingSubnet[]>;

@@ -14,7 +14,8 @@ export interface SubnetPool {
   readonly prefixLength: number;
 }
 
-export const DEFAULT_SUBNET_POOL: SubnetPool = { cidr: '10.213.0.0/16', prefixLength: 24 };
+/** /20 blocks (4,094 addresses): a namespace's default Network holds a thousand containers and more; 16 namespaces per pool. */
+export const DEFAULT_SUBNET_POOL: SubnetPool = { cidr: '10.213.0.0/16', prefixLength: 20 };
 
 const toInt = (address: string): number => address.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
 const toText = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');

@@ -17,6 +17,7 @@ import type { ContainerObject, NetworkProvider, NetworkSetup } from './types';
 
 const execFileAsync = promisify(execFile);
 
+
 /** Drivers that hand out no addresses: their Containers need no allocation to attach. */
 const DRIVERS_WITHOUT_IPAM: ReadonlySet<string> = new Set(['host', 'none']);
 
@@ -66,19 +67,25 @@ export class ApiNetworkProvider implements NetworkProvider {
     for (const [index, name] of names.entries()) {
       const field = c.spec.networks?.length ? `spec.networks[${index}]` : 'spec.networks (the namespace default)';
       const attachment = await this.waitForAddress(c, name, field);
+      if (attachment.network.driver === 'none') continue; // loopback only: what the runtime gives a container with no networks
       await this.ensureNetwork(attachment.network);
       resolved.set(name, attachment);
     }
     this.attached.set(containerId, resolved);
-    const setup = await this.attachments.attach(withNetworks(c, names), containerId);
-    await pinMacAddresses(containerId, [...resolved.values()]);
+    const setup = await this.attachments.attach(withNetworks(c, [...resolved.keys()]), containerId);
+    try {
+      await pinMacAddresses(containerId, [...resolved.values()]);
+    } catch (err) {
+      await this.detach(c, containerId);
+      throw err;
+    }
     return setup;
   }
 
   async detach(c: ContainerObject, containerId: string): Promise<void> {
-    const names = networkNamesOf(c.spec);
+    const joined = this.attached.get(containerId)?.keys() ?? networkNamesOf(c.spec).filter((n) => this.networks.get(`${c.metadata.namespace}/${n}`)?.spec.driver !== 'none');
     try {
-      await this.attachments.detach(withNetworks(c, names), containerId);
+      await this.attachments.detach(withNetworks(c, [...joined]), containerId);
     } catch (err) {
       // The Network is unknown here (deleted, or never attached by this agent process): removing the
       // container's namespace removes its veth ends too; the bridge goes with the Network.

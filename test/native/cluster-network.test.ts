@@ -32,6 +32,8 @@ const running = (name: string) =>
   until(async () => {
     const c = await getContainer(name);
     return c.status?.phase === 'Running' && c.status.ip ? (c.status as { ip: string; networks: Array<{ name: string; ip: string }> }) : undefined;
+  }).catch(async (err) => {
+    throw new Error(`${name}: ${err.message}: ${JSON.stringify((await getContainer(name)).status)}`);
   });
 
 async function run(name: string, networks: string[] | undefined, args: string[]): Promise<void> {
@@ -50,7 +52,7 @@ async function execIn(name: string, args: string[], timeoutSeconds = 3): Promise
 
 beforeAll(async () => {
   cluster = await startCluster();
-  subnets = await pickFreeSubnets(2);
+  subnets = await pickFreeSubnets(3);
   await client().create(RESOURCES.namespaces, { metadata: { name: namespace } });
   for (const [i, name] of ['net-a', 'net-b'].entries()) {
     const net = await client().create<Network>(RESOURCES.networks, { metadata: { name, namespace }, spec: { driver: 'bridge', subnet: subnets[i] } });
@@ -129,6 +131,82 @@ test('an address freed by a deleted container is given to the next one, reachabl
   expect(await knock(ip)).toBe('refused');
   expect((await execIn('client2', ['ping', '-c', '1', '-W', '2', 'web'])).code).toBe(0);
 });
+
+test('spec.ports[].hostPort reaches the container from the node; a second claim of the port is refused with the field named', async () => {
+  const hostPort = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+  const withPort = (name: string): KubeObject => ({
+    metadata: { name, namespace },
+    spec: { image: 'busybox', command: ['sh', '-c', `mkdir -p /www && echo ${name} > /www/index.html && exec httpd -f -p 80 -h /www`], ports: [{ containerPort: 80, hostPort }], terminationGracePeriodSeconds: 1 },
+  });
+  await client().create(RESOURCES.containers, withPort('published'));
+  runtimeIds.push(`${namespace}.published`);
+  await running('published');
+  const body = await until(async () => {
+    const text = await fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text());
+    return text.includes('published') ? text : undefined;
+  }, 5000);
+  expect(body).toBe('published\n');
+  await client().create(RESOURCES.containers, withPort('second'));
+  runtimeIds.push(`${namespace}.second`);
+  const refused = await until(async () => {
+    const st = (await getContainer('second')).status;
+    return st?.reason === 'NetworkSetupError' ? st : undefined;
+  }).catch(async (err) => {
+    throw new Error(`${err.message}: ${JSON.stringify((await getContainer('second')).status)}`);
+  });
+  expect(refused.message).toMatch(new RegExp(`spec\\.ports\\[0\\]\\.hostPort: .*${hostPort}`));
+  await client().delete(RESOURCES.containers, 'second', { namespace });
+});
+
+test('a container on a Network with driver none has loopback only', async () => {
+  await client().create(RESOURCES.networks, { metadata: { name: 'isolated', namespace }, spec: { driver: 'none' } });
+  await run('loner', ['isolated'], ['sleep', '1000']);
+  const st = await until(async () => {
+    const c = await getContainer('loner');
+    return c.status?.phase === 'Running' ? c.status : undefined;
+  });
+  expect(st.networks).toEqual([]);
+  expect((await execIn('loner', ['ip', '-o', 'link'])).out.trim().split('\n')).toHaveLength(1);
+});
+
+test('100 containers on one Network: distinct addresses, apply→Running measured, all detached without leftovers', async () => {
+  await client().create(RESOURCES.networks, { metadata: { name: 'churn', namespace }, spec: { subnet: subnets[2] } });
+  const names = Array.from({ length: 100 }, (_, i) => `churn-${i}`);
+  const createdAt = new Map<string, number>();
+  const runningAt = new Map<string, number>();
+  const watch = await client().watch<Container>(RESOURCES.containers, { namespace }, (_t, c) => {
+    if (c.status?.phase === 'Running' && !runningAt.has(c.metadata.name!)) runningAt.set(c.metadata.name!, Date.now());
+  });
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const name = names[next++];
+      createdAt.set(name, Date.now());
+      await run(name, ['churn'], ['sleep', '1000']);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  await until(async () => names.every((n) => runningAt.has(n)), 120_000);
+  watch.stop();
+  const latencies = names.map((n) => runningAt.get(n)! - createdAt.get(n)!).sort((a, b) => a - b);
+  console.log(`apply→Running over 100 containers on a bridge: p50 ${latencies[49]} ms, p99 ${latencies[98]} ms`);
+  const list = await client().list<Container>(RESOURCES.containers, { namespace });
+  const ips = list.items.filter((c) => c.metadata.name!.startsWith('churn-')).map((c) => c.status?.ip as string);
+  expect(new Set(ips).size).toBe(100);
+  expect(ips.every((ip) => ip.startsWith(subnets[2].replace(/0\/24$/, '')))).toBe(true);
+  await Promise.all(names.map((n) => client().delete(RESOURCES.containers, n, { namespace })));
+  await until(async () => (await client().list(RESOURCES.containers, { namespace })).items.every((c) => !c.metadata.name!.startsWith('churn-')), 120_000);
+  const churnNet = () => client().get<Network>(RESOURCES.networks, 'churn', namespace);
+  await until(async () => Object.keys(((await churnNet()).status as { allocations?: object }).allocations ?? {}).length === 0);
+  const left = resourcesNamed(await listBerthResources(), names.map((n) => containerNetnsName(`${namespace}.${n}`)));
+  expect(left).toEqual([]);
+  uids.push((await churnNet()).metadata.uid!);
+}, 240_000);
 
 test('after the cluster stops, no bridge, veth or namespace of it is left on the host', async () => {
   await cluster.stop();
