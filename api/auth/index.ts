@@ -60,6 +60,7 @@ export {
 export { buildKubeconfig, writeKubeconfig } from './kubeconfig';
 export type { KubeconfigOptions, KubeconfigUser } from './kubeconfig';
 export { AuditLog, auditMiddleware } from './audit';
+export { credentialRecheckMiddleware, CREDENTIAL_RECHECK_MS } from './recheck';
 export {
   JoinTokens,
   NodeCertificates,

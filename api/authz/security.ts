@@ -11,6 +11,7 @@ import {
   authenticationMiddleware,
   ClientCertificateAuthenticator,
   ClusterPki,
+  credentialRecheckMiddleware,
   ensureClusterPki,
   joinRouter,
   JoinTokens,
@@ -53,6 +54,8 @@ export interface ClusterSecurityOptions {
    * server calls `admit` on every write, which refuses any other change by a node.
    */
   readonly nodeContainerFinalizers?: boolean;
+  /** How often the credentials of a request still open (a watch) are checked again; default 5 s. */
+  readonly credentialRecheckMs?: number;
 }
 
 export interface ClusterSecurity {
@@ -69,7 +72,7 @@ export interface ClusterSecurity {
   readonly audit: AuditLog;
   /** `https.createServer(tlsOptions, app)`. */
   readonly tlsOptions: ReturnType<typeof tlsServerOptions>;
-  /** audit → authentication (401) → impersonation → authorization (403) → reviews → /join/v1 → TokenRequest; before every route. */
+  /** audit → authentication (401, re-checked while a request stays open) → impersonation → authorization (403) → reviews → /join/v1 → TokenRequest; before every route. */
   readonly guards: readonly RequestHandler[];
   /**
    * Admission for a write whose resulting object is known (after the body is parsed and the patch applied): a node's
@@ -111,6 +114,7 @@ export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecu
     guards: [
       auditMiddleware(audit, attributesOf),
       authenticationMiddleware(authenticator),
+      credentialRecheckMiddleware(authenticator, opts.credentialRecheckMs),
       impersonationMiddleware(authorizer),
       authorizationMiddleware(authorizer),
       accessReviewRouter(authorizer, { rulesFor: (user, ns) => rbac.rulesFor(user, ns) }),

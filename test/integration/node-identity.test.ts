@@ -1,15 +1,15 @@
 /**
  * The agent side of `berth agent --join` (cli/node-identity.ts) against a real API server whose node certificates
  * last 2 days (`nodeCertificateDays`): the join, the client on the node certificate, renewal picked up by the
- * running client, and the checks on saved credentials.
+ * running client, the checks on saved credentials, and revocation ending the node's open watches.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { start, type RunningServer } from '../../api';
-import { certificateFingerprint, JoinTokens } from '../../api/auth';
-import { RESOURCES } from '../../client';
+import { certificateFingerprint, CREDENTIAL_RECHECK_MS, JoinTokens, NodeCertificates } from '../../api/auth';
+import { ApiClient, loadKubeconfig, RESOURCES } from '../../client';
 import { credentialsDir, joinAsNode } from '../../cli/node-identity';
 
 const DAY_MS = 86400_000;
@@ -69,5 +69,31 @@ describe('joinAsNode (berth agent --join)', () => {
     again.stop();
     again.client.close();
     await expect(joinAsNode({ server: server.url, home: nodeHome, nodeName: 'n2', token })).rejects.toThrow(/is not for node "n2"/);
+  });
+
+  it('ends the open watches of a revoked node within the re-check interval, not those of others', async () => {
+    const node = await joinAsNode({ server: server.url, home: fs.mkdtempSync(path.join(nodeHome, 'w-')), nodeName: 'watcher', token });
+    const admin = new ApiClient(loadKubeconfig(server.kubeconfigPath));
+    const closed = (client: ApiClient, fieldSelector?: string) => {
+      let resolve!: (err?: Error) => void;
+      const ended = new Promise<Error | undefined>((r) => (resolve = r));
+      const handle = client.watch(RESOURCES.containers, { namespace: '', fieldSelector }, () => undefined, (err) => resolve(err));
+      return { ended, handle };
+    };
+    const nodeWatch = closed(node.client, 'spec.nodeName=watcher');
+    const adminWatch = closed(admin);
+    await Promise.all([nodeWatch.handle, adminWatch.handle]);
+    const ca = { certPem: server.caPem, keyPem: fs.readFileSync(path.join(home, 'pki', 'ca.key'), 'utf8') };
+    const revokedAt = Date.now();
+    expect(NodeCertificates.fromHome(home, ca).revokeNode('watcher')).toBe(1);
+    await nodeWatch.ended;
+    expect(Date.now() - revokedAt).toBeLessThan(CREDENTIAL_RECHECK_MS + 2000);
+    const adminStillOpen = await Promise.race([adminWatch.ended.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 500))]);
+    expect(adminStillOpen).toBe(true);
+    expect((await node.client.request('GET', node.client.path(RESOURCES.nodes, undefined, 'watcher'))).status).toBe(401);
+    (await adminWatch.handle).stop();
+    node.stop();
+    node.client.close();
+    admin.close();
   });
 });
