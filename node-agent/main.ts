@@ -23,10 +23,10 @@ export interface AgentProcessOptions {
  * the service proxy on published ports, per-run log files. */
 export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> {
   const state = path.join(opts.home, 'node');
-  const networking = new NodeNetworking();
-  const network = new ApiNetworkProvider({ client: opts.client, networking, etcRoot: path.join(state, 'network') });
-  const proxies = new ServiceProxies({ client: opts.client, networking, networkKeyOf: (ns, name) => network.networkKeyOf(ns, name) });
   const nodeName = opts.nodeName ?? os.hostname().toLowerCase();
+  const networking = new NodeNetworking();
+  const network = new ApiNetworkProvider({ client: opts.client, networking, nodeName, etcRoot: path.join(state, 'network') });
+  const proxies = new ServiceProxies({ client: opts.client, networking, networkKeyOf: (ns, name) => network.networkKeyOf(ns, name) });
   const runtime = new BerthRuntime({ root: path.join(state, 'runtime') });
   const store = new ImageStore({ root: path.join(opts.home, 'images') });
   // Images are node-local: each agent runs the Image controller for its own store.

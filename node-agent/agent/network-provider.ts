@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { ApiClient, Network, RESOURCES } from '../../client';
+import { ApiClient, Container, Network, RESOURCES } from '../../client';
 import { allocationOwner, networkNamesOf, type NetworkStatus } from '../../controllers/network';
 import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
-import { BerthNetworkProvider, containerNetnsName, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type ResolvedAttachment } from '../network';
+import { BerthNetworkProvider, containerNetnsName, listNetns, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type ResolvedAttachment } from '../network';
 import { runtimeIdOf } from './supervisor';
 import type { ContainerObject, NetworkProvider, NetworkSetup } from './types';
 
@@ -28,6 +28,8 @@ export interface ApiNetworkProviderOptions {
   readonly etcRoot: string;
   /** How long attach waits for the network controller's allocation before failing (the supervisor retries). */
   readonly allocationTimeoutMs?: number;
+  /** This node: at start, its running containers' names, DNS servers and /etc files come back (live-restore). */
+  readonly nodeName?: string;
 }
 
 export class ApiNetworkProvider implements NetworkProvider {
@@ -50,6 +52,7 @@ export class ApiNetworkProvider implements NetworkProvider {
   async start(): Promise<void> {
     this.networks.start();
     await this.networks.waitForSync();
+    if (this.opts.nodeName) await this.adoptRunning(this.opts.nodeName);
   }
 
   stop(): void {
@@ -94,6 +97,28 @@ export class ApiNetworkProvider implements NetworkProvider {
       fs.rmSync(path.join(this.opts.etcRoot, containerId), { recursive: true, force: true });
     }
     this.attached.delete(containerId);
+  }
+
+  /**
+   * Containers attached by an earlier agent process keep their namespace and veths (the supervisor re-adopts the
+   * process without attaching again); this agent's NodeNetworking learns them back from their reported networks.
+   */
+  private async adoptRunning(nodeName: string): Promise<void> {
+    const existing = new Set(listNetns());
+    const bound = await this.opts.client.list<Container>(RESOURCES.containers, { namespace: '', fieldSelector: `spec.nodeName=${nodeName}` });
+    for (const container of bound.items) {
+      const c = container as unknown as ContainerObject;
+      const id = runtimeIdOf(c);
+      if (c.metadata.deletionTimestamp || !c.status?.networks?.length || !existing.has(containerNetnsName(id))) continue;
+      const resolved = new Map<string, ResolvedAttachment>();
+      for (const { name } of c.status.networks) {
+        const found = this.lookup(c, name);
+        if (typeof found !== 'string') resolved.set(name, found);
+      }
+      this.attached.set(id, resolved);
+      const request = { containerId: id, name: c.metadata.name, namespace: c.metadata.namespace, networks: [...resolved.values()], etcDir: path.join(this.opts.etcRoot, id) };
+      await this.opts.networking.adoptContainer(request).catch((err: Error) => console.error(JSON.stringify({ component: 'berth-agent-network', containerId: id, msg: 'cannot re-adopt networking', err: err.message })));
+    }
   }
 
   private ensureNetwork(config: NetworkConfig): Promise<void> {

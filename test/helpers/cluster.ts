@@ -31,7 +31,7 @@ export interface TestCluster {
   /** The node's image store (the agent's and its Image controller's). */
   readonly images: ImageStore;
   readonly networking: NodeNetworking;
-  /** A new agent process-equivalent on the same state (live-restore tests). */
+  /** A new agent process-equivalent on the same state, with fresh networking state (live-restore tests). */
   restartAgent(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -53,9 +53,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   const store = new ImageStore({ root: path.join(state, 'images') });
   const logs = new FileLogProvider(path.join(state, 'logs'));
   const nodeName = `berth-test-${path.basename(api.home).slice(-6).toLowerCase()}`;
-  const networking = new NodeNetworking();
+  let networking = new NodeNetworking();
   const makeAgent = () => {
-    const network = new ApiNetworkProvider({ client: api.client, networking, etcRoot: path.join(state, 'network') });
+    const network = new ApiNetworkProvider({ client: api.client, networking, nodeName, etcRoot: path.join(state, 'network') });
     const proxies = new ServiceProxies({ client: api.client, networking, networkKeyOf: (ns, name) => network.networkKeyOf(ns, name), trafficReportMs: 500 });
     const imageController = new ImageController({ client: api.client, nodeName, store, runtime, ...opts.imageController });
     return new NodeAgent({
@@ -89,9 +89,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     nodeName,
     logs,
     images: store,
-    networking,
+    get networking() {
+      return networking;
+    },
     async restartAgent() {
       agent.stop();
+      // A new process starts with empty networking state: DNS servers and published ports end with the old one.
+      await networking.close();
+      networking = new NodeNetworking();
       agent = makeAgent();
       await agent.start();
     },

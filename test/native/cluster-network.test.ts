@@ -132,6 +132,20 @@ test('an address freed by a deleted container is given to the next one, reachabl
   expect((await execIn('client2', ['ping', '-c', '1', '-W', '2', 'web'])).code).toBe(0);
 });
 
+test('after an agent restart (fresh networking state) running containers still resolve each other and new ones join', async () => {
+  const web = await running('web');
+  await cluster.restartAgent();
+  const lookup = await until(async () => {
+    const r = await execIn('client2', ['nslookup', 'web']);
+    return r.out.includes(web.ip) ? r.out : undefined;
+  }, 5000);
+  expect(lookup).toMatch(new RegExp(`Address: ${web.ip.replace(/\./g, '\\.')}`));
+  await run('late', ['net-a'], ['sleep', '1000']);
+  await running('late');
+  expect(await execIn('late', ['ping', '-c', '1', '-W', '2', 'client2'])).toMatchObject({ code: 0 });
+  expect(await execIn('client2', ['ping', '-c', '1', '-W', '2', 'late'])).toMatchObject({ code: 0 });
+});
+
 test('spec.ports[].hostPort reaches the container from the node; a second claim of the port is refused with the field named', async () => {
   const hostPort = await new Promise<number>((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
