@@ -367,6 +367,16 @@ config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t
           NEED (1);
           cfg->exit_file = a[0];
         }
+      else if (strcmp (op, "log") == 0)
+        {
+          NEED (4);
+          cfg->log.path = a[0];
+          NUM (cfg->log.max_bytes, a[1]);
+          NUM (cfg->log.max_files, a[2]);
+          NUM (cfg->log.max_line, a[3]);
+          if (cfg->log.max_files < 0 || cfg->log.max_line < 1 || cfg->log.max_line > LOG_LINE_MAX)
+            return berth_error (err, errlen, EINVAL, "config: log: max files >= 0 and 1 <= max line <= %d", LOG_LINE_MAX);
+        }
       else if (strcmp (op, "terminal") == 0)
         {
           NEED (2);

@@ -5,6 +5,7 @@
  * (option names, capability names, signal names) happens in TypeScript; this side only executes flat values. */
 #ifndef BERTH_CONFIG_H
 #define BERTH_CONFIG_H
+#include "logger.h"
 #include <linux/filter.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,6 +116,7 @@ struct berth_config
 
   const char *fifo;      /* exec.fifo: the init blocks reading it until `start` */
   const char *exit_file; /* where the shim records the init's exit status */
+  struct log_config log; /* log.path set: the shim writes the container's stdout/stderr there (logger.h) */
   int init;              /* run a minimal reaping, signal-forwarding pid 1 */
 
   pid_t target_pid; /* exec mode */

@@ -3,9 +3,11 @@
  *   berth-shim create CONFIG   fd 3 = sync socket to the agent, fds 0-2 = the container's stdio.
  *       Double-forks (the agent reaps the first process at once; the shim proper is re-parented and outlives the
  *       agent), clones the container init into its new namespaces, writes user-namespace maps, reports the init's
- *       pid, then waits for the init and records its exit status in the state directory (`exitfile`).
+ *       pid, then waits for the init and records its exit status in the state directory (`exitfile`). With a
+ *       `log` in the config, the container's stdout and stderr are pipes to the shim, which writes the log.
  *   berth-shim exec CONFIG     joins the cgroups and namespaces of `target`, forks the process (which enters the
- *       pid namespace), forwards signals to it and exits as it does (re-raising a fatal signal).
+ *       pid namespace), forwards signals to it and exits as it does (re-raising a fatal signal). With a terminal,
+ *       an fd 3 if given carries window sizes for the pty.
  *
  * Because the shim is exec'd fresh, it is single-threaded: its parsing may allocate, and the clone/fork below
  * happen with no locks held by other threads (the hazard of forking Node itself). */
@@ -13,6 +15,7 @@
 #include "console.h"
 #include "error.h"
 #include "init.h"
+#include "logger.h"
 #include "namespaces.h"
 #include "process.h"
 #include "supervise.h"
@@ -70,15 +73,38 @@ write_exit_file (const char *path, int status)
     rename (tmp, path);
 }
 
+/* Replaces our stdio from fd `from` on with /dev/null: dropping our copies lets pipes given as the container's
+ * output (and the log pipes) reach EOF when it exits. */
 static void
-detach_stdio (void)
+detach_stdio (int from)
 {
   int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
   if (null < 0)
     return;
-  for (int fd = 0; fd < 3; fd++)
+  for (int fd = from; fd < 3; fd++)
     dup2 (null, fd);
   close (null);
+}
+
+/* With a log, the container's stdout and stderr become pipes to us (fds 1 and 2 here, inherited by the clone);
+ * the read ends stay with the shim. A pty (the init puts it on fds 0-2) needs none: its master is the output. */
+static int
+open_log (const struct berth_config *cfg, struct logger *log, int pipe_fds[2], char *err, size_t errlen)
+{
+  int ret = logger_open (log, &cfg->log, err, errlen);
+  if (ret < 0 || cfg->terminal)
+    return ret;
+  for (int i = 0; i < 2; i++)
+    {
+      int p[2];
+      if (pipe2 (p, O_CLOEXEC) < 0)
+        return berth_error (err, errlen, errno, "pipe for the container's %s", i == 0 ? "stdout" : "stderr");
+      if (dup2 (p[1], 1 + i) < 0)
+        return berth_error (err, errlen, errno, "dup the %s pipe", i == 0 ? "stdout" : "stderr");
+      close (p[1]);
+      pipe_fds[i] = p[0];
+    }
+  return 0;
 }
 
 static int
@@ -86,6 +112,8 @@ run_create (const char *config_path)
 {
   char err[BERTH_ERRLEN];
   static struct berth_config cfg;
+  static struct logger log;
+  int log_pipes[2] = { -1, -1 };
   int ret;
 
   /* Only stdio and the sync socket may reach the container: close anything else the agent let through. */
@@ -129,6 +157,11 @@ run_create (const char *config_path)
       sync_send (SYNC_FD, SYNC_ERROR, errno, err);
       return 1;
     }
+  if (cfg.log.path != NULL && (ret = open_log (&cfg, &log, log_pipes, err, sizeof err)) < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
+      return 1;
+    }
   /* The user namespace (ownership of everything new) and the pid namespace (which applies to children only)
    * must be joined before the clone. */
   if ((ret = ns_join_configured (&cfg, NS_USER, NS_PID, err, sizeof err)) < 0)
@@ -148,6 +181,12 @@ run_create (const char *config_path)
   if (child == 0)
     {
       close (maps[0]);
+      /* The log is the shim's: pid 1 of the container (with `init` it never execs) must not hold it. */
+      if (cfg.log.path != NULL)
+        close (log.fd);
+      for (int i = 0; i < 2; i++)
+        if (log_pipes[i] >= 0)
+          close (log_pipes[i]);
       container_init (&cfg, SYNC_FD, maps[1], fifo_fd);
     }
   close (maps[1]);
@@ -174,18 +213,25 @@ run_create (const char *config_path)
 
   int master = cfg.terminal ? console_receive (maps[0]) : -1;
   close (maps[0]);
-  if (master >= 0)
-    close (2); /* stdin and stdout are the relay's ends */
-  else
-    detach_stdio ();
+  /* A pty is relayed from stdin, and to stdout unless it goes to the log. */
+  detach_stdio (master < 0 ? 0 : cfg.log.path != NULL ? 1 : 2);
   sigset_t none;
   sigemptyset (&none);
-  int status = supervise (child, master, &none);
+  struct supervise_io io = {
+    .master = master,
+    .resize_fd = -1,
+    .log = cfg.log.path != NULL ? &log : NULL,
+    .log_fds = { log_pipes[0], log_pipes[1] },
+  };
+  int status = supervise (child, &io, &none);
   if (master >= 0)
     {
       close (master);
-      detach_stdio ();
+      detach_stdio (0);
     }
+  /* The log is complete before the exit is recorded: whoever reacts to the exit reads all of the output. */
+  if (io.log != NULL)
+    logger_close (io.log);
   write_exit_file (cfg.exit_file, status);
   return 0;
 }
@@ -212,7 +258,9 @@ run_exec (const char *config_path)
   int ns_fds[NS_COUNT];
   int ret;
 
-  close_fds_from (3);
+  /* fd 3, when given with a terminal, carries window sizes (supervise.h); nothing else may reach the process. */
+  close_fds_from (4);
+  int resize_fd = fcntl (3, F_SETFD, FD_CLOEXEC) == 0 ? 3 : -1;
   /* Cgroups by host path, so before entering the mount namespace; namespace files are opened before any setns. */
   if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0 || (ret = join_cgroups (&cfg, err, sizeof err)) < 0
       || (ret = ns_open_all (cfg.target_pid, ns_fds, err, sizeof err)) < 0
@@ -260,7 +308,8 @@ run_exec (const char *config_path)
       master = console_receive (pty[0]);
       close (pty[0]);
     }
-  int status = supervise (child, master, &all);
+  struct supervise_io io = { .master = master, .resize_fd = resize_fd, .log = NULL, .log_fds = { -1, -1 } };
+  int status = supervise (child, &io, &all);
   if (WIFSIGNALED (status))
     {
       int s = WTERMSIG (status);

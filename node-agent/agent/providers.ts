@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LogOptions } from '../runtime/types';
 import type { ContainerObject, LogProvider, NetworkProvider, NetworkSetup } from './types';
 
 /**
@@ -15,18 +16,20 @@ export class IsolatedNetworkProvider implements NetworkProvider {
   async detach(): Promise<void> {}
 }
 
-/** Each run of a container writes to `<root>/<namespace>_<name>/<restartCount>.log` (kubelet's layout). */
+/** Each run of a container writes to `<root>/<namespace>_<name>/<restartCount>.log` (kubelet's layout), rotated by size. */
 export class FileLogProvider implements LogProvider {
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    private readonly rotation: { readonly maxBytes?: number; readonly maxFiles?: number } = {},
+  ) {}
 
   dirOf(namespace: string, name: string): string {
     return path.join(this.root, `${namespace}_${name}`);
   }
 
-  stdio(c: ContainerObject, _containerId: string, restartCount: number): { stdout: string; stderr: string } {
+  log(c: ContainerObject, _containerId: string, restartCount: number): LogOptions {
     const dir = this.dirOf(c.metadata.namespace, c.metadata.name);
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
-    const file = path.join(dir, `${restartCount}.log`);
-    return { stdout: file, stderr: file };
+    return { path: path.join(dir, `${restartCount}.log`), ...this.rotation };
   }
 }

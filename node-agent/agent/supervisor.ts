@@ -211,10 +211,10 @@ export class ContainerSupervisor {
       this.lastArgv = config.process?.args ?? [];
       fs.mkdirSync(bundle, { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
-      const stdio = this.deps.logs.stdio(this.obj, this.id, this.status.restartCount);
+      const log = this.deps.logs.log(this.obj, this.id, this.status.restartCount);
       await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
       // A minimal init as pid 1 forwards SIGTERM and reaps zombies: a plain `sleep` as pid 1 would ignore SIGTERM.
-      const state = await this.deps.runtime.create(this.id, bundle, { stdio, init: true }).catch((err) => {
+      const state = await this.deps.runtime.create(this.id, bundle, { log, init: true }).catch((err) => {
         throw new RunSetupError('CreateContainerError', (err as Error).message, true, { cause: err });
       });
       await this.deps.runtime.start(this.id).catch(async (err) => {

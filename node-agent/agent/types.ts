@@ -1,4 +1,5 @@
 import type { Mount } from '../runtime/spec';
+import type { LogOptions } from '../runtime/types';
 import type { ProbeSpec } from '../probes';
 import type { SecretRefs } from '../secrets';
 import type { ContainerProcessSpec, ImageProcessConfig } from './bundle';
@@ -91,7 +92,7 @@ export interface NetworkProvider {
   detach(c: ContainerObject, containerId: string): Promise<void>;
 }
 
-/** Log files of one run of a container (the runtime writes them; `berth logs` reads them). */
+/** The log of one run of a container (the runtime's shim writes it, also while no agent runs; `berth logs` reads it). */
 export interface LogProvider {
-  stdio(c: ContainerObject, containerId: string, restartCount: number): { stdout: string; stderr: string };
+  log(c: ContainerObject, containerId: string, restartCount: number): LogOptions;
 }

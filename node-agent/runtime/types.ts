@@ -31,8 +31,22 @@ export interface Stdio {
   readonly stderr?: number | string;
 }
 
+/** The container's log, written by the runtime's own per-container process (so it outlives the agent). */
+export interface LogOptions {
+  /** CRI log lines (node-agent/logs/format.ts) are appended here; rotated to `<path>.1 … <path>.<maxFiles>`. */
+  readonly path: string;
+  /** Rotate once the current file would pass this size; default 10 MiB. */
+  readonly maxBytes?: number;
+  /** Rotated files kept besides the current one; default 3. */
+  readonly maxFiles?: number;
+  /** A longer line is split into partial (P) records; default and most 16 KiB. */
+  readonly maxLineBytes?: number;
+}
+
 export interface CreateOptions {
+  /** With `log`, stdout and stderr go to the log and only `stdin` is taken from here. */
   readonly stdio?: Stdio;
+  readonly log?: LogOptions;
   /** Write the init's host pid here (runc `--pid-file`). */
   readonly pidFile?: string;
   /** Run a minimal init as pid 1 that forwards signals and reaps zombies (docker `--init`). */
@@ -76,6 +90,8 @@ export interface ExecHandle {
   readonly stdin?: NodeJS.WritableStream;
   readonly stdout?: NodeJS.ReadableStream;
   readonly stderr?: NodeJS.ReadableStream;
+  /** Present for a process with a terminal: sets the pty's window size (the process gets SIGWINCH). */
+  resize?(size: { readonly width: number; readonly height: number }): void;
   wait(): Promise<ExitStatus>;
 }
 

@@ -11,6 +11,7 @@ import { spawn, type StdioOptions } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Writable } from 'node:stream';
 import * as tty from 'node:tty';
 import { createCgroupManager, type CgroupManager } from '../cgroups';
 import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
@@ -77,6 +78,15 @@ function resolveStdio(stdio: Stdio | undefined): ResolvedStdio {
   }
 }
 
+/** One window-size record for the exec shim's fd 3: u16 rows, u16 cols, little-endian (native/src/supervise.h). */
+function resizeTerminal(pipe: Writable | null, size: { readonly width: number; readonly height: number }): void {
+  if (!pipe || pipe.destroyed) return;
+  const record = Buffer.alloc(4);
+  record.writeUInt16LE(Math.max(0, Math.min(0xffff, Math.trunc(size.height))), 0);
+  record.writeUInt16LE(Math.max(0, Math.min(0xffff, Math.trunc(size.width))), 2);
+  pipe.write(record);
+}
+
 /** Extra checks on top of parseBundleConfig for what this runtime cannot do. */
 function checkSupported(spec: RuntimeSpec): void {
   const mountNs = spec.linux?.namespaces?.find((n) => n.type === 'mount');
@@ -128,6 +138,10 @@ export class BerthRuntime implements ContainerRuntime {
     if (!dir.claim()) throw new Error(`container ${id} already exists`);
 
     const cgroup = this.cgroupsFor(id, spec.linux?.cgroupsPath);
+    // With a log the shim owns the container's stdout and stderr (pipes to itself).
+    const stdio = opts.log ? { stdin: opts.stdio?.stdin } : opts.stdio;
+    // The shim runs in `/`.
+    const log = opts.log ? { ...opts.log, path: path.resolve(opts.log.path) } : undefined;
     let pid = 0;
     try {
       cgroup.create();
@@ -143,10 +157,11 @@ export class BerthRuntime implements ContainerRuntime {
           seccompFile,
           cgroups: { version: cgroup.version, directories: cgroup.directories },
           init: opts.init,
-          allocateTerminal: needsOwnTerminal(spec, opts.stdio),
+          allocateTerminal: needsOwnTerminal(spec, stdio),
+          log,
         }),
       );
-      await this.spawnInit(dir, cgroup, opts.stdio, (initPid) => (pid = initPid));
+      await this.spawnInit(dir, cgroup, stdio, (initPid) => (pid = initPid));
       const state: StoredState = {
         ociVersion: spec.ociVersion,
         id,
@@ -321,17 +336,21 @@ export class BerthRuntime implements ContainerRuntime {
       if (v === 'pipe' || typeof v === 'number') return v;
       return fs.openSync(v, read ? 'r' : 'a');
     };
-    const stdioOpts: StdioOptions = [io(stdio.stdin, true), io(stdio.stdout, false), io(stdio.stderr, false)];
+    // With a terminal, fd 3 of the shim takes window sizes (native/src/supervise.h).
+    const stdioOpts: StdioOptions = [io(stdio.stdin, true), io(stdio.stdout, false), io(stdio.stderr, false), ...(proc.terminal ? ['pipe' as const] : [])];
     const child = spawn(this.native.shimPath, ['exec', configFile], { stdio: stdioOpts });
     // Fds we opened for file paths were duplicated into the child.
     stdioOpts.forEach((v, i) => {
       const given = [stdio.stdin, stdio.stdout, stdio.stderr][i];
       if (typeof v === 'number' && typeof given === 'string') fs.closeSync(v);
     });
+    // A resize racing the exit meets a closed pipe: nothing to tell the process any more.
+    (child.stdio[3] as Writable | null)?.on('error', () => undefined);
     const exited = new Promise<ExitStatus>((resolve, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) => {
         fs.rmSync(configFile, { force: true });
+        (child.stdio[3] as Writable | null)?.destroy();
         if (signal) resolve({ exitCode: 128 + (signalNumber(signal) ?? 0), signal });
         else resolve({ exitCode: code ?? 255 });
       });
@@ -345,6 +364,7 @@ export class BerthRuntime implements ContainerRuntime {
       stdin: child.stdin ?? undefined,
       stdout: child.stdout ?? undefined,
       stderr: child.stderr ?? undefined,
+      ...(proc.terminal ? { resize: (size: { width: number; height: number }) => resizeTerminal(child.stdio[3] as Writable | null, size) } : {}),
       wait: () => exited,
     };
   }

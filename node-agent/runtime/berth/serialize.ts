@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { RLIMIT_NAMES } from '../spec/rlimits';
 import { KNOWN_CAPABILITIES } from '../spec/validate';
 import type { LinuxCapabilities, LinuxDevice, Mount, POSIXRlimit, RuntimeSpec } from '../spec';
-import type { ExecProcess } from '../types';
+import type { ExecProcess, LogOptions } from '../types';
 import { MS, PROPAGATION, parseMountOptions } from './mount-options';
 
 class Tokens {
@@ -177,6 +177,17 @@ export interface InitConfigInput {
   readonly init?: boolean;
   /** Allocate a pseudo-terminal (process.terminal without a terminal from the caller). */
   readonly allocateTerminal?: boolean;
+  /** The shim writes the container's output to this log (native/src/logger.h). */
+  readonly log?: LogOptions;
+}
+
+/** native/src/logger.h LOG_LINE_MAX: the shim's line buffer per stream. */
+export const MAX_LOG_LINE_BYTES = 16 * 1024;
+
+function pushLog(t: Tokens, log: LogOptions): void {
+  const maxLine = log.maxLineBytes ?? MAX_LOG_LINE_BYTES;
+  if (!(maxLine >= 1 && maxLine <= MAX_LOG_LINE_BYTES)) throw new Error(`log.maxLineBytes ${maxLine}: must be 1..${MAX_LOG_LINE_BYTES}`);
+  t.push('log', log.path, log.maxBytes ?? 10 * 2 ** 20, log.maxFiles ?? 3, maxLine);
 }
 
 /** The `create` configuration of the shim. */
@@ -208,6 +219,7 @@ export function serializeInitConfig(input: InitConfigInput): Buffer {
   t.push('fifo', input.fifo);
   t.push('exitfile', input.exitFile);
   if (input.init) t.push('init');
+  if (input.log) pushLog(t, input.log);
   if (input.allocateTerminal) t.push('terminal', proc.consoleSize?.height ?? 0, proc.consoleSize?.width ?? 0);
   return t.toBuffer();
 }

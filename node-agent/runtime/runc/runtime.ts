@@ -100,6 +100,7 @@ export class RuncRuntime implements ContainerRuntime {
 
   private createArgs(id: string, shadow: string, opts: CreateOptions): string[] {
     if (opts.init) throw new Error('the runc backend has no minimal init (CreateOptions.init)');
+    if (opts.log) throw new Error('the runc backend writes no logs of its own (CreateOptions.log): give stdio');
     return ['--bundle', shadow, '--pid-file', this.pidFile(id), id];
   }
 
