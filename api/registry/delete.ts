@@ -6,7 +6,7 @@
  */
 import type { ResourceInfo } from '../schema';
 import type { StoredObject } from '../storage';
-import { badRequest, conflict } from '../server/errors';
+import { badRequest, conflict, forbidden } from '../server/errors';
 import { keyFor } from './keys';
 import { metaOf, nowTimestamp } from './metadata';
 import type { ListQuery, ResourceRest } from './rest';
@@ -28,6 +28,9 @@ export interface DeleteResult {
 
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 export const ORPHAN_FINALIZER = 'orphan';
+
+/** Namespaces the cluster relies on: refused deletion, as Kubernetes' NamespaceLifecycle admission does. */
+export const PROTECTED_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public'];
 
 export const isNamespaceResource = (info: Pick<ResourceInfo, 'group' | 'plural'>): boolean => info.group === '' && info.plural === 'namespaces';
 
@@ -76,6 +79,8 @@ export const deleteObject = async (rest: ResourceRest, info: ResourceInfo, names
   const key = keyFor(info, namespace, name);
   const subject = { group: info.group, plural: info.plural, name };
   const finalizer = finalizerFor(opts.propagationPolicy);
+  if (isNamespaceResource(info) && PROTECTED_NAMESPACES.includes(name))
+    throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, subject);
   for (;;) {
     const current = await mapStorage(subject, () => rest.storage.get(key));
     checkPreconditions(info, current, opts.preconditions);

@@ -41,6 +41,12 @@ describe.each(STORES)('API server namespaces on %s', (store) => {
     expect(missing.body).toMatchObject({ reason: 'NotFound', message: 'namespaces "nowhere" not found' });
   });
 
+  it('When deleting the default namespace, Then it is refused with 403', async () => {
+    const r = await api.client.request('DELETE', api.client.path(RESOURCES.namespaces, undefined, 'default'));
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({ reason: 'Forbidden', message: 'namespaces "default" is forbidden: this namespace may not be deleted' });
+  });
+
   it('When a namespace name is not DNS-1123, Then the Status is a 422 naming metadata.name', async () => {
     const r = await api.client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: 'Bad_Name' } } });
     expect(r.status).toBe(422);
