@@ -11,7 +11,6 @@ import { startAgent } from '../../node-agent/main';
 import { AgentServer } from '../../node-agent/server';
 import { FileLogProvider } from '../../node-agent/agent';
 import { clientFor, type GlobalOptions } from '../context';
-import { joinAsNode } from '../node-identity';
 
 export interface RunningNode {
   stop(): Promise<void>;
@@ -76,7 +75,10 @@ export const registerNodeCommands = (program: Command): void => {
       if (opts.token && !opts.join) throw new Error('--token needs --join URL');
       const home = berthHome();
       const nodeName = opts.nodeName ?? os.hostname().toLowerCase();
-      const identity = opts.join ? await joinAsNode({ server: opts.join, home, nodeName, token: opts.token }) : undefined;
+      // Loaded only to join: it brings in api/auth, which other commands need not load.
+      const identity = opts.join
+        ? await (require('../node-identity') as typeof import('../node-identity')).joinAsNode({ server: opts.join, home, nodeName, token: opts.token })
+        : undefined;
       const client = identity?.client ?? clientFor(cmd.optsWithGlobals<GlobalOptions>());
       const node = await startNode(client, home, nodeName);
       console.log(`berth: agent running as node ${nodeName}${identity ? ' (node certificate)' : ''} (state under ${home})`);

@@ -10,10 +10,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { certificateFingerprint, JoinTokens, NodeCertificates, type CertificateAuthority, type JoinRole } from '../../api/auth';
-import { REENCRYPT_PATH } from '../../api/encryption';
+import type { CertificateAuthority, JoinRole, JoinTokens } from '../../api/auth';
 import { clientFor, type GlobalOptions } from '../context';
 import { berthHome } from './node';
+
+// Loaded when a command runs, not at start-up: every other berth command would pay for the server's modules.
+const auth = (): typeof import('../../api/auth') => require('../../api/auth') as typeof import('../../api/auth');
+const REENCRYPT_PATH = '/admin/v1/encryption/reencrypt'; // api/encryption REENCRYPT_PATH (that module loads the server's)
 
 /** The cluster CA under `home`, without creating one (a new CA would belong to no cluster). */
 const clusterCa = (home: string): CertificateAuthority => {
@@ -24,7 +27,7 @@ const clusterCa = (home: string): CertificateAuthority => {
   return { certPem: fs.readFileSync(certFile, 'utf8'), keyPem: fs.readFileSync(keyFile, 'utf8') };
 };
 
-const joinTokens = (home: string): JoinTokens => JoinTokens.fromHome(home, certificateFingerprint(clusterCa(home).certPem));
+const joinTokens = (home: string): JoinTokens => auth().JoinTokens.fromHome(home, auth().certificateFingerprint(clusterCa(home).certPem));
 
 const parseRole = (role: string): JoinRole => {
   if (role !== 'worker' && role !== 'manager') throw new Error(`--role must be worker or manager, not "${role}"`);
@@ -72,7 +75,7 @@ export const registerSecurityCommands = (program: Command): void => {
     .description("revoke every certificate of a node: it is refused (401) from now on and cannot join again under that name")
     .action((name: string) => {
       const home = berthHome();
-      const count = NodeCertificates.fromHome(home, clusterCa(home)).revokeNode(name);
+      const count = auth().NodeCertificates.fromHome(home, clusterCa(home)).revokeNode(name);
       console.log(`node/${name} revoked (${count} live certificate${count === 1 ? '' : 's'})`);
     });
 
