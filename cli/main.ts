@@ -5,6 +5,7 @@ import { registerApplyCommand } from './commands/apply';
 import { registerDeleteCommand } from './commands/delete';
 import { registerDescribeCommand } from './commands/describe';
 import { registerGetCommand } from './commands/get';
+import { registerDownCommand } from './commands/down';
 import { registerExecCommand } from './commands/exec';
 import { registerImageCommands } from './commands/image';
 import { registerLogsCommand } from './commands/logs';
@@ -30,6 +31,7 @@ export const buildProgram = (): Command => {
   registerRolloutCommands(program);
   registerTopCommand(program);
   registerNodeCommands(program);
+  registerDownCommand(program);
   registerImageCommands(program);
   registerRuntimeCommands(program);
   registerSecurityCommands(program);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { RunningServer } from '../../api';
 import { ApiClient, loadKubeconfig } from '../../client';
+import { claimHome, releaseHome } from './down';
 import { startNodeAndControllers, type RunningNode } from './node';
 
 interface UpOptions {
@@ -20,6 +21,7 @@ const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
   // modules (express, etcd, SQLite) in start-up time and memory.
   const { defaultHome, start } = require('../../api') as typeof import('../../api');
   const home = defaultHome();
+  claimHome(home);
   const server = await start({
     home,
     port: Number(opts.port),
@@ -36,7 +38,7 @@ const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
   console.log(`berth: try: kubectl --kubeconfig ${server.kubeconfigPath} get containers`);
   const stop = (signal: string): void => {
     console.log(`berth: ${signal}: shutting down`);
-    shutdown(server, node, client).then(
+    shutdown(home, server, node, client).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error('berth: shutdown failed:', err);
@@ -49,10 +51,11 @@ const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
 };
 
 /** Stops in dependency order: agent and controllers first (containers keep running: live-restore), then the server. */
-const shutdown = async (server: RunningServer, node?: RunningNode, client?: ApiClient): Promise<void> => {
+const shutdown = async (home: string, server: RunningServer, node?: RunningNode, client?: ApiClient): Promise<void> => {
   await node?.stop();
   client?.close();
   await server.close();
+  releaseHome(home);
 };
 
 const serverOptions = (cmd: Command): Command =>
