@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Container, KubeObject, RESOURCES } from '../../client';
-import { Scheduler } from '../../controllers/scheduler';
+import { startControllers, type RunningControllers } from '../../controllers/main';
 import { ImageStore } from '../../node-agent/images/store';
 import { BerthRuntime } from '../../node-agent/runtime';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
@@ -13,7 +13,7 @@ const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
 
 describe('live-restore: the agent is a separate process that can be killed -9 at any time', () => {
   let api: TestApiServer;
-  let scheduler: Scheduler;
+  let controllers: RunningControllers;
   let home: string;
   let agent: ChildProcess | undefined;
   const nodeName = `berth-lr-${process.pid}`;
@@ -34,14 +34,20 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
     api = await startApiServer();
     home = path.join(api.home, 'node-home');
-    scheduler = new Scheduler(api.client);
-    await scheduler.start();
+    controllers = await startControllers(api.client);
     startAgent();
   });
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) await killAgent();
-    await scheduler.stop();
+    // A live agent removes what it made (containers, then networks, each behind its finalizer); then stop it.
+    if (!agent || agent.exitCode !== null) startAgent();
+    for (const ref of [RESOURCES.containers, RESOURCES.networks]) {
+      const items = (await api.client.list(ref, { namespace: 'default' })).items;
+      await Promise.all(items.map((o) => api.client.delete(ref, o.metadata.name!, { namespace: 'default' }).catch(() => undefined)));
+      await until(async () => (await api.client.list(ref, { namespace: 'default' })).items.length === 0, 60_000, `every ${ref.plural} removed`).catch(() => undefined);
+    }
+    await killAgent();
+    await controllers.stop();
     const runtime = new BerthRuntime({ root: path.join(home, 'node', 'runtime') });
     for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
     const images = new ImageStore({ root: path.join(home, 'images') });
