@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ApiClient, loadKubeconfig, RESOURCES } from '../../client';
 import { ImageStore } from '../../node-agent/images/store';
+import { deleteContainerNetns } from '../../node-agent/network';
 import { BerthRuntime } from '../../node-agent/runtime';
 import { SecretVolumes } from '../../node-agent/secrets';
 import { berthHome } from './node';
@@ -70,10 +71,16 @@ async function deleteAllContainers(home: string, ms: number): Promise<void> {
   }
 }
 
-/** Whatever the API path could not remove (the server was down): runtime containers, rootfs mounts, secret tmpfs. */
+/**
+ * Whatever the API path could not remove (the server was down): runtime containers and their network namespaces,
+ * rootfs mounts, secret tmpfs. Bridges of Networks are left to a running agent (only the API knows which are ours).
+ */
 async function removeLeftovers(home: string): Promise<void> {
   const runtime = new BerthRuntime({ root: path.join(home, 'node', 'runtime') });
-  for (const s of await runtime.list()) await runtime.delete(s.id, { force: true });
+  for (const s of await runtime.list()) {
+    await runtime.delete(s.id, { force: true });
+    await deleteContainerNetns(s.id).catch(() => undefined);
+  }
   const images = new ImageStore({ root: path.join(home, 'images') });
   for (const id of images.containerImages().keys()) await images.releaseRootfs(id);
   const secrets = new SecretVolumes(path.join(home, 'node', 'secrets'), { get: async () => undefined });
