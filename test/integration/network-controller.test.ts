@@ -2,16 +2,8 @@
 import { Container, KubeObject, Network, RESOURCES } from '../../client';
 import { NetworkController, NETWORK_FINALIZER, type NetworkStatus } from '../../controllers/network';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
+import { until } from '../helpers/until';
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 const POOL = { cidr: '10.250.0.0/16', prefixLength: 24 };
 const newController = (api: TestApiServer) => new NetworkController(api.client, { pool: POOL, reservedSubnets: async () => [{ name: 'host', subnet: '10.250.0.0/24' }] });

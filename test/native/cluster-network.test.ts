@@ -9,16 +9,8 @@ import { runtimeIdOf } from '../../node-agent/agent';
 import { bridgeName, containerNetnsName, listBerthResources, resourcesNamed } from '../../node-agent/network';
 import { pickFreeSubnets, releaseSubnets, testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/until';
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 const namespace = `cn-${testTag()}`;
 let cluster: TestCluster;

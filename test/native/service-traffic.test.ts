@@ -10,16 +10,8 @@ import { PROMOTE_ANNOTATION } from '../../controllers/service';
 import { bridgeName, containerNetnsName, listBerthResources, resourcesNamed } from '../../node-agent/network';
 import { testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { until } from '../helpers/until';
 
-const until = async <T>(probe: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 const freePort = (): Promise<number> =>
   new Promise((resolve) => {
@@ -116,7 +108,7 @@ test('Canary at setWeight 25: about a quarter of 400 requests reach the canary, 
   await until(async () => {
     const st = await statusOf('web');
     return st.updateRevision !== st.currentRevision && st.weights?.[st.updateRevision!] === 25 && (await get(webPort)) === '200 v2' ? st : undefined;
-  });
+  }, 30_000);
   const responses = await requests(webPort, 400);
   expect(count(responses, '200 v1') + count(responses, '200 v2')).toBe(400);
   expect(count(responses, '200 v2')).toBeGreaterThanOrEqual(80);
@@ -135,7 +127,7 @@ test('a canary answering 500s is aborted by the analysis and all traffic returns
   const broken = await until(async () => {
     const st = await statusOf('web');
     return st.updateRevision !== st.currentRevision && (st.weights?.[st.updateRevision!] ?? 0) > 0 ? st.updateRevision : undefined;
-  }).catch(async (err) => {
+  }, 30_000).catch(async (err) => {
     throw new Error(`${err.message}: ${JSON.stringify(await statusOf('web'))}`);
   });
   const seen: string[] = [];
@@ -158,7 +150,7 @@ test('BlueGreen: the preview port serves the new revision, then promotion switch
   const preview = await until(async () => {
     const st = await statusOf('blue');
     return st.rollout?.previewRevision && (await get(previewPort)) === '200 blue-v2' ? st.rollout.previewRevision : undefined;
-  }).catch(async (err) => {
+  }, 30_000).catch(async (err) => {
     throw new Error(`${err.message}: ${JSON.stringify(await statusOf('blue'))} preview port: ${await get(previewPort)}`);
   });
   expect(count(await requests(bluePort, 20), '200 blue-v1')).toBe(20);
