@@ -168,6 +168,19 @@ test('BlueGreen: the preview port serves the new revision, then promotion switch
   expect(during.slice(firstNew).every((r) => r === '200 blue-v2')).toBe(true); // no flapping back: one switch
 }, 90_000);
 
+test('a published port already taken on the node is a PortInUse Warning Event on the Service', async () => {
+  const squatter = net.createServer();
+  const taken = await new Promise<number>((resolve) => squatter.listen(0, '127.0.0.1', () => resolve((squatter.address() as net.AddressInfo).port)));
+  try {
+    await client().create(RESOURCES.services, service('squatted', taken, { type: 'RollingUpdate' }, serving('x'), 0));
+    const event = await until(async () => (await client().list(RESOURCES.events, { namespace })).items.find((e) => e.reason === 'PortInUse' && (e.involvedObject as { name: string }).name === 'squatted'));
+    expect(event.type).toBe('Warning');
+    expect(event.message).toContain(`ports[].publishedPort ${taken}`);
+  } finally {
+    squatter.close();
+  }
+});
+
 test('the cluster leaves no bridge, veth or namespace behind, and the published ports close', async () => {
   const nets = await client().list<Network>(RESOURCES.networks, { namespace });
   const containers = await client().list(RESOURCES.containers, { namespace });
