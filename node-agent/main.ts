@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiClient } from '../client';
-import { FileLogProvider, NodeAgent, StoreImageProvider } from './agent';
+import { FileLogProvider, NodeAgent, StoreImageProvider, type ContainerObject } from './agent';
 import { ImageController } from './agent/image-controller';
 import { ApiNetworkProvider } from './agent/network-provider';
 import { ServiceProxies } from './agent/service-proxies';
@@ -18,6 +18,9 @@ export interface AgentProcessOptions {
   /** The agent endpoint's socket, published on the Node for the API server's proxy. */
   readonly agentSocket?: string;
 }
+
+/** A drain waits for in-flight requests at most the grace period, and never more than 10 s. */
+const drainTimeoutMs = (c: ContainerObject): number => Math.min(c.spec.terminationGracePeriodSeconds ?? 30, 10) * 1000;
 
 /** The node agent with this machine's real parts: Berth's runtime, the image store, bridges and DNS,
  * the service proxy on published ports, per-run log files. */
@@ -42,6 +45,7 @@ export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> 
     parts: [network, proxies, images],
     logs: new FileLogProvider(path.join(opts.home, 'logs')),
     secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(opts.client)),
+    drain: (c) => proxies.drained(c.metadata.namespace, c.metadata.name, drainTimeoutMs(c)),
   });
   await agent.start();
   return agent;

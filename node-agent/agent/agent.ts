@@ -23,6 +23,8 @@ export interface NodeAgentOptions {
   readonly network: NetworkProvider;
   readonly logs: LogProvider;
   readonly secrets?: SecretVolumes;
+  /** Resolves once no proxy sends the Container traffic any more; the supervisor stops a deleted Container only then. */
+  readonly drain?: (c: ContainerObject) => Promise<unknown>;
   readonly backoff?: BackOffOptions;
   /** The agent endpoint's unix socket, published on the Node for the API server's log and stats proxy. */
   readonly agentSocket?: string;
@@ -121,6 +123,7 @@ export class NodeAgent {
         network: this.opts.network,
         logs: this.opts.logs,
         secrets: this.opts.secrets,
+        drain: this.opts.drain,
         reporter: this.reporter,
         stateDir: this.opts.stateDir,
         backoff: this.opts.backoff,

@@ -77,6 +77,20 @@ export class ServiceProxies implements AgentPart {
   }
 
   /** Stops watching and closes every published port. */
+  /**
+   * Resolves once container `namespace/name` is out of every proxy's rotation and its in-flight connections have
+   * ended, or after `timeoutMs` (a verified drain: the supervisor stops the container only then). True if drained.
+   */
+  async drained(namespace: string, name: string, timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    const proxies = () => [...this.listeners].filter(([key]) => key.startsWith(`${namespace}/`)).flatMap(([, ports]) => [...ports.values()].map((l) => l.proxy));
+    for (;;) {
+      if (proxies().every((p) => p.isDrained(name))) return true;
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.services.stop();

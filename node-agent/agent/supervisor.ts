@@ -26,6 +26,8 @@ export interface SupervisorDeps {
   readonly reporter: StatusReporter;
   /** Bundles are written under `<stateDir>/bundles/<id>`. */
   readonly stateDir: string;
+  /** Waits until no proxy sends the container traffic any more (verified drain); called before it is stopped. */
+  readonly drain?: (c: ContainerObject) => Promise<unknown>;
   /** Delivers spec.secrets and secretKeyRef env; without it a Container that references Secrets cannot start. */
   readonly secrets?: SecretVolumes;
   readonly backoff?: BackOffOptions;
@@ -86,7 +88,7 @@ export class ContainerSupervisor {
     this.obj = obj;
     if (obj.metadata.deletionTimestamp) this.deleting = true;
     if (!this.deleting && !this.specChanged()) return;
-    void this.interruptRun(this.deleting ? 'Killing' : 'SpecChanged');
+    void this.stopForUpdate();
     this.wakeUp?.();
   }
 
@@ -100,6 +102,12 @@ export class ContainerSupervisor {
     this.detached = true;
     this.stopProbes();
     this.wakeUp?.();
+  }
+
+  /** Deletion: out of every proxy and no request in flight before SIGTERM (a verified drain, no timer guessing). */
+  private async stopForUpdate(): Promise<void> {
+    if (this.deleting) await this.deps.drain?.(this.obj);
+    await this.interruptRun(this.deleting ? 'Killing' : 'SpecChanged');
   }
 
   /** Resolves when the container is gone and the object released. */

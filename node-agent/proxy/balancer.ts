@@ -45,4 +45,8 @@ export class WeightedBalancer {
   size(): number {
     return this.endpoints.length;
   }
+
+  has(id: string): boolean {
+    return this.endpoints.some((e) => e.id === id);
+  }
 }

@@ -38,6 +38,11 @@ export class ServiceProxy {
     return this.open.get(id)?.size ?? 0;
   }
 
+  /** Whether endpoint `id` is drained: out of the rotation, with no connection left open to it. */
+  isDrained(id: string): boolean {
+    return !this.balancer.has(id) && this.connections(id) === 0;
+  }
+
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', (err: NodeJS.ErrnoException) =>

@@ -84,14 +84,17 @@ describe('ServiceProxy with real sockets', () => {
     await new Promise((r) => c.once('connect', r));
     c.write('one');
     await new Promise((r) => c.once('data', r));
+    expect(proxy.isDrained('e')).toBe(false);
     proxy.setEndpoints([]);
     expect(proxy.connections('e')).toBe(1);
+    expect(proxy.isDrained('e')).toBe(false); // out of the rotation, but a request is still in flight
     c.write('two');
     const reply = await new Promise<string>((r) => c.once('data', (d) => r(d.toString())));
     expect(reply).toBe('two');
     c.destroy();
     await new Promise((r) => setTimeout(r, 20));
     expect(proxy.connections('e')).toBe(0);
+    expect(proxy.isDrained('e')).toBe(true);
     await new Promise((r) => echo.close(r));
   });
 
