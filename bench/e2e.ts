@@ -91,6 +91,9 @@ async function main(): Promise<void> {
     const all = (await client.list(RESOURCES.containers, { namespace: NS })).items;
     await Promise.all(all.map((c) => client.delete(RESOURCES.containers, c.metadata.name!, { namespace: NS })));
     await waitFor(async () => (await client.list(RESOURCES.containers, { namespace: NS })).items.length === 0, 'every container deleted');
+    // The namespace's default Network (and its bridge) goes through the agent too, before the agent stops.
+    for (const n of (await client.list(RESOURCES.networks, { namespace: NS })).items) await client.delete(RESOURCES.networks, n.metadata.name!, { namespace: NS });
+    await waitFor(async () => (await client.list(RESOURCES.networks, { namespace: NS })).items.length === 0, 'every network deleted');
     const podman = await podmanRun100(home);
     const berth = { totalMs: hundred.totalMs, p50Ms: median(hundred.latencies), p99Ms: percentile(hundred.latencies, 99) };
     console.log(`100 Containers Running: berth ${berth.totalMs} ms (p50 ${berth.p50Ms} ms, p99 ${berth.p99Ms} ms apply→Running) | podman run -d ×100: ${podman.totalMs} ms (${round(podman.perContainerMs)} ms each) | ratio ${round(berth.totalMs / podman.totalMs, 2)}`);
