@@ -1,0 +1,133 @@
+/**
+ * `npm run bench:services`: a Service scaled 0→100→0 (time until all ready / all gone), a rolling update of 100
+ * replicas, and the service proxy's throughput and added p99 latency against requests sent straight to one
+ * container. One node in this process (API server, controllers, agent). The last line is one JSON object.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { start } from '../api';
+import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES, Service } from '../client';
+import { startControllers } from '../controllers/main';
+import { startAgent } from '../node-agent/main';
+import { percentile, round } from './stats';
+
+const NS = 'default';
+const PORT = 18080 + Math.floor(Math.random() * 1000);
+
+async function waitFor(cond: () => Promise<boolean>, what: string, ms = 600_000): Promise<number> {
+  const t0 = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return Date.now() - t0;
+}
+
+const web = (replicas: number, version: string): KubeObject => ({
+  metadata: { name: 'web', namespace: NS },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { image: 'busybox', command: ['sh', '-c', `mkdir -p /www && echo ${version} > /www/index.html && exec httpd -f -p 8080 -h /www`], terminationGracePeriodSeconds: 1 },
+    },
+    ports: [{ port: 8080, publishedPort: PORT }],
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+  },
+});
+
+/** Sequential keep-alive-free GETs for `ms`: requests/s and the latency distribution. */
+async function load(host: string, port: number, ms: number): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
+  const latencies: number[] = [];
+  let failed = 0;
+  const end = Date.now() + ms;
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const t = process.hrtime.bigint();
+      http
+        .get({ host, port, path: '/', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+            else failed++;
+            resolve();
+          });
+        })
+        .on('error', () => {
+          failed++;
+          resolve();
+        });
+    });
+  const worker = async () => {
+    while (Date.now() < end) await one();
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return { rps: latencies.length / (ms / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
+}
+
+async function main(): Promise<void> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-svc-'));
+  const server = await start({ home, port: 0, address: '127.0.0.1', store: 'sqlite' });
+  const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
+  const controllers = await startControllers(client);
+  const agent = await startAgent({ client, home, nodeName: 'bench' });
+  const svcStatus = async () => ((await client.get<Service>(RESOURCES.services, 'web', NS)).status ?? {}) as { readyReplicas?: number; currentRevision?: string; updateRevision?: string; rollout?: { phase?: string } };
+  const containers = async () => (await client.list<Container>(RESOURCES.containers, { namespace: NS, labelSelector: 'berth.dev/service=web' })).items;
+  try {
+    await client.create(RESOURCES.services, web(0, 'v1'));
+    await client.patch(RESOURCES.services, 'web', { spec: { replicas: 100 } }, { namespace: NS, subresource: 'scale' });
+    const up = await waitFor(async () => (await svcStatus()).readyReplicas === 100, '100 ready');
+    console.log(`scale 0→100: all ready in ${up} ms`);
+
+    const one = (await containers()).find((c) => (c.status as { ready?: boolean; ip?: string } | undefined)?.ip)!;
+    const direct = await load((one.status as { ip: string }).ip, 8080, 5000);
+    const proxied = await load('127.0.0.1', PORT, 5000);
+    const addedP99 = round(proxied.p99 - direct.p99, 2);
+    console.log(`proxy: ${round(proxied.rps)} req/s (p50 ${round(proxied.p50, 2)} ms, p99 ${round(proxied.p99, 2)} ms) vs direct ${round(direct.rps)} req/s (p99 ${round(direct.p99, 2)} ms): ${round(proxied.rps / direct.rps, 2)}× throughput, +${addedP99} ms p99`);
+
+    const before = (await svcStatus()).currentRevision;
+    await client.patch(RESOURCES.services, 'web', { spec: { template: (web(100, 'v2').spec as { template: unknown }).template } }, { namespace: NS });
+    const rolled = await waitFor(async () => {
+      const s = await svcStatus();
+      return s.currentRevision !== before && s.currentRevision === s.updateRevision && s.rollout?.phase === 'Healthy' && s.readyReplicas === 100;
+    }, 'the rolling update');
+    console.log(`rolling update of 100 replicas: ${rolled} ms`);
+
+    await client.patch(RESOURCES.services, 'web', { spec: { replicas: 0 } }, { namespace: NS, subresource: 'scale' });
+    const down = await waitFor(async () => (await containers()).length === 0, 'all gone');
+    console.log(`scale 100→0: all gone in ${down} ms`);
+    console.log(
+      JSON.stringify({
+        benchmark: 'services',
+        scaleUp100Ms: up,
+        scaleDown100Ms: down,
+        rollingUpdate100Ms: rolled,
+        proxyRps: round(proxied.rps),
+        directRps: round(direct.rps),
+        proxyThroughputRatio: round(proxied.rps / direct.rps, 3),
+        proxyP99Ms: round(proxied.p99, 2),
+        directP99Ms: round(direct.p99, 2),
+        proxyAddedP99Ms: addedP99,
+        failedRequests: proxied.failed + direct.failed,
+      }),
+    );
+  } finally {
+    await client.delete(RESOURCES.services, 'web', { namespace: NS }).catch(() => undefined);
+    await waitFor(async () => (await client.list(RESOURCES.containers, { namespace: NS })).items.length === 0, 'containers removed', 120_000).catch(() => undefined);
+    for (const n of (await client.list(RESOURCES.networks, { namespace: NS })).items) await client.delete(RESOURCES.networks, n.metadata.name!, { namespace: NS });
+    await waitFor(async () => (await client.list(RESOURCES.networks, { namespace: NS })).items.length === 0, 'networks removed', 60_000).catch(() => undefined);
+    agent.stop();
+    await controllers.stop();
+    client.close();
+    await server.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
