@@ -4,7 +4,7 @@
  * container. One node in this process (API server, controllers, agent). The last line is one JSON object.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
+import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { start } from '../api';
@@ -39,32 +39,30 @@ const web = (replicas: number, version: string): KubeObject => ({
   },
 });
 
-/** Sequential keep-alive-free GETs for `ms`: requests/s and the latency distribution. */
+/**
+ * 8 concurrent clients doing sequential GETs (a new connection each) for `ms`, in a separate process so the load
+ * does not compete with the in-process proxy for the same event loop. Prints { latencies, failed } as JSON.
+ */
+const LOAD_SCRIPT = `
+const http = require('node:http');
+const [host, port, ms] = process.argv.slice(1);
+const latencies = []; let failed = 0; const end = Date.now() + Number(ms);
+const one = () => new Promise((resolve) => {
+  const t = process.hrtime.bigint();
+  http.get({ host, port: Number(port), path: '/', agent: false }, (res) => {
+    res.resume();
+    res.on('end', () => { if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - t) / 1e6); else failed++; resolve(); });
+  }).on('error', () => { failed++; resolve(); });
+});
+const worker = async () => { while (Date.now() < end) await one(); };
+Promise.all(Array.from({ length: 8 }, worker)).then(() => console.log(JSON.stringify({ latencies, failed })));
+`;
+
 async function load(host: string, port: number, ms: number): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
-  const latencies: number[] = [];
-  let failed = 0;
-  const end = Date.now() + ms;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t = process.hrtime.bigint();
-      http
-        .get({ host, port, path: '/', agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-            else failed++;
-            resolve();
-          });
-        })
-        .on('error', () => {
-          failed++;
-          resolve();
-        });
-    });
-  const worker = async () => {
-    while (Date.now() < end) await one();
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['-e', LOAD_SCRIPT, host, String(port), String(ms)], { maxBuffer: 64 * 2 ** 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  const { latencies, failed } = JSON.parse(out) as { latencies: number[]; failed: number };
   return { rps: latencies.length / (ms / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
 }
 
