@@ -1,7 +1,7 @@
 /**
  * `berth down [--purge]`: stops what `berth up` started (found through `$BERTH_HOME/berth.pid`). Containers keep
- * running, as with live-restore; `--purge` first deletes every Container through the API (the agent removes their
- * cgroups, mounts and networks), then removes whatever is left on the host and all state.
+ * running, as with live-restore; `--purge` first deletes every Container and Network through the API (the agent
+ * removes their cgroups, mounts, namespaces and bridges), then removes whatever is left on the host and all state.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -55,16 +55,21 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
-/** Deletes every Container through the API and waits until the agent has released them all. */
-async function deleteAllContainers(home: string, ms: number): Promise<void> {
+/**
+ * Deletes every Container, then every Network, through the API and waits until the agent has released them all
+ * (each sits behind the agent's finalizer until its cgroup, mounts, namespace and bridge are gone).
+ */
+async function deleteAllThroughApi(home: string, ms: number): Promise<void> {
   const client = new ApiClient(loadKubeconfig(path.join(home, 'admin.kubeconfig')));
+  const end = Date.now() + ms;
   try {
-    const all = await client.list(RESOURCES.containers, { namespace: '' });
-    await Promise.all(all.items.map((c) => client.delete(RESOURCES.containers, c.metadata.name!, { namespace: c.metadata.namespace }).catch(() => undefined)));
-    const end = Date.now() + ms;
-    while ((await client.list(RESOURCES.containers, { namespace: '' })).items.length > 0) {
-      if (Date.now() > end) throw new Error('containers are still being removed; run berth down --purge again');
-      await new Promise((r) => setTimeout(r, 200));
+    for (const ref of [RESOURCES.containers, RESOURCES.networks]) {
+      const all = await client.list(ref, { namespace: '' });
+      await Promise.all(all.items.map((o) => client.delete(ref, o.metadata.name!, { namespace: o.metadata.namespace }).catch(() => undefined)));
+      while ((await client.list(ref, { namespace: '' })).items.length > 0) {
+        if (Date.now() > end) throw new Error(`${ref.plural} are still being removed; run berth down --purge again`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
   } finally {
     client.close();
@@ -97,7 +102,7 @@ export const registerDownCommand = (program: Command): void => {
       const home = berthHome();
       const ms = Number(opts.timeout) * 1000;
       const pid = runningPid(home);
-      if (opts.purge && pid) await deleteAllContainers(home, ms);
+      if (opts.purge && pid) await deleteAllThroughApi(home, ms);
       if (pid) {
         process.kill(pid, 'SIGTERM');
         if (!(await waitGone(pid, ms))) throw new Error(`berth (pid ${pid}) did not stop within ${opts.timeout}s`);

@@ -61,5 +61,6 @@ describe('berth up on a fresh state dir, then berth down --purge', () => {
     expect(fs.existsSync(home)).toBe(false);
     expect(fs.readFileSync('/proc/mounts', 'utf8')).not.toContain(home);
     expect(fs.existsSync(`/sys/fs/cgroup/pids/berth/default.${name}`)).toBe(false);
+    expect(fs.existsSync(`/run/netns/berth-default.${name}`)).toBe(false);
   });
 });
