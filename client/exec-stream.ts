@@ -11,7 +11,7 @@ export const ExecChannel = {
   Stderr: 2,
   /** Agent → client, last frame: JSON `{ exitCode, signal? }` or `{ error }`. */
   Status: 3,
-  /** Client → agent: JSON `{ width, height }` of the terminal. */
+  /** Client → agent: JSON `{ width, height }` of the terminal; with `tty=true` also the first frame of the session. */
   Resize: 4,
   /** Client → agent: no more stdin. */
   CloseStdin: 5,
@@ -24,6 +24,27 @@ export interface ExecFrame {
 }
 
 export const EXEC_CONTENT_TYPE = 'application/vnd.berth.exec-frames';
+
+/** A terminal's size in character cells (the Resize channel's JSON; a tty session's first client frame). */
+export interface TerminalSize {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** The size a Resize frame carries; undefined for a payload that is not one (ignored, like a bad resize in kubelet). */
+export function parseResize(payload: Buffer): TerminalSize | undefined {
+  try {
+    const { width, height } = JSON.parse(payload.toString('utf8')) as Partial<TerminalSize>;
+    const isCells = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffff;
+    return isCells(width) && isCells(height) ? { width, height } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function encodeResize(size: TerminalSize): Buffer {
+  return encodeFrame(ExecChannel.Resize, JSON.stringify({ width: size.width, height: size.height }));
+}
 
 export function encodeFrame(channel: ExecChannel, payload: Buffer | string = Buffer.alloc(0)): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;

@@ -6,7 +6,7 @@ export type { RequestOptions, RawResponse, ListOptions, WriteOptions, DeleteOpti
 export { loadKubeconfig, defaultKubeconfigPath } from './kubeconfig';
 export type { ClientConfig } from './kubeconfig';
 export { parseQuantity, parseCpuMillis, parseBytes, QuantityError } from './quantity';
-export { ExecChannel, encodeFrame, FrameDecoder, EXEC_CONTENT_TYPE } from './exec-stream';
-export type { ExecFrame } from './exec-stream';
+export { ExecChannel, encodeFrame, encodeResize, parseResize, FrameDecoder, EXEC_CONTENT_TYPE } from './exec-stream';
+export type { ExecFrame, TerminalSize } from './exec-stream';
 export { listAndWatch } from './reflector';
 export type { Reflector, ReflectorHandlers, ReflectorOptions } from './reflector';

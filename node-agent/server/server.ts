@@ -84,7 +84,7 @@ export class AgentServer {
     if (!c || c.phase !== 'Running') return this.fail(res, c ? 409 : 404, `container ${namespace}/${name} is ${c ? `not running (${c.phase})` : 'not on this node'}`);
     const command = q.getAll('command');
     if (command.length === 0) return this.fail(res, 400, 'exec needs a command (?command=...)');
-    await serveExec(this.opts.agent.runtime, c.id, command, bool(q.get('stdin')), req, res);
+    await serveExec(this.opts.agent.runtime, c.id, command, { stdin: bool(q.get('stdin')), tty: bool(q.get('tty')) }, req, res);
   }
 
   private async logs(namespace: string, name: string, q: URLSearchParams, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

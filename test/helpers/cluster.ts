@@ -42,6 +42,8 @@ export interface ClusterOptions {
   readonly networkPool?: SubnetPool;
   /** Re-pull period and failure back-off of the node's Image controller. */
   readonly imageController?: Pick<ImageControllerOptions, 'repullIntervalMs' | 'backoff' | 'progressIntervalMs'>;
+  /** Size rotation of the containers' logs (FileLogProvider). */
+  readonly logRotation?: { readonly maxBytes?: number; readonly maxFiles?: number };
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
@@ -51,7 +53,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   const state = path.join(api.home, 'node');
   const runtime = new BerthRuntime({ root: path.join(state, 'runtime') });
   const store = new ImageStore({ root: path.join(state, 'images') });
-  const logs = new FileLogProvider(path.join(state, 'logs'));
+  const logs = new FileLogProvider(path.join(state, 'logs'), opts.logRotation);
   const nodeName = `berth-test-${path.basename(api.home).slice(-6).toLowerCase()}`;
   let networking = new NodeNetworking();
   const makeAgent = () => {
