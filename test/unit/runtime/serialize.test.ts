@@ -7,7 +7,7 @@ import { defaultSpec, type RuntimeSpec } from '../../../node-agent/runtime/spec'
 const ARITY: Record<string, number> = {
   mode: 1, ns: 2, uidmap: 1, gidmap: 1, rootfs: 3, mount: 6, symlink: 2, device: 7, mask: 1, ro: 1, hostname: 1, domainname: 1,
   sysctl: 2, rlimit: 3, oom: 1, user: 2, umask: 1, group: 1, caps: 5, nnp: 0, seccomp: 1, seccompflags: 1, arg: 1, env: 1, cwd: 1, fifo: 1,
-  exitfile: 1, init: 0, terminal: 2, target: 1, cgroup: 1,
+  exitfile: 1, init: 0, terminal: 2, target: 1, cgroup: 1, log: 4,
 };
 function decode(buf: Buffer): string[][] {
   const tokens = buf.toString('utf8').split('\0');
@@ -104,6 +104,13 @@ describe('serializeInitConfig', () => {
 
   it('refuses values with NUL bytes, which the wire format cannot carry', () => {
     expect(() => serializeInitConfig(input(defaultSpec({ args: ['a\0b'] })))).toThrow(/NUL/);
+  });
+
+  it('passes the log with LogWriter\'s defaults, and refuses a line length the shim has no buffer for', () => {
+    expect(decode(serializeInitConfig(input(defaultSpec(), { log: { path: '/l/0.log' } })))).toContainEqual(['log', '/l/0.log', String(10 * 2 ** 20), '3', '16384']);
+    expect(decode(serializeInitConfig(input(defaultSpec(), { log: { path: '/l/0.log', maxBytes: 4096, maxFiles: 0, maxLineBytes: 5 } })))).toContainEqual(['log', '/l/0.log', '4096', '0', '5']);
+    expect(() => serializeInitConfig(input(defaultSpec(), { log: { path: '/l/0.log', maxLineBytes: 16385 } }))).toThrow(/maxLineBytes/);
+    expect(decode(serializeInitConfig(input(defaultSpec()))).some((r) => r[0] === 'log')).toBe(false);
   });
 });
 
