@@ -68,6 +68,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       images: new StoreImageProvider(store, { imageObjects: (ns, name) => imageController.lookup(ns, name) }),
       network,
       parts: [network, proxies, imageController],
+      drain: (c) => proxies.drained(c.metadata.namespace, c.metadata.name, Math.min(c.spec.terminationGracePeriodSeconds ?? 30, 10) * 1000),
       logs,
       secrets: new SecretVolumes(path.join(state, 'secrets'), new ApiSecretSource(api.client)),
       backoff: opts.backoff ?? { initialMs: 200, maxMs: 1000, resetAfterMs: 60_000 },
