@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Clock, realClock } from '../../controllers/runtime';
 import { checkFor, ProbeKind, ProbeWorker } from '../probes';
 import type { Mount } from '../runtime/spec';
-import type { ContainerRuntime, ExitStatus } from '../runtime/types';
+import { ContainerNotFoundError, type ContainerRuntime, type ExitStatus } from '../runtime/types';
 import { SecretNotReadyError, SecretVolumes } from '../secrets';
 import { BundleError, buildRuntimeSpec, resolveUser } from './bundle';
 import { BackOffOptions, KUBERNETES_BACKOFF, restartDelay, shouldRestart } from './restart-policy';
@@ -69,6 +69,8 @@ export class ContainerSupervisor {
   constructor(private readonly deps: SupervisorDeps, obj: ContainerObject) {
     this.obj = obj;
     this.id = runtimeIdOf(obj);
+    // Deleted while no agent ran: nothing is adopted or started, the container is only removed.
+    this.deleting = !!obj.metadata.deletionTimestamp;
     this.clock = deps.clock ?? realClock;
     this.status = {
       phase: 'Pending',
@@ -121,7 +123,7 @@ export class ContainerSupervisor {
 
   private async run(): Promise<void> {
     let shortRuns = 0;
-    let exit = await this.adopt();
+    let exit = this.deleting ? undefined : await this.adopt();
     for (;;) {
       if (this.detached) return;
       if (this.deleting) break;
@@ -367,14 +369,34 @@ export class ContainerSupervisor {
     if (!exited) await this.deps.runtime.kill(this.id, 'SIGKILL').catch(() => undefined);
   }
 
+  /**
+   * Removes everything of the container from the node, then releases the object. A step that fails (a busy mount,
+   * a cgroup still emptying) is retried with back-off: the finalizer holds the object until the node is clean, and
+   * no step is skipped because an earlier one failed.
+   */
   private async cleanup(): Promise<void> {
     await this.report({ phase: 'Terminating', ready: false, reason: undefined, message: 'removing the container' });
     await this.interruptRun('Killing');
-    await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
-    await this.deps.secrets?.release(this.id);
-    await this.deps.images.releaseRootfs(this.id);
-    await this.deps.network.detach(this.obj, this.id);
-    fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true });
+    const steps: Array<[string, () => Promise<unknown> | unknown]> = [
+      ['runtime', () => this.deps.runtime.delete(this.id, { force: true }).catch((err) => (err instanceof ContainerNotFoundError ? undefined : Promise.reject(err)))],
+      ['secrets', () => this.deps.secrets?.release(this.id)],
+      ['rootfs', () => this.deps.images.releaseRootfs(this.id)],
+      ['network', () => this.deps.network.detach(this.obj, this.id)],
+      ['bundle', () => fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true })],
+    ];
+    for (let attempt = 0, pending = steps; pending.length > 0; attempt++) {
+      const failed: typeof steps = [];
+      for (const step of pending) {
+        try {
+          await step[1]();
+        } catch (err) {
+          failed.push(step);
+          if (attempt === 0) await this.warn('CleanupFailed', `removing the container's ${step[0]}: ${(err as Error).message}; retrying`);
+        }
+      }
+      pending = failed;
+      if (pending.length) await new Promise<void>((r) => this.clock.setTimeout(() => r(), Math.min(500 * 2 ** attempt, 10_000)));
+    }
     await this.deps.reporter.release(this.obj);
   }
 

@@ -292,7 +292,8 @@ export class BerthRuntime implements ContainerRuntime {
       process.kill(state.pid, 'SIGKILL');
       await this.wait(id);
     }
-    await cgroup.destroy();
+    // SIGKILLed processes leave the cgroup within milliseconds, but on a loaded v1 host emptying can take seconds.
+    await cgroup.destroy({ timeoutMs: 10_000 });
     dir.remove();
   }
 
