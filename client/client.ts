@@ -116,6 +116,16 @@ export class ApiClient {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** The `Status` of an error answer, or its text as the message when the body is not JSON. */
+  private static async readStatus(body: Readable): Promise<Status> {
+    const text = await ApiClient.readAll(body);
+    try {
+      return JSON.parse(text) as Status;
+    } catch {
+      return { message: text };
+    }
+  }
+
   /** Any request; resolves for every HTTP status (see `call` for throwing on errors). */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<RawResponse> {
     const res = await this.open(method, path, opts);
@@ -135,13 +145,7 @@ export class ApiClient {
   async stream(method: string, path: string, opts: RequestOptions, out: Writable): Promise<void> {
     const res = await this.open(method, path, opts);
     if (res.status >= 400) {
-      const text = await ApiClient.readAll(res.body);
-      let status: Status;
-      try {
-        status = JSON.parse(text) as Status;
-      } catch {
-        status = { message: text };
-      }
+      const status = await ApiClient.readStatus(res.body);
       throw new ApiStatusError(res.status, status, method, path);
     }
     await new Promise<void>((resolve, reject) => {
@@ -253,13 +257,7 @@ export class ApiClient {
       },
     });
     if (res.status >= 400) {
-      const text = await ApiClient.readAll(res.body);
-      let status: Status;
-      try {
-        status = JSON.parse(text) as Status;
-      } catch {
-        status = { message: text };
-      }
+      const status = await ApiClient.readStatus(res.body);
       if (res.status === 410) throw new WatchExpiredError(status.message ?? 'resource version too old');
       throw new ApiStatusError(res.status, status, 'GET', path);
     }
