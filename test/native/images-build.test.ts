@@ -143,7 +143,9 @@ describe('Dockerfile builds (real containers for RUN)', () => {
       expect(pushed.digest).toBe(built.digest);
       const ownLayers = store.getManifest(built.digest).layers.slice(1).map((l) => l.digest);
       store.remove(ref);
+      // The earlier test's images share layers with this one (same context, same cache): remove them too.
       store.remove('built:1');
+      store.remove('built:2');
       await store.prune(true);
       expect(() => store.resolve(ref)).toThrow('not found');
       for (const d of ownLayers) expect(store.blobs.has(d)).toBe(false);
