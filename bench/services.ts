@@ -4,13 +4,13 @@
  * container. One node in this process (API server, controllers, agent). The last line is one JSON object.
  */
 import * as fs from 'node:fs';
-import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { start } from '../api';
 import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES, Service } from '../client';
 import { startControllers } from '../controllers/main';
 import { startAgent } from '../node-agent/main';
+import { runLoad } from '../test/helpers/load';
 import { percentile, round } from './stats';
 
 const NS = 'default';
@@ -39,31 +39,10 @@ const web = (replicas: number, version: string): KubeObject => ({
   },
 });
 
-/**
- * 8 concurrent clients doing sequential GETs (a new connection each) for `ms`, in a separate process so the load
- * does not compete with the in-process proxy for the same event loop. Prints { latencies, failed } as JSON.
- */
-const LOAD_SCRIPT = `
-const http = require('node:http');
-const [host, port, ms] = process.argv.slice(1);
-const latencies = []; let failed = 0; const end = Date.now() + Number(ms);
-const one = () => new Promise((resolve) => {
-  const t = process.hrtime.bigint();
-  http.get({ host, port: Number(port), path: '/', agent: false }, (res) => {
-    res.resume();
-    res.on('end', () => { if (res.statusCode === 200) latencies.push(Number(process.hrtime.bigint() - t) / 1e6); else failed++; resolve(); });
-  }).on('error', () => { failed++; resolve(); });
-});
-const worker = async () => { while (Date.now() < end) await one(); };
-Promise.all(Array.from({ length: 8 }, worker)).then(() => console.log(JSON.stringify({ latencies, failed })));
-`;
-
+/** 8 clients sending GETs on new connections for `ms`, from their own process (test/helpers/load). */
 async function load(host: string, port: number, ms: number): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', LOAD_SCRIPT, host, String(port), String(ms)], { maxBuffer: 64 * 2 ** 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
-  );
-  const { latencies, failed } = JSON.parse(out) as { latencies: number[]; failed: number };
-  return { rps: latencies.length / (ms / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
+  const { latenciesMs, failed } = await runLoad({ host, port, durationMs: ms, concurrency: 8 });
+  return { rps: latenciesMs.length / (ms / 1000), p50: percentile(latenciesMs, 50), p99: percentile(latenciesMs, 99), failed };
 }
 
 async function main(): Promise<void> {
