@@ -1,7 +1,10 @@
 /**
- * `npm run bench:network`: container-to-container throughput and latency over a Berth bridge against the
- * host's loopback, and the time to attach a container. Containers are bare namespaces; iperf3 runs in them.
- * The last line of output is one JSON object.
+ * `npm run bench:network`: container-to-container throughput and latency over a Berth bridge against
+ * loopback, and the time to attach a container. Containers are bare namespaces; iperf3 runs in them.
+ * Like for like: the loopback runs are inside the client container's namespace (iperf3 server and client both
+ * there, on 127.0.0.1), the bridge runs have the client in that namespace and the server in another container's,
+ * with the same iperf3 flags (`IPERF_FLAGS`), the same processes and the same kernel stack (netfilter included);
+ * only the path between the two sockets differs. The last line of output is one JSON object.
  */
 import { spawn } from 'node:child_process';
 import * as os from 'node:os';
@@ -15,6 +18,7 @@ import {
   resourcesNamed,
   validateAddressing,
   bridgeName,
+  DEFAULT_BRIDGE_MTU,
   type IpamState,
   type NetworkConfig,
 } from '../node-agent/network';
@@ -23,6 +27,8 @@ import { pickFreeSubnets, releaseSubnets, testTag } from '../node-agent/network/
 import { median } from './stats';
 
 const IPERF_SECONDS = 2;
+/** One TCP stream, iperf3's default 128 KiB writes; the same for both paths. */
+const IPERF_FLAGS = ['-t', String(IPERF_SECONDS), '-P', '1', '-l', '128K'];
 /**
  * Bridge and loopback runs alternate this many times, so a burst of load elsewhere on the machine skews both
  * alike. Throughput is compared on each path's best round (what the path can do when it gets the CPU), and the
@@ -37,9 +43,9 @@ interface PathFigures {
   readonly rttAvgMs: number;
 }
 
-/** Runs iperf3 server and client, each optionally inside a namespace; returns received Gbit/s. */
-async function iperf(server: { ns?: string; address: string }, clientNs: string | undefined, port: number): Promise<number> {
-  const prefix = (ns?: string) => (ns ? ['ip', 'netns', 'exec', ns] : []);
+/** Runs the iperf3 server in `server.ns` and the client in `clientNs`; returns received Gbit/s. */
+async function iperf(server: { ns: string; address: string }, clientNs: string, port: number): Promise<number> {
+  const prefix = (ns: string) => ['ip', 'netns', 'exec', ns];
   const serverArgv = [...prefix(server.ns), 'iperf3', '-s', '-1', '-B', server.address, '-p', String(port)];
   const child = spawn(serverArgv[0], serverArgv.slice(1), { stdio: 'ignore' });
   try {
@@ -47,7 +53,7 @@ async function iperf(server: { ns?: string; address: string }, clientNs: string 
     for (let attempt = 0; attempt < 20; attempt++) {
       await new Promise((r) => setTimeout(r, 100));
       try {
-        const out = await runChecked([...prefix(clientNs), 'iperf3', '-c', server.address, '-p', String(port), '-t', String(IPERF_SECONDS), '-J']);
+        const out = await runChecked([...prefix(clientNs), 'iperf3', '-c', server.address, '-p', String(port), ...IPERF_FLAGS, '-J']);
         return JSON.parse(out.stdout).end.sum_received.bits_per_second / 1e9;
       } catch (err) {
         lastError = err; // the server may not listen yet
@@ -59,8 +65,8 @@ async function iperf(server: { ns?: string; address: string }, clientNs: string 
   }
 }
 
-async function pingRtt(ns: string | undefined, address: string): Promise<number> {
-  const argv = [...(ns ? ['ip', 'netns', 'exec', ns] : []), '/bin/busybox', 'ping', '-A', '-q', '-c', String(PING_COUNT), address];
+async function pingRtt(ns: string, address: string): Promise<number> {
+  const argv = ['ip', 'netns', 'exec', ns, '/bin/busybox', 'ping', '-A', '-q', '-c', String(PING_COUNT), address];
   const out = (await runChecked(argv)).stdout;
   const match = /min\/avg\/max = [0-9.]+\/([0-9.]+)\//.exec(out);
   if (!match) throw new Error(`unexpected ping output: ${out}`);
@@ -97,14 +103,15 @@ async function main(): Promise<void> {
     const samples = { bridgeGbps: [] as number[], bridgeRtt: [] as number[], loopbackGbps: [] as number[], loopbackRtt: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       samples.bridgeGbps.push(await iperf({ ns: server, address: serverIp }, client, port));
-      samples.loopbackGbps.push(await iperf({ address: '127.0.0.1' }, undefined, port + 1));
+      samples.loopbackGbps.push(await iperf({ ns: client, address: '127.0.0.1' }, client, port + 1));
       samples.bridgeRtt.push(await pingRtt(client, serverIp));
-      samples.loopbackRtt.push(await pingRtt(undefined, '127.0.0.1'));
+      samples.loopbackRtt.push(await pingRtt(client, '127.0.0.1'));
     }
     const bridge: PathFigures = { throughputGbps: Math.max(...samples.bridgeGbps), rttAvgMs: median(samples.bridgeRtt) };
     const loopback: PathFigures = { throughputGbps: Math.max(...samples.loopbackGbps), rttAvgMs: median(samples.loopbackRtt) };
     const result = {
       bench: 'network',
+      compared: `iperf3 ${IPERF_FLAGS.join(' ')}: client in container A to server in container B over bridge ${bridgeName(net.key)} (MTU ${net.mtu ?? DEFAULT_BRIDGE_MTU}) vs client and server both in container A on its loopback (MTU 65536)`,
       bridge,
       loopback,
       throughputRatio: round(bridge.throughputGbps / loopback.throughputGbps),
@@ -117,6 +124,7 @@ async function main(): Promise<void> {
       targets: { throughputRatioAtLeast: 0.8, attachMsAtMost: 20 },
       loadAverage: os.loadavg()[0],
     };
+    console.log(`compared: ${result.compared}`);
     console.log(`bridge:   ${bridge.throughputGbps.toFixed(2)} Gbit/s, rtt ${bridge.rttAvgMs.toFixed(3)} ms (best of ${ROUNDS} iperf3 rounds of ${IPERF_SECONDS} s; median rtt of ping x${PING_COUNT})`);
     console.log(`loopback: ${loopback.throughputGbps.toFixed(2)} Gbit/s, rtt ${loopback.rttAvgMs.toFixed(3)} ms`);
     console.log(`throughput bridge/loopback ${result.throughputRatio} (target >= 0.8; ratio of medians ${result.throughputRatioOfMedians}); rtt ratio ${result.rttRatio}`);

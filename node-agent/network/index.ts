@@ -1,6 +1,6 @@
 /** Container networking on a node: drivers, IPAM, names, published ports and cleanup checks. */
 export type { NetworkDriver, NetworkDriverName, NetworkConfig, OverlayConfig, Attachment, AttachOptions } from './types';
-export { BridgeDriver, type BridgeDriverOptions } from './bridge-driver';
+export { BridgeDriver, DEFAULT_BRIDGE_MTU, type BridgeDriverOptions } from './bridge-driver';
 export { OverlayDriver, VXLAN_PORT } from './overlay-driver';
 export { HostDriver, NoneDriver } from './simple-drivers';
 export { createDriver } from './drivers';

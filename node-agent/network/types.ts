@@ -27,6 +27,7 @@ export interface NetworkConfig {
   readonly gateway: string;
   /** No default route in containers: nothing leaves the node (or the overlay). */
   readonly internal?: boolean;
+  /** MTU of the bridge, the veths and (overlay) the VXLAN device; each driver has its own default. */
   readonly mtu?: number;
   readonly overlay?: OverlayConfig;
 }

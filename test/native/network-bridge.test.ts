@@ -12,6 +12,7 @@ import {
   bridgeMacAddress,
   bridgeName,
   createNetns,
+  DEFAULT_BRIDGE_MTU,
   deleteNetns,
   DnsServer,
   EMPTY_IPAM_STATE,
@@ -65,7 +66,7 @@ async function startContainer(net: NetworkConfig, container: string, address: st
 beforeAll(async () => {
   const [subnetA, subnetB] = (subnets = await pickFreeSubnets(2));
   netA = { key: `${namespace}/a`, name: 'a', namespace, driver: 'bridge', ...validateAddressing({ subnet: subnetA }, []) };
-  netB = { key: `${namespace}/b`, name: 'b', namespace, driver: 'bridge', ...validateAddressing({ subnet: subnetB }, [{ name: 'a', subnet: subnetA }]) };
+  netB = { key: `${namespace}/b`, name: 'b', namespace, driver: 'bridge', mtu: 9000, ...validateAddressing({ subnet: subnetB }, [{ name: 'a', subnet: subnetA }]) };
   await driver.ensureNetwork(netA);
   await driver.ensureNetwork(netB);
   await startContainer(netA, 'alpha', allocate(netA, 'alpha'));
@@ -107,6 +108,16 @@ describe('bridge driver', () => {
     expect(addr.stdout).toMatch(new RegExp(`eth0\\s+inet ${ips.alpha.replace(/\./g, '\\.')}/24`));
     expect(addr.stdout).toMatch(/lo\s+inet 127\.0\.0\.1\/8/);
     expect((await execInNetns(nsName('alpha'), ['ip', 'route', 'show', 'default'])).stdout).toContain(`default via ${netA.gateway} dev eth0`);
+  });
+
+  it('gives bridge, host veth and eth0 the MTU 65535 by default, and spec.mtu when set', async () => {
+    const mtuOf = async (argv: string[]) => (JSON.parse((await runChecked(argv)).stdout) as { mtu: number }[])[0].mtu;
+    expect(DEFAULT_BRIDGE_MTU).toBe(65535);
+    expect(await mtuOf(['ip', '-j', 'link', 'show', bridgeName(netA.key)])).toBe(65535);
+    expect(await mtuOf(['ip', '-j', 'link', 'show', hostVethName(netA.key, 'alpha')])).toBe(65535);
+    expect(await mtuOf(['ip', '-n', nsName('alpha'), '-j', 'link', 'show', 'eth0'])).toBe(65535);
+    expect(await mtuOf(['ip', '-j', 'link', 'show', bridgeName(netB.key)])).toBe(9000);
+    expect(await mtuOf(['ip', '-n', nsName('gamma'), '-j', 'link', 'show', 'eth0'])).toBe(9000);
   });
 
   it('lets two containers on one network ping and fetch over HTTP by name', async () => {

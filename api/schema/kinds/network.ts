@@ -19,7 +19,7 @@ export const network: KindDefinition = {
       gateway: str('Gateway address inside the subnet. Defaults to its first address.', { format: 'ipv4' }),
       ipRange: str('Sub-range of the subnet (CIDR) addresses are allocated from. Defaults to the whole subnet.', { format: 'cidr' }),
       internal: bool('No route out of the network: containers reach only each other.'),
-      mtu: int32('MTU of the container interfaces.', { minimum: 576, maximum: 9216 }),
+      mtu: int32('MTU of the container interfaces and the bridge. Defaults to 65535 for bridge (the largest a veth takes; loopback-like throughput between containers) and 1450 for overlay (a 1500-byte underlay minus VXLAN headers).', { minimum: 576, maximum: 65535 }),
     }),
     status: obj('NetworkStatus is the state the network controller keeps (IPAM).', {
       subnet: str('The subnet in use.'),
