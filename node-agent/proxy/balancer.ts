@@ -9,44 +9,46 @@ export interface Endpoint {
   readonly group: string;
 }
 
+interface Slot {
+  readonly endpoint: Endpoint;
+  current: number;
+}
+
 /**
  * Smooth weighted round-robin (as nginx does it): over any window the picks follow the weights closely and an
  * endpoint is never picked in long bursts, so a 10% canary sees every tenth connection, not ten in a row.
  */
 export class WeightedBalancer {
-  private current = new Map<string, number>();
-  private endpoints: Endpoint[] = [];
+  private slots: Slot[] = [];
+  private ids = new Set<string>();
 
+  /** Replaces the rotation; an endpoint that stays keeps its place in the cycle. */
   set(endpoints: readonly Endpoint[]): void {
-    this.endpoints = endpoints.filter((e) => e.weight > 0);
-    const ids = new Set(this.endpoints.map((e) => e.id));
-    for (const id of this.current.keys()) if (!ids.has(id)) this.current.delete(id);
+    const before = new Map(this.slots.map((s) => [s.endpoint.id, s.current]));
+    this.slots = endpoints.filter((e) => e.weight > 0).map((endpoint) => ({ endpoint, current: before.get(endpoint.id) ?? 0 }));
+    this.ids = new Set(this.slots.map((s) => s.endpoint.id));
   }
 
-  /** The next endpoint, skipping `exclude` (endpoints that just refused a connection); undefined if none is left. */
-  pick(exclude: ReadonlySet<string> = new Set()): Endpoint | undefined {
+  /** The next endpoint, skipping `exclude` (endpoints that just failed a connect); undefined if none is left. */
+  pick(exclude?: ReadonlySet<string>): Endpoint | undefined {
     let total = 0;
-    let best: Endpoint | undefined;
-    let bestScore = -Infinity;
-    for (const e of this.endpoints) {
-      if (exclude.has(e.id)) continue;
-      const score = (this.current.get(e.id) ?? 0) + e.weight;
-      this.current.set(e.id, score);
-      total += e.weight;
-      if (score > bestScore) {
-        bestScore = score;
-        best = e;
-      }
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (exclude?.has(s.endpoint.id)) continue;
+      s.current += s.endpoint.weight;
+      total += s.endpoint.weight;
+      if (!best || s.current > best.current) best = s;
     }
-    if (best) this.current.set(best.id, bestScore - total);
-    return best;
+    if (!best) return undefined;
+    best.current -= total;
+    return best.endpoint;
   }
 
   size(): number {
-    return this.endpoints.length;
+    return this.slots.length;
   }
 
   has(id: string): boolean {
-    return this.endpoints.some((e) => e.id === id);
+    return this.ids.has(id);
   }
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { Endpoint, ServiceProxy, WeightedBalancer } from '../../../node-agent/proxy';
@@ -72,6 +73,81 @@ describe('ServiceProxy with real sockets', () => {
     const port = await proxy.listen();
     proxy.setEndpoints([ep('dead', 1, dead), ep('live', 1, live)]);
     for (let i = 0; i < 4; i++) expect((await get(port)).body).toBe('live');
+  });
+
+  /** A server whose process is stopped with its accept queue full: a connect to it hangs, as to a frozen container. */
+  async function hungEndpoint(): Promise<{ port: number; release: () => void }> {
+    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"]);
+    const port = Number(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+    process.kill(child.pid!, 'SIGSTOP');
+    const fillers = Array.from({ length: 3 }, () => net.connect({ host: '127.0.0.1', port }).on('error', () => undefined));
+    await new Promise((r) => setTimeout(r, 50));
+    return {
+      port,
+      release: () => {
+        for (const f of fillers) f.destroy();
+        process.kill(child.pid!, 'SIGKILL');
+      },
+    };
+  }
+
+  it('retries a connect that times out on another endpoint before the client sees a byte, holding the hung endpoint meanwhile', async () => {
+    const live = await backend('live');
+    const hung = await hungEndpoint();
+    try {
+      proxy = new ServiceProxy({ port: 0, httpAware: true, connectTimeoutMs: 300 });
+      const port = await proxy.listen();
+      proxy.setEndpoints([ep('hung', 1, hung.port, 'rev-hung'), ep('live', 1, live, 'rev-live')]);
+      const started = Date.now();
+      const answers = Promise.all([get(port), get(port)]); // one of the two is sent to the hung endpoint first
+      await new Promise((r) => setTimeout(r, 100));
+      proxy.setEndpoints([ep('live', 1, live, 'rev-live')]);
+      expect(proxy.connections('hung')).toBe(1); // a connect in progress holds the drain
+      expect(proxy.isDrained('hung')).toBe(false);
+      expect((await answers).map((a) => a.body)).toEqual(['live', 'live']);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(proxy.isDrained('hung')).toBe(true);
+      expect(proxy.stats.snapshot()).toMatchObject({ 'rev-hung': { requests: 1, errors: 1 }, 'rev-live': { requests: 2, errors: 0 } });
+    } finally {
+      hung.release();
+    }
+  });
+
+  it('holds a new connection while no endpoint is in rotation, and serves it once one comes', async () => {
+    const live = await backend('live');
+    proxy = new ServiceProxy({ port: 0, endpointWaitMs: 2000 });
+    const port = await proxy.listen();
+    const answer = get(port);
+    await new Promise((r) => setTimeout(r, 200));
+    proxy.setEndpoints([ep('live', 1, live)]);
+    expect((await answer).body).toBe('live');
+  });
+
+  it('drops a connection that found no endpoint within its wait', async () => {
+    proxy = new ServiceProxy({ port: 0, endpointWaitMs: 100 });
+    const port = await proxy.listen();
+    await expect(get(port)).rejects.toThrow(/socket hang up|ECONNRESET/);
+  });
+
+  it('answers a client that half-closes after its request, and counts every request of a kept-alive connection', async () => {
+    const keepAlive = http.createServer((req, res) => res.end(req.url));
+    servers.push(keepAlive);
+    await new Promise<void>((r) => keepAlive.listen(0, '127.0.0.1', r));
+    proxy = new ServiceProxy({ port: 0, httpAware: true });
+    const port = await proxy.listen();
+    proxy.setEndpoints([ep('k', 1, (keepAlive.address() as net.AddressInfo).port, 'rev')]);
+    const c = net.connect({ host: '127.0.0.1', port });
+    let reply = '';
+    c.on('data', (d: Buffer) => (reply += d.toString()));
+    c.write('GET /one HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise<void>((r) => {
+      const check = () => (reply.endsWith('/one') ? r() : setTimeout(check, 5));
+      check();
+    });
+    c.end('GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'); // FIN right after the request
+    await new Promise((r) => c.once('close', r));
+    expect(reply).toMatch(/\/one[^]*HTTP\/1.1 200 OK[^]*\/two$/);
+    expect(proxy.stats.snapshot().rev).toMatchObject({ requests: 2, errors: 0 });
   });
 
   it('lets an open connection finish after its endpoint leaves the rotation', async () => {
