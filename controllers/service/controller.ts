@@ -113,6 +113,8 @@ export class ServiceController {
       abort: annotations[ABORT_ANNOTATION],
       retry: annotations[RETRY_ANNOTATION],
       canaryTraffic: status.traffic?.[updateRevision],
+      previousUpdateRevision: status.updateRevision,
+      progressDeadlineSeconds: int(spec.progressDeadlineSeconds, 600),
       now: this.now(),
     });
     const revisions = recordRevision(status.revisions ?? [], inputs, spec.template, p.currentRevision, int(spec.revisionHistoryLimit, 10), this.now());
@@ -128,7 +130,7 @@ export class ServiceController {
       .list(svc.metadata.namespace)
       .filter((c) => c.metadata.ownerReferences?.some((r) => r.controller && r.uid === svc.metadata.uid))
       .map((c) => {
-        const st = (c.status ?? {}) as { ready?: boolean; phase?: string; reason?: string; conditions?: Condition[] };
+        const st = (c.status ?? {}) as { ready?: boolean; phase?: string; reason?: string; restartCount?: number; conditions?: Condition[] };
         const readySince = st.conditions?.find((x) => x.type === 'Ready' && x.status === 'True')?.lastTransitionTime;
         const ready = st.ready === true;
         const available = ready && (minReadySeconds === 0 || (!!readySince && now - Date.parse(readySince) >= minReadySeconds * 1000));
@@ -142,6 +144,9 @@ export class ServiceController {
           failed: st.phase === 'Failed',
           crashLooping: st.reason === 'CrashLoopBackOff',
           terminating: !!c.metadata.deletionTimestamp,
+          readySince: ready && readySince ? Date.parse(readySince) : undefined,
+          restartCount: st.restartCount ?? 0,
+          createdAt: c.metadata.creationTimestamp ? Date.parse(c.metadata.creationTimestamp) : undefined,
         };
       });
   }
@@ -194,16 +199,16 @@ export class ServiceController {
       observedGeneration: generation,
     });
     const deadline = int(svc.spec.progressDeadlineSeconds, 600) * 1000;
-    const progressingSince = Date.parse(conditions.find((c) => c.type === 'Progressing' && c.status === 'True')?.lastTransitionTime ?? '') || this.now();
-    const stuck = p.rollout.phase === 'Progressing' && this.now() - progressingSince > deadline;
+    const stuck = p.progressDeadlineExceeded === true;
+    const ended = p.rollout.phase === 'Aborted' || p.rollout.phase === 'RolledBack';
     conditions = setCondition(conditions, {
       type: 'Progressing',
-      status: stuck ? 'False' : 'True',
-      reason: stuck ? 'ProgressDeadlineExceeded' : p.rollout.phase === 'Healthy' ? 'NewRevisionAvailable' : 'RolloutInProgress',
+      status: stuck || ended ? 'False' : 'True',
+      reason: stuck ? 'ProgressDeadlineExceeded' : ended ? `Rollout${p.rollout.phase}` : p.rollout.phase === 'Healthy' ? 'NewRevisionAvailable' : 'RolloutInProgress',
       message: stuck ? `revision ${updateRevision} has not progressed for ${deadline / 1000}s` : p.rollout.message,
       observedGeneration: generation,
     });
-    const degraded = p.rollout.phase === 'Aborted' || p.rollout.phase === 'RolledBack' || stuck;
+    const degraded = ended || stuck;
     conditions = setCondition(conditions, {
       type: 'Degraded',
       status: degraded ? 'True' : 'False',

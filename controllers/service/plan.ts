@@ -38,9 +38,14 @@ class PlanBuilder {
   readonly delete: string[] = [];
   rollout: RolloutStatus;
   private requeueAfterMs?: number;
+  /** The plan waits on a timer of the strategy (a delay, a timed pause): waiting on purpose is not a stall. */
+  private waitsOnPurpose = false;
 
   constructor(private readonly input: PlanInput) {
     this.rollout = input.rollout ?? { phase: 'Progressing' };
+    if (input.previousUpdateRevision !== input.updateRevision || !this.rollout.progressedAt) {
+      this.rollout = { ...this.rollout, progressedAt: iso(input.now) };
+    }
   }
 
   /** Containers of `revision` that are not being deleted. */
@@ -80,12 +85,41 @@ class PlanBuilder {
     }
   }
 
+  /** Look again in `ms` because the strategy waits on a timer. */
   wait(ms: number): void {
+    this.waitsOnPurpose = true;
+    this.requeueAt(ms);
+  }
+
+  private requeueAt(ms: number): void {
     const left = Math.max(1, Math.ceil(ms));
     this.requeueAfterMs = this.requeueAfterMs === undefined ? left : Math.min(this.requeueAfterMs, left);
   }
 
+  /** When the rollout last moved: `rollout.progressedAt`, an updated replica turning ready since, or the end of a batch delay. */
+  lastProgressAt(): number {
+    const readyAt = this.live(this.input.updateRevision).flatMap((r) => (r.ready && r.readySince !== undefined ? [r.readySince] : []));
+    const delayEnd = since(this.rollout.lastBatchAt) + (this.input.strategy.rollingUpdate?.delaySeconds ?? 0) * 1000;
+    return Math.max(since(this.rollout.progressedAt) || 0, delayEnd || 0, ...readyAt);
+  }
+
+  /** Seconds the rollout went without progress when that is more than progressDeadlineSeconds, else undefined. */
+  stalledSeconds(): number | undefined {
+    const idleMs = this.input.now - this.lastProgressAt();
+    return idleMs > this.deadlineMs() ? Math.floor(idleMs / 1000) : undefined;
+  }
+
+  private deadlineMs(): number {
+    return (this.input.progressDeadlineSeconds ?? 600) * 1000;
+  }
+
   finish(weights: Record<string, number>, currentRevision: string | undefined, previewRevision?: string): Plan {
+    let progressDeadlineExceeded = false;
+    if (this.rollout.phase === 'Progressing') {
+      if (this.create.length || this.delete.length || this.waitsOnPurpose) this.rollout = { ...this.rollout, progressedAt: iso(this.input.now) };
+      progressDeadlineExceeded = this.stalledSeconds() !== undefined;
+      if (!progressDeadlineExceeded) this.requeueAt(this.lastProgressAt() + this.deadlineMs() + 1 - this.input.now);
+    }
     return {
       create: this.create,
       delete: [...new Set(this.delete)],
@@ -94,6 +128,7 @@ class PlanBuilder {
       currentRevision,
       rollout: this.rollout,
       requeueAfterMs: this.requeueAfterMs,
+      progressDeadlineExceeded,
     };
   }
 
@@ -158,15 +193,13 @@ class PlanBuilder {
     if (ru.order === 'start-first') surge = Math.max(surge, 1);
     if (surge === 0 && unavailable === 0) unavailable = 1;
 
-    const fresh = this.live(update);
-    const failed = fresh.filter((r) => r.failed || r.crashLooping).length;
-    if (failed > 0 && failed / Math.max(fresh.length, 1) > (ru.maxFailureRatio ?? 0) && (ru.failureAction ?? 'pause') !== 'continue') {
-      const message = `${failed} of ${fresh.length} new containers of ${update} failed`;
+    const failure = this.rollingUpdateFailure(update);
+    if (failure && (ru.failureAction ?? 'pause') !== 'continue') {
       if (ru.failureAction === 'rollback') {
-        this.rollout = { ...this.rollout, phase: 'RolledBack', abortedRevision: update, message: `${message}: rolled back to ${current}` };
+        this.rollout = { ...this.rollout, phase: 'RolledBack', abortedRevision: update, message: `${failure}: rolled back to ${current}` };
         return this.holdStable(current);
       }
-      this.rollout = { ...this.rollout, phase: 'Paused', message: `${message}: update paused (failureAction: pause)` };
+      this.rollout = { ...this.rollout, phase: 'Paused', message: `${failure}: update paused (failureAction: pause)` };
       return this.finish(this.readyWeights(), current);
     }
 
@@ -195,6 +228,29 @@ class PlanBuilder {
       message: `${this.readyCount(update)} of ${replicas} updated containers ready`,
     };
     return this.finish(this.readyWeights(), done ? update : current);
+  }
+
+  /**
+   * Why the update counts as failed, if it does (Swarm's update_config): more than maxFailureRatio of its containers
+   * failed; or, with maxRestarts, that many restarts of its containers within monitorSeconds of their creation (a
+   * crash loop fails the rollout at once instead of at the progress deadline); or no progress within the deadline.
+   */
+  private rollingUpdateFailure(update: string): string | undefined {
+    const ru = this.input.strategy.rollingUpdate ?? {};
+    const fresh = this.live(update);
+    // With maxRestarts the restart count judges crash loops; without it a crash-looping container counts as failed.
+    const failed = fresh.filter((r) => r.failed || (ru.maxRestarts === undefined && r.crashLooping)).length;
+    if (failed > 0 && failed / Math.max(fresh.length, 1) > (ru.maxFailureRatio ?? 0)) return `${failed} of ${fresh.length} new containers of ${update} failed`;
+    if (ru.maxRestarts !== undefined) {
+      const window = ru.monitorSeconds ? ru.monitorSeconds * 1000 : Infinity;
+      const monitored = fresh.filter((r) => r.createdAt === undefined || this.input.now - r.createdAt <= window);
+      const restarts = monitored.reduce((n, r) => n + (r.restartCount ?? 0), 0);
+      const within = ru.monitorSeconds ? ` within ${ru.monitorSeconds}s of their start` : '';
+      if (restarts >= ru.maxRestarts) return `${restarts} restarts of new containers of ${update}${within} (maxRestarts ${ru.maxRestarts})`;
+    }
+    const stalled = this.stalledSeconds();
+    if (stalled !== undefined) return `no progress of ${update} for ${stalled}s (progressDeadlineSeconds ${this.deadlineMs() / 1000})`;
+    return undefined;
   }
 
   blueGreen(update: string, current: string): Plan {

@@ -13,6 +13,12 @@ export interface Replica {
   readonly crashLooping?: boolean;
   /** Being deleted (deletionTimestamp set): still holds resources, serves no traffic. */
   readonly terminating: boolean;
+  /** When it last turned ready (ms since the epoch): an updated replica turning ready is rollout progress. */
+  readonly readySince?: number;
+  /** Times its process was restarted in place (Container status.restartCount). */
+  readonly restartCount?: number;
+  /** When the Container was created (ms since the epoch): restarts in its first monitorSeconds count against the rollout. */
+  readonly createdAt?: number;
 }
 
 export type StrategyType = 'Recreate' | 'RollingUpdate' | 'BlueGreen' | 'Canary';
@@ -26,6 +32,8 @@ export interface RollingUpdateSpec {
   readonly failureAction?: 'pause' | 'rollback' | 'continue';
   readonly maxFailureRatio?: number;
   readonly monitorSeconds?: number;
+  /** Restarts of the new revision's containers (summed) within monitorSeconds of their creation that fail the rollout at once. */
+  readonly maxRestarts?: number;
 }
 
 export interface BlueGreenSpec {
@@ -66,6 +74,8 @@ export interface RolloutStatus {
   readonly scaleDownAt?: string;
   /** A revision that was aborted or rolled back: not retried until the template changes again. */
   readonly abortedRevision?: string;
+  /** When the rollout last made progress (started, created or removed containers, waited on purpose); the progress deadline counts from it. */
+  readonly progressedAt?: string;
 }
 
 /** Canary traffic outcome measured by Berth's proxy. */
@@ -93,6 +103,10 @@ export interface PlanInput {
   /** `berth rollout retry`: the aborted revision to try again. */
   readonly retry?: string;
   readonly canaryTraffic?: TrafficStats;
+  /** The update revision of the previous plan: a different one means a new rollout starts now. */
+  readonly previousUpdateRevision?: string;
+  /** Seconds a rollout may go without progress (Kubernetes' progressDeadlineSeconds); 600 unless set. */
+  readonly progressDeadlineSeconds?: number;
   readonly now: number;
 }
 
@@ -106,6 +120,8 @@ export interface Plan {
   readonly previewRevision?: string;
   readonly currentRevision?: string;
   readonly rollout: RolloutStatus;
-  /** Look again after this long even if nothing changes (timers: pauses, delays, scale-down). */
+  /** Look again after this long even if nothing changes (timers: pauses, delays, scale-down, the progress deadline). */
   readonly requeueAfterMs?: number;
+  /** The rollout made no progress for progressDeadlineSeconds (condition Progressing=False, ProgressDeadlineExceeded). */
+  readonly progressDeadlineExceeded?: boolean;
 }

@@ -16,9 +16,10 @@ const rollingUpdate = obj('Parameters of a RollingUpdate: replace replicas in ba
   maxUnavailable: intOrString('How many replicas may be unavailable during the update: a number or a percentage ("25%", rounded down). Defaults to 25%. Cannot be 0 when maxSurge is 0.'),
   delaySeconds: seconds('Seconds to wait between batches.'),
   order: oneOfValues('start-first starts the new replica before stopping an old one (needs surge); stop-first stops first.', ['start-first', 'stop-first']),
-  failureAction: oneOfValues('What to do when a batch fails (more than maxFailureRatio of the new replicas fail within monitorSeconds): pause, rollback or continue.', ['pause', 'rollback', 'continue']),
+  failureAction: oneOfValues('What to do when the update fails (more than maxFailureRatio of the new replicas failed, maxRestarts reached, or no progress within progressDeadlineSeconds): pause (default), rollback or continue.', ['pause', 'rollback', 'continue']),
   maxFailureRatio: ratio('Fraction (0..1) of updated replicas that may fail during monitoring before failureAction applies. Defaults to 0.'),
-  monitorSeconds: seconds('How long each new replica is watched for failure after it becomes ready.'),
+  monitorSeconds: seconds('How long each new replica is watched for failure after it is created: its restarts in that time count toward maxRestarts.'),
+  maxRestarts: int32('Early abort on crash loops: this many restarts of the new revision\'s containers (summed) within monitorSeconds of their creation (the whole rollout without monitorSeconds) fail the update at once — failureAction applies — instead of at the progress deadline. Without it a crash-looping replica counts as failed toward maxFailureRatio.', { minimum: 1 }),
 });
 
 const blueGreen = obj('Parameters of a BlueGreen rollout: the new revision comes up in full beside the old, reachable on the preview port, then traffic switches at once.', {
@@ -112,6 +113,7 @@ const rolloutStatus = obj('The state of the current rollout, as the service cont
   lastBatchAt: time('RollingUpdate: when the last batch was started.'),
   previewReadyAt: time('BlueGreen: when the preview became fully available.'),
   scaleDownAt: time('BlueGreen: when the old revision will be scaled down.'),
+  progressedAt: time('When the rollout last made progress; progressDeadlineSeconds counts from it (or from an updated replica turning ready since).'),
 });
 
 export const serviceStatusSchema: JSONSchemaProps = obj('ServiceStatus is the observed state of a Service, written by the service controller.', {

@@ -2,26 +2,30 @@ import { plan, Plan, PlanInput, Replica, RolloutStatus, StrategySpec } from '../
 
 /**
  * A tiny world that obeys plans: created containers become ready (and available) on the next tick, deleted ones
- * terminate for one tick, then vanish. `fail` marks revisions whose containers fail instead of becoming ready.
+ * terminate for one tick, then vanish. `fail` marks revisions whose containers crash-loop instead of becoming ready,
+ * `unready` revisions whose containers run but never pass readiness.
  */
 class World {
   owned: Replica[] = [];
   current?: string;
   rollout?: RolloutStatus;
+  lastUpdate?: string;
   now = Date.parse('2026-01-01T00:00:00Z');
   history: Array<{ plan: Plan; owned: Replica[] }> = [];
-  constructor(private readonly service = 'web', private readonly fail = new Set<string>()) {}
+  constructor(private readonly service = 'web', private readonly fail = new Set<string>(), private readonly unready = new Set<string>()) {}
 
   step(input: Omit<PlanInput, 'service' | 'owned' | 'currentRevision' | 'rollout' | 'now'>): Plan {
-    const p = plan({ ...input, service: this.service, owned: this.owned, currentRevision: this.current, rollout: this.rollout, now: this.now });
+    const p = plan({ previousUpdateRevision: this.lastUpdate, ...input, service: this.service, owned: this.owned, currentRevision: this.current, rollout: this.rollout, now: this.now });
     this.history.push({ plan: p, owned: this.owned });
     this.current = p.currentRevision;
     this.rollout = p.rollout;
+    this.lastUpdate = input.updateRevision;
     const failed = (rev: string) => this.fail.has(rev);
+    const ready = (rev: string) => !failed(rev) && !this.unready.has(rev);
     this.owned = this.owned
       .filter((r) => !r.terminating)
-      .map((r) => (p.delete.includes(r.name) ? { ...r, terminating: true, ready: false, available: false } : { ...r, ready: !failed(r.revision), available: !failed(r.revision), crashLooping: failed(r.revision) }))
-      .concat(p.create.map((c) => ({ name: `${this.service}-${c.revision}-${c.index}`, revision: c.revision, index: c.index, ready: false, available: false, failed: false, terminating: false })));
+      .map((r) => (p.delete.includes(r.name) ? { ...r, terminating: true, ready: false, available: false } : { ...r, ready: ready(r.revision), available: ready(r.revision), readySince: r.readySince ?? (ready(r.revision) ? this.now : undefined), crashLooping: failed(r.revision) }))
+      .concat(p.create.map((c) => ({ name: `${this.service}-${c.revision}-${c.index}`, revision: c.revision, index: c.index, ready: false, available: false, failed: false, terminating: false, createdAt: this.now })));
     this.now += 1000;
     return p;
   }
@@ -117,6 +121,67 @@ describe('rollout planner', () => {
       expect(w.count(B)).toBe(0);
       expect(w.count(A, (r) => r.available)).toBe(4);
     }
+  });
+
+  it('RollingUpdate maxRestarts: restarts of new containers within monitorSeconds roll back at once, before any deadline', () => {
+    const ru = { failureAction: 'rollback' as const, maxRestarts: 3, monitorSeconds: 30 };
+    const w = deployed('RollingUpdate', 4, {}, undefined);
+    const input = { replicas: 4, strategy: strategy('RollingUpdate', { rollingUpdate: ru }), updateRevision: B };
+    w.step(input);
+    const restart = (n: number) => (w.owned = w.owned.map((r) => (r.revision === B ? { ...r, ready: false, available: false, restartCount: n, crashLooping: true } : r)));
+    restart(1); // one restart on each of the (one) new containers: crash-looping, but fewer than maxRestarts
+    let p = w.step({ ...input });
+    expect(p.rollout.phase).toBe('Progressing');
+    expect(w.count(B)).toBeGreaterThan(0);
+    restart(3);
+    p = w.step(input);
+    expect(p.rollout.phase).toBe('RolledBack');
+    expect(p.rollout.message).toMatch(/restarts of new containers of bbbbbbbbbb within 30s of their start \(maxRestarts 3\): rolled back to aaaaaaaaaa/);
+    expect(p.weights).toEqual({ [A]: 100 });
+    expect(p.delete.some((n) => n.includes(B))).toBe(true);
+  });
+
+  it('RollingUpdate maxRestarts counts only restarts within monitorSeconds of a container\'s creation', () => {
+    const ru = { failureAction: 'rollback' as const, maxRestarts: 2, monitorSeconds: 5 };
+    const w = deployed('RollingUpdate', 2);
+    const input = { replicas: 2, strategy: strategy('RollingUpdate', { rollingUpdate: ru }), updateRevision: B };
+    w.step(input);
+    w.now += 10_000;
+    w.owned = w.owned.map((r) => (r.revision === B ? { ...r, restartCount: 5 } : r));
+    expect(w.step(input).rollout.phase).toBe('Progressing');
+  });
+
+  it.each([
+    ['rollback', 'RolledBack'],
+    ['pause', 'Paused'],
+  ] as const)('RollingUpdate: a revision that never gets ready fails at progressDeadlineSeconds (failureAction %s → %s)', (failureAction, phase) => {
+    const w = new World('web', new Set(), new Set([B]));
+    w.run({ replicas: 2, strategy: strategy('RollingUpdate'), updateRevision: A });
+    const input = { replicas: 2, strategy: strategy('RollingUpdate', { rollingUpdate: { failureAction } }), updateRevision: B, progressDeadlineSeconds: 5 };
+    let p = w.run(input, 5);
+    expect(p.rollout.phase).toBe('Progressing');
+    expect(p.requeueAfterMs).toBeLessThanOrEqual(5001);
+    p = w.run(input, 3);
+    expect(p.rollout.phase).toBe(phase);
+    expect(p.rollout.message).toMatch(/no progress of bbbbbbbbbb for \d+s \(progressDeadlineSeconds 5\)/);
+    expect(p.currentRevision).toBe(A);
+    expect(w.count(A, (r) => r.available)).toBeGreaterThanOrEqual(1);
+    expect(w.count(B)).toBe(phase === 'RolledBack' ? 0 : 1);
+  });
+
+  it('failureAction continue: a stalled rollout only reports the exceeded deadline', () => {
+    const w = new World('web', new Set(), new Set([B]));
+    w.run({ replicas: 2, strategy: strategy('RollingUpdate'), updateRevision: A });
+    const p = w.run({ replicas: 2, strategy: strategy('RollingUpdate', { rollingUpdate: { failureAction: 'continue' } }), updateRevision: B, progressDeadlineSeconds: 3 }, 8);
+    expect(p.rollout.phase).toBe('Progressing');
+    expect(p.progressDeadlineExceeded).toBe(true);
+  });
+
+  it('progress resets the deadline: a slow rollout whose replicas keep turning ready is not stalled', () => {
+    const w = deployed('RollingUpdate', 6);
+    const p = w.run({ replicas: 6, strategy: strategy('RollingUpdate', { rollingUpdate: { maxSurge: 1, maxUnavailable: 0, failureAction: 'rollback' } }), updateRevision: B, progressDeadlineSeconds: 3 }, 30);
+    expect(p.rollout.phase).toBe('Healthy');
+    expect(p.currentRevision).toBe(B);
   });
 
   it('BlueGreen brings the preview up at full size, switches traffic only on promote, then scales the old down after the delay', () => {
