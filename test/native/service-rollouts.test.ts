@@ -156,8 +156,9 @@ test('Recreate: the downtime between stopping v1 and serving v2 is measured, not
   await until(async () => (await request(ports.recreate)) === '200 v2', 10_000, 'recreate serving v2');
   const r = await load.stop();
   report('Recreate', r);
-  console.log(`Recreate downtime: ${r.longestGapMs} ms (${r.failed} failed requests)`);
-  expect(r.failed).toBeGreaterThan(0);
+  // The proxy holds new connections (boundedly) while no endpoint is ready, so the downtime shows as a gap between
+  // answers and as the latency of the requests that waited through it, and as failures only past that bound.
+  console.log(`Recreate downtime: ${r.longestGapMs} ms without an answer, slowest request ${Math.max(...r.latenciesMs)} ms, ${r.failed} failed`);
   expect(r.longestGapMs).toBeGreaterThan(100);
   expect(r.longestGapMs).toBeLessThan(20_000);
   expect(Object.keys(r.bodies).sort()).toEqual(['v1', 'v2']);
