@@ -4,6 +4,7 @@ import { Condition, Controller, EventRecorder, Informer, keyOf, listWatcherFor, 
 import { AddressClaim, planAllocations } from './allocations';
 import { allocationOwner, DEFAULT_NETWORK, DEFAULT_NETWORK_LABEL, networkNamesOf } from './attachments';
 import { DEFAULT_SUBNET_POOL, hostSubnets, pickSubnet, type SubnetPool } from './pool';
+import { chooseVni, type VniChoice, type VniHolder } from './vni';
 
 /** Keeps a Network (and its bridges on the nodes) while Containers still use it. */
 export const NETWORK_FINALIZER = 'berth.dev/network-in-use';
@@ -20,6 +21,8 @@ const DRIVERS_WITHOUT_IPAM = new Set(['host', 'none']);
 export interface NetworkStatus {
   subnet?: string;
   gateway?: string;
+  /** overlay: the VXLAN network identifier, unique among Networks. */
+  vni?: number;
   allocations?: Record<string, string>;
   conditions?: Condition[];
   observedGeneration?: number;
@@ -45,6 +48,11 @@ export class NetworkController {
   readonly containers: Informer<Container>;
   private readonly controller: Controller;
   private readonly events: EventRecorder;
+  /**
+   * VNIs this controller chose and may not see in its cache yet (`namespace/name` → holder): two overlay
+   * Networks reconciled at once by the two workers must not both take the lowest free one.
+   */
+  private readonly vniClaims = new Map<string, VniHolder>();
 
   constructor(
     private readonly client: ApiClient,
@@ -87,6 +95,7 @@ export class NetworkController {
     const users = this.usersOf(namespace, name);
     const net = this.networks.get(key);
     if (!net) {
+      this.vniClaims.delete(key); // its VNI is free for the next overlay Network
       if (name === DEFAULT_NETWORK && users.length > 0) await this.createDefault(namespace);
       return {};
     }
@@ -128,12 +137,15 @@ export class NetworkController {
     if (DRIVERS_WITHOUT_IPAM.has(String(net.spec.driver))) {
       return { ...status, conditions: ready(REASON_READY, `driver ${net.spec.driver} needs no addresses`), observedGeneration: generation };
     }
+    const notReady = async ({ reason, message }: { reason: string; message: string }): Promise<NetworkStatus> => {
+      const conditions = setCondition(status.conditions, { type: 'Ready', status: 'False', reason, message, observedGeneration: generation });
+      if (JSON.stringify(conditions) !== JSON.stringify(status.conditions)) await this.events.record(net, 'Warning', reason, message).catch(() => undefined);
+      return { ...status, conditions, observedGeneration: generation };
+    };
     const addressing = await this.addressingOf(net, status);
-    if ('reason' in addressing) {
-      const notReady = setCondition(status.conditions, { type: 'Ready', status: 'False', reason: addressing.reason, message: addressing.message, observedGeneration: generation });
-      if (JSON.stringify(notReady) !== JSON.stringify(status.conditions)) await this.events.record(net, 'Warning', addressing.reason, addressing.message).catch(() => undefined);
-      return { ...status, conditions: notReady, observedGeneration: generation };
-    }
+    if ('reason' in addressing) return notReady(addressing);
+    const vni = net.spec.driver === 'overlay' ? this.vniOf(net, status) : undefined;
+    if (vni && 'reason' in vni) return notReady(vni);
     const plan = planAllocations(addressing, { allocations: status.allocations ?? {} }, users.map((u) => u.claim), allowNew);
     for (const f of plan.failures) {
       const user = users.find((u) => u.claim.owner === f.owner);
@@ -144,8 +156,9 @@ export class NetworkController {
       ...status,
       subnet: addressing.subnet,
       gateway: addressing.gateway,
+      ...(vni ? { vni: vni.vni } : {}),
       allocations: plan.state.allocations,
-      conditions: ready(REASON_READY, `${addressing.subnet} via ${addressing.gateway}, ${inUse} address(es) allocated`),
+      conditions: ready(REASON_READY, `${addressing.subnet} via ${addressing.gateway}${vni ? `, VNI ${vni.vni}` : ''}, ${inUse} address(es) allocated`),
       observedGeneration: generation,
     };
   }
@@ -173,6 +186,22 @@ export class NetworkController {
     } catch (err) {
       return { reason: REASON_INVALID, message: (err as Error).message };
     }
+  }
+
+  /** The overlay Network's VNI: kept once assigned, `spec.vni` if asked for and free, else the lowest free one. */
+  private vniOf(net: Network, status: NetworkStatus): VniChoice {
+    const key = keyOf(net);
+    const holders = new Map<string, VniHolder>();
+    for (const other of this.networks.list()) {
+      const vni = (other.status as NetworkStatus | undefined)?.vni;
+      if (other.spec.driver === 'overlay' && vni !== undefined) holders.set(keyOf(other), { key: keyOf(other), createdAt: other.metadata.creationTimestamp ?? '', vni });
+    }
+    for (const [claimant, claim] of this.vniClaims) if (this.networks.get(claimant)) holders.set(claimant, claim);
+    holders.delete(key);
+    const createdAt = net.metadata.creationTimestamp ?? '';
+    const choice = chooseVni({ key, createdAt, requested: (net.spec as { vni?: number }).vni, current: status.vni }, [...holders.values()]);
+    if ('vni' in choice) this.vniClaims.set(key, { key, createdAt, vni: choice.vni });
+    return choice;
   }
 
   private async writeStatus(net: Network, status: NetworkStatus): Promise<void> {

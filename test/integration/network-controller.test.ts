@@ -87,6 +87,36 @@ describe('network controller', () => {
     expect(events[0].type).toBe('Warning');
   });
 
+  test('overlay Networks get unique VNIs from 4096 up (bridges none), spec.vni when free, and a freed VNI is reused', async () => {
+    await ns('vx');
+    const vniOf = (name: string) => until(async () => (await statusOf('vx', name)).vni);
+    const overlay = (name: string, third: number, extra: object = {}) => api.client.create(RESOURCES.networks, network('vx', name, { driver: 'overlay', subnet: `10.253.${third}.0/24`, ...extra }));
+    // Created at once: the controller's two workers reconcile them concurrently.
+    await Promise.all(['o1', 'o2', 'o3'].map((name, i) => overlay(name, i)));
+    const vnis = [await vniOf('o1'), await vniOf('o2'), await vniOf('o3')];
+    expect([...vnis].sort()).toEqual([4096, 4097, 4098]);
+    await api.client.create(RESOURCES.networks, network('vx', 'plain', { subnet: '10.253.9.0/24' }));
+    await until(async () => (await statusOf('vx', 'plain')).subnet);
+    expect((await statusOf('vx', 'plain')).vni).toBeUndefined();
+
+    await overlay('mine', 4, { vni: 42 });
+    expect(await vniOf('mine')).toBe(42);
+    await overlay('dup', 5, { vni: 42 });
+    const refused = await until(async () => (await statusOf('vx', 'dup')).conditions?.find((c) => c.type === 'Ready' && c.status === 'False'));
+    expect(refused.reason).toBe('VNIInUse');
+    expect(refused.message).toBe('spec.vni: 42 is already used by Network vx/mine');
+    expect((await statusOf('vx', 'dup')).vni).toBeUndefined();
+    await expect(overlay('zero', 6, { vni: 0 })).rejects.toMatchObject({ statusCode: 422 });
+    await expect(overlay('huge', 6, { vni: 16777216 })).rejects.toMatchObject({ statusCode: 422 });
+
+    await api.client.delete(RESOURCES.networks, 'o2', { namespace: 'vx' });
+    await until(async () => !(await api.client.list(RESOURCES.networks, { namespace: 'vx' })).items.some((n) => n.metadata.name === 'o2'));
+    await overlay('o4', 7);
+    expect(await vniOf('o4')).toBe(vnis[1]);
+    const all = (await api.client.list<Network>(RESOURCES.networks, { namespace: 'vx' })).items.map((n) => (n.status as NetworkStatus).vni).filter((v) => v !== undefined);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
   test('a Network deleted while a Container uses it stays until the Container leaves', async () => {
     await ns('fin');
     await api.client.create(RESOURCES.networks, network('fin', 'n', { subnet: '10.251.2.0/24' }));

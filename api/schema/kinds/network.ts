@@ -19,6 +19,7 @@ export const network: KindDefinition = {
       gateway: str('Gateway address inside the subnet. Defaults to its first address.', { format: 'ipv4' }),
       ipRange: str('Sub-range of the subnet (CIDR) addresses are allocated from. Defaults to the whole subnet.', { format: 'cidr' }),
       internal: bool('No route out of the network: containers reach only each other.'),
+      vni: int32('overlay: the VXLAN network identifier to use. Picked by the network controller (unique, from 4096 up) when omitted; cannot change once assigned.', { minimum: 1, maximum: 16777215 }),
       mtu: int32('MTU of the container interfaces and the bridge. Defaults to 65535 for bridge (the largest a veth takes; loopback-like throughput between containers) and 1450 for overlay (a 1500-byte underlay minus VXLAN headers).', { minimum: 576, maximum: 65535 }),
     }),
     status: obj('NetworkStatus is the state the network controller keeps (IPAM).', {
