@@ -1,6 +1,7 @@
-import { ApiClient, Container, Image, isAlreadyExistsError, isNotFoundError, KubeObject, RESOURCES, Secret, Service } from '../../client';
+import { ApiClient, BerthNode, Container, Image, isAlreadyExistsError, isNotFoundError, KubeObject, RESOURCES, Secret, Service } from '../../client';
 import { Condition, Controller, EventRecorder, Informer, keyOf, listWatcherFor, Result, setCondition, splitKey } from '../runtime';
 import { plan } from './plan';
+import { PRE_PULL_LABEL, prePullImage, prePullState, servesRef, targetNodes, type PrePullState } from './pre-pull';
 import { canonicalJson, containerName } from './revision';
 import { pinnedImage, referencedSecrets, revisionInputs, type RevisionInputs } from './revision-inputs';
 import type { Plan, Replica, RolloutStatus, StrategySpec, TrafficStats } from './types';
@@ -49,6 +50,8 @@ export class ServiceController {
   readonly containers: Informer<Container>;
   private readonly images: Informer<Image>;
   private readonly secrets: Informer<Secret>;
+  /** Where new containers may land: the nodes a new revision's image is pre-pulled on. */
+  private readonly nodes: Informer<BerthNode>;
   private readonly controller: Controller;
   private readonly events: EventRecorder;
 
@@ -70,14 +73,15 @@ export class ServiceController {
     const enqueueUsers = (namespace: string | undefined, uses: (s: Service) => boolean) => {
       for (const svc of this.services.list(namespace)) if (uses(svc)) enqueue(svc);
     };
-    const imageChanged = (i: Image) => enqueueUsers(i.metadata.namespace, (svc) => svc.spec.template.spec.image === i.spec?.ref);
+    const imageChanged = (i: Image) => enqueueUsers(i.metadata.namespace, (svc) => servesRef(i, svc.spec.template.spec.image));
     const secretChanged = (sec: Secret) => enqueueUsers(sec.metadata.namespace, (svc) => referencedSecrets(svc.spec.template).includes(sec.metadata.name!));
     this.images.addHandlers({ onAdd: imageChanged, onUpdate: (_o, i) => imageChanged(i) });
     this.secrets.addHandlers({ onAdd: secretChanged, onUpdate: (_o, sec) => secretChanged(sec), onDelete: secretChanged });
+    this.nodes = new Informer(listWatcherFor<BerthNode>(client, RESOURCES.nodes));
   }
 
   private get informers(): Array<Informer<KubeObject>> {
-    return [this.services, this.containers, this.images, this.secrets] as Array<Informer<KubeObject>>;
+    return [this.services, this.containers, this.images, this.secrets, this.nodes] as Array<Informer<KubeObject>>;
   }
 
   async start(): Promise<void> {
@@ -100,6 +104,8 @@ export class ServiceController {
     const updateRevision = inputs.name;
     const owned = this.ownedReplicas(svc, int(spec.minReadySeconds, 0));
     const annotations = svc.metadata.annotations ?? {};
+    const rollingOut = !!status.currentRevision && updateRevision !== status.currentRevision && status.rollout?.abortedRevision !== updateRevision;
+    const prePull: PrePullState = rollingOut ? await this.prePull(svc, (status.revisions ?? []).find((r) => r.name === status.currentRevision)) : { done: true };
     const p = plan({
       service: svc.metadata.name!,
       replicas: int(spec.replicas, 1),
@@ -114,13 +120,49 @@ export class ServiceController {
       retry: annotations[RETRY_ANNOTATION],
       canaryTraffic: status.traffic?.[updateRevision],
       previousUpdateRevision: status.updateRevision,
+      prePulling: prePull.done ? undefined : prePull.message,
       progressDeadlineSeconds: int(spec.progressDeadlineSeconds, 600),
       now: this.now(),
     });
-    const revisions = recordRevision(status.revisions ?? [], inputs, spec.template, p.currentRevision, int(spec.revisionHistoryLimit, 10), this.now());
+    // While pre-pulling, the digest the pull resolves is not yet part of the revision: record the revision it makes.
+    const revisions = prePull.done ? recordRevision(status.revisions ?? [], inputs, spec.template, p.currentRevision, int(spec.revisionHistoryLimit, 10), this.now()) : status.revisions ?? [];
     await this.carryOut(svc, p, revisions);
+    await this.prunePrePulls(svc, revisions);
     await this.writeStatus(svc, p, updateRevision, owned, revisions);
     return p.requeueAfterMs ? { requeueAfter: p.requeueAfterMs } : {};
+  }
+
+  /**
+   * Pre-pulls the template's image on the nodes before its rollout starts any container (pre-pull.ts): ensures an
+   * Image object pulls it and says how far that is. Nothing to do for the image the current revision already runs.
+   */
+  private async prePull(svc: Service, current: RevisionRecord | undefined): Promise<PrePullState> {
+    const spec = svc.spec.template.spec as Container['spec'] & { imagePullPolicy?: string };
+    const ref = spec.image;
+    if (!current || current.template.spec.image === ref || spec.imagePullPolicy === 'Never') return { done: true };
+    const nodes = targetNodes(this.nodes.list());
+    if (nodes.length === 0) return { done: true };
+    const image = this.images.list(svc.metadata.namespace).find((i) => servesRef(i, ref));
+    if (!image) {
+      await this.client.create(RESOURCES.images, prePullImage(svc, ref)).catch((err) => {
+        if (!isAlreadyExistsError(err)) throw err;
+      });
+      await this.events.record(svc, 'Normal', 'PrePulling', `pre-pulling ${ref} on ${nodes.join(', ')} before the rollout starts containers`).catch(() => undefined);
+    }
+    return prePullState(ref, image, nodes);
+  }
+
+  /** Deletes the pre-pull Images of references no kept revision runs (the stored images stay; the nodes' GC reclaims them). */
+  private async prunePrePulls(svc: Service, revisions: readonly RevisionRecord[]): Promise<void> {
+    const used = new Set([svc.spec.template.spec.image, ...revisions.map((r) => r.template.spec.image)]);
+    const stale = this.images
+      .list(svc.metadata.namespace)
+      .filter((i) => i.metadata.labels?.[PRE_PULL_LABEL] === svc.metadata.name && i.metadata.ownerReferences?.some((o) => o.uid === svc.metadata.uid) && !used.has(i.spec.ref));
+    for (const i of stale) {
+      await this.client.delete(RESOURCES.images, i.metadata.name!, { namespace: svc.metadata.namespace }).catch((err) => {
+        if (!isNotFoundError(err)) throw err;
+      });
+    }
   }
 
   /** The Containers this Service controls, as the planner sees them. */

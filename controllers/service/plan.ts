@@ -18,6 +18,7 @@ export function plan(input: PlanInput): Plan {
   if (current && update !== current && b.rollout.abortedRevision === update) return b.holdStable(current);
   if (!current || update === current) return b.steadyState(update);
   if (input.paused) return b.pausedRollout();
+  if (input.prePulling) return b.prePulling(input.prePulling);
   switch (input.strategy.type) {
     case 'Recreate':
       return b.recreate(update);
@@ -31,6 +32,8 @@ export function plan(input: PlanInput): Plan {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+/** A pre-pull is followed through its Image's status; this catches nodes coming and going meanwhile. */
+const PRE_PULL_RECHECK_MS = 2000;
 const since = (t: string | undefined): number => (t ? Date.parse(t) : NaN);
 
 class PlanBuilder {
@@ -168,10 +171,23 @@ class PlanBuilder {
 
   /** spec.paused: no rollout progress, but each revision keeps its present size with failed containers replaced. */
   pausedRollout(): Plan {
-    const revisions = new Set(this.input.owned.filter((r) => !r.terminating).map((r) => r.revision));
-    for (const rev of revisions) this.scaleTo(rev, this.live(rev).length);
+    this.keepSizes();
     this.rollout = { ...this.rollout, phase: 'Paused', message: 'rollout paused (spec.paused): berth rollout resume continues it' };
     return this.finish(this.readyWeights(), this.input.currentRevision);
+  }
+
+  /** The update's image is still being pulled onto the nodes: nothing new starts, and the progress clock stands still. */
+  prePulling(message: string): Plan {
+    this.keepSizes();
+    this.rollout = { ...this.rollout, phase: 'Progressing', message };
+    this.wait(PRE_PULL_RECHECK_MS);
+    return this.finish(this.readyWeights(), this.input.currentRevision);
+  }
+
+  /** Each revision keeps its present number of containers, failed ones replaced. */
+  private keepSizes(): void {
+    const revisions = new Set(this.input.owned.filter((r) => !r.terminating).map((r) => r.revision));
+    for (const rev of revisions) this.scaleTo(rev, this.live(rev).length);
   }
 
   recreate(update: string): Plan {

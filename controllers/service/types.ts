@@ -105,6 +105,8 @@ export interface PlanInput {
   readonly canaryTraffic?: TrafficStats;
   /** The update revision of the previous plan: a different one means a new rollout starts now. */
   readonly previousUpdateRevision?: string;
+  /** The update's image is being pulled onto the nodes (what the pull stands at): no container of it starts yet. */
+  readonly prePulling?: string;
   /** Seconds a rollout may go without progress (Kubernetes' progressDeadlineSeconds); 600 unless set. */
   readonly progressDeadlineSeconds?: number;
   readonly now: number;

@@ -1,4 +1,4 @@
-import { Container, KubeObject, RESOURCES, Service } from '../../client';
+import { Container, Image, KubeObject, RESOURCES, Service } from '../../client';
 import { undoTemplate } from '../../cli/commands/rollout';
 import { ServiceController } from '../../controllers/service';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
@@ -129,5 +129,34 @@ describe('service controller against a real API server', () => {
       return s.currentRevision !== before && s.rollout?.phase === 'Healthy';
     });
     expect((await owned('sec')).every((c) => !c.metadata.name!.includes(before))).toBe(true);
+  });
+
+  it('pre-pulls a new image on the Ready nodes through an Image before starting containers of the revision', async () => {
+    await api.client.create(RESOURCES.nodes, { metadata: { name: 'pp-node' } } as KubeObject);
+    const now = new Date().toISOString();
+    await api.client.patch(RESOURCES.nodes, 'pp-node', { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'AgentReady', lastTransitionTime: now }] } }, { subresource: 'status' });
+    try {
+      await api.client.create(RESOURCES.services, newService('pp', 'busybox:1', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, 2));
+      await until(healthy('pp'));
+      await api.client.patch(RESOURCES.services, 'pp', { spec: { template: { spec: { image: 'registry.local/pp:v2' } } } }, { namespace: 'default' });
+      const image = await until(async () => (await api.client.list<Image>(RESOURCES.images, { namespace: 'default' })).items.find((i) => i.spec.ref === 'registry.local/pp:v2'));
+      expect(image.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Service', name: 'pp' });
+      const message = await until(async () => ((await svc('pp')).status as { rollout?: { message?: string } }).rollout?.message?.startsWith('pre-pulling') && (await svc('pp')).status!.rollout);
+      expect(message).toMatchObject({ phase: 'Progressing', message: 'pre-pulling registry.local/pp:v2: 0 of 1 node(s) hold it, waiting for pp-node' });
+      await new Promise((r) => setTimeout(r, 1000));
+      expect((await owned('pp')).map((c) => c.spec.image)).toEqual(['busybox:1', 'busybox:1']);
+      const events = (await api.client.list(RESOURCES.events, { namespace: 'default' })).items;
+      expect(events.some((e) => e.reason === 'PrePulling' && (e.involvedObject as { name: string }).name === 'pp')).toBe(true);
+
+      // The node's Image controller reports the image present: the rollout starts, pinned to the digest it pulled.
+      const digest = `sha256:${'3'.repeat(64)}`;
+      await api.client.patch(RESOURCES.images, image.metadata.name!, { status: { phase: 'Ready', digest, nodes: ['pp-node'], conditions: [{ type: 'Ready', status: 'True', reason: 'Present', lastTransitionTime: now }] } }, { namespace: 'default', subresource: 'status' });
+      await until(async () => (await owned('pp')).every((c) => c.spec.image === `registry.local/pp:v2@${digest}`) && (await healthy('pp', 'updated')()));
+      const status = (await svc('pp')).status as { revisions: Array<{ number: number; images?: Record<string, string> }> };
+      expect(status.revisions.map((r) => r.number)).toEqual([1, 2]);
+      expect(status.revisions[1].images).toEqual({ 'registry.local/pp:v2': digest });
+    } finally {
+      await api.client.delete(RESOURCES.nodes, 'pp-node', {});
+    }
   });
 });
