@@ -21,6 +21,62 @@ export function isSameProcess(pid: number, startTime: string): boolean {
   return pid > 0 && processStartTime(pid) === startTime;
 }
 
+/** A live process, named by pid and start time so that a recycled pid is never taken for it. */
+export interface ProcessRef {
+  readonly pid: number;
+  readonly startTime: string;
+}
+
+function refOf(pid: number): ProcessRef | undefined {
+  const startTime = processStartTime(pid);
+  return startTime === undefined ? undefined : { pid, startTime };
+}
+
+/**
+ * The shims working in state directory `dir`: every `berth-shim create|exec CONFIG` with CONFIG inside it. Found
+ * from /proc, because a shim whose creator was killed mid-create is recorded nowhere else.
+ */
+export function shimsIn(dir: string): ProcessRef[] {
+  const found: ProcessRef[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (argv[0]?.endsWith('/berth-shim') && (argv[1] === 'create' || argv[1] === 'exec') && argv[2]?.startsWith(`${dir}/`)) {
+      const ref = refOf(Number(entry));
+      if (ref) found.push(ref);
+    }
+  }
+  return found;
+}
+
+/** The children of `pid`'s main thread (a single-threaded shim: its container init). */
+export function childrenOf(pid: number): ProcessRef[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split(' ').filter((p) => p.trim() !== '').map((p) => refOf(Number(p))).filter((r): r is ProcessRef => r !== undefined);
+}
+
+/** SIGKILL to `ref` if it is still that process; false if it was already gone. */
+export function killProcess(ref: ProcessRef): boolean {
+  if (!isSameProcess(ref.pid, ref.startTime)) return false;
+  try {
+    process.kill(ref.pid, 'SIGKILL');
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw new Error(`kill(${ref.pid}, SIGKILL): ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+  }
+}
+
 /** 'SIGTERM', 'TERM', '15' or 15 → the signal number; throws for an unknown name. */
 export function signalNumber(signal: string | number): number {
   if (typeof signal === 'number') return signal;

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import * as tty from 'node:tty';
 import { createCgroupManager, type CgroupManager } from '../cgroups';
+import { waitFor } from '../cgroups/files';
 import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
 import { loadBundle, OCI_VERSION, SpecError, type RuntimeSpec } from '../spec';
 import {
@@ -32,7 +33,7 @@ import {
   type State,
   type Stdio,
 } from '../types';
-import { isSameProcess, processStartTime, signalName, signalNumber } from './proc';
+import { childrenOf, isSameProcess, killProcess, processStartTime, shimsIn, signalName, signalNumber, type ProcessRef } from './proc';
 import { DEFAULT_SECCOMP_CACHE, seccompProgramFile } from './seccomp-cache';
 import { serializeExecConfig, serializeInitConfig } from './serialize';
 import { SyncChannel } from './sync-channel';
@@ -44,6 +45,8 @@ const PIDS_TIMEOUT_MS = 10_000;
 const READY_TIMEOUT_MS = 30_000;
 /** How often `wait` checks that the init still exists, for the case no exit file will ever come. */
 const SHIM_CHECK_MS = 2000;
+/** How long `delete` waits for killed processes to be gone, and for the cgroup to empty. */
+const KILL_TIMEOUT_MS = 10_000;
 
 export interface BerthRuntimeOptions {
   /** State directory root; default /run/berth/runtime. */
@@ -212,18 +215,32 @@ export class BerthRuntime implements ContainerRuntime {
   }
 
   private async undoCreate(dir: StateDir, cgroup: CgroupManager, initPid: number): Promise<void> {
-    if (initPid > 0) {
-      try {
-        process.kill(initPid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await this.waitForExitFile(dir, { timeoutMs: 2000 });
-    }
+    const startTime = initPid > 0 ? processStartTime(initPid) : undefined;
     try {
+      await this.killEverything(dir, cgroup, startTime === undefined ? undefined : { pid: initPid, startTime }, 2000);
       await cgroup.destroy();
     } finally {
       dir.remove();
+    }
+  }
+
+  /**
+   * Kills every process of the container, found on the host and not only in state.json: first the init (its shim
+   * then records the exit, which a pending `wait` reports), then what is left — the processes in the cgroup (a
+   * container whose creator died mid-create has no recorded pid) and the shims still working in the state
+   * directory, with their children (an init not yet in its cgroup). A shim whose creator died keeps acting on the
+   * directory's paths: left alive, it would write its fifo or its exit status into a container re-created under
+   * the same id. Throws, naming them, if processes are still alive after `timeoutMs`.
+   */
+  private async killEverything(dir: StateDir, cgroup: CgroupManager, init: ProcessRef | undefined, timeoutMs: number): Promise<void> {
+    if (init && killProcess(init)) await this.waitForExitFile(dir, { timeoutMs, isInitAlive: () => isSameProcess(init.pid, init.startTime) });
+    const shims = shimsIn(dir.dir);
+    const strays = [...shims, ...shims.flatMap((s) => childrenOf(s.pid))];
+    strays.forEach(killProcess);
+    if (cgroup.pids().length > 0) await cgroup.killAll('SIGKILL');
+    if (!(await waitFor(() => strays.every((p) => !isSameProcess(p.pid, p.startTime)), timeoutMs))) {
+      const alive = strays.filter((p) => isSameProcess(p.pid, p.startTime)).map((p) => p.pid);
+      throw new Error(`shim processes ${alive.join(', ')} of ${dir.dir} still alive ${timeoutMs} ms after SIGKILL`);
     }
   }
 
@@ -284,16 +301,10 @@ export class BerthRuntime implements ContainerRuntime {
     const { state, stored, dir } = this.load(id);
     if (!canDelete(state.status) && !opts.force) throw new ContainerStateError(id, state.status, 'delete');
     const cgroup = this.cgroupsFor(id, stored?.cgroupsPath ?? this.cgroupsPathOfSpec(dir));
-    if (state.status === 'creating') {
-      // Left by an agent that died mid-create: no pid was recorded, but whatever started is in the cgroup (an
-      // init not yet placed fails on its own: it reads EOF where it waits for CGROUP_DONE).
-      await cgroup.killAll('SIGKILL');
-    } else if (state.pid) {
-      process.kill(state.pid, 'SIGKILL');
-      await this.wait(id);
-    }
+    const init = state.pid && stored ? { pid: state.pid, startTime: stored.startTime } : undefined;
+    await this.killEverything(dir, cgroup, init, KILL_TIMEOUT_MS);
     // SIGKILLed processes leave the cgroup within milliseconds, but on a loaded v1 host emptying can take seconds.
-    await cgroup.destroy({ timeoutMs: 10_000 });
+    await cgroup.destroy({ timeoutMs: KILL_TIMEOUT_MS });
     dir.remove();
   }
 

@@ -37,8 +37,11 @@ export abstract class BaseCgroupManager implements CgroupManager {
       signalAll(this.pids(), signal);
       return;
     }
-    // Frozen processes cannot fork, so the list read below is complete.
-    await this.freeze();
+    // Frozen processes cannot fork, so the list read below is complete. A freeze that does not settle in time (a
+    // process stuck in the kernel on a loaded host) has still stopped most of them: signal what is there, and thaw
+    // in any case — a v1 cgroup left frozen keeps its SIGKILLed processes alive for good. What escapes shows in
+    // destroy(), which names the pids left.
+    await this.freeze().catch(() => undefined);
     try {
       signalAll(this.pids(), signal);
     } finally {
