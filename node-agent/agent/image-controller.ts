@@ -172,6 +172,9 @@ export class ImageController implements AgentPart {
           void note('Normal', 'BuildStep', line);
         },
       });
+      // Unpacked too before it counts as present, as `docker pull` does: a container (or a Service's pre-pulled
+      // rollout) then starts without waiting for layers to unpack.
+      await this.opts.store.ensureUnpacked(this.opts.store.resolve(digest));
       this.attempts.set(key, { generation, at: this.now(), failures: 0 });
       await finish(ready(status, describeImage(this.opts.store, digest, spec.ref), activity, this.opts.nodeName, generation));
       if (digest !== before || !wasReady) {
