@@ -6,7 +6,7 @@ import { ImageController } from './agent/image-controller';
 import { ApiNetworkProvider } from './agent/network-provider';
 import { ServiceProxies } from './agent/service-proxies';
 import { ImageStore } from './images/store';
-import { NodeNetworking } from './network';
+import { NodeNetworking, OverlayPeers } from './network';
 import { BerthRuntime } from './runtime';
 import { ApiSecretSource, SecretVolumes } from './secrets';
 
@@ -17,6 +17,8 @@ export interface AgentProcessOptions {
   readonly nodeName?: string;
   /** The agent endpoint's socket, published on the Node for the API server's proxy. */
   readonly agentSocket?: string;
+  /** This node's underlay address for overlay Networks (VXLAN); `$BERTH_VTEP_ADDRESS` (and `$BERTH_VTEP_DEVICE`) unless set. */
+  readonly vtepAddress?: string;
 }
 
 /** A drain waits for in-flight requests at most the grace period, and never more than 10 s. */
@@ -28,7 +30,9 @@ export async function startAgent(opts: AgentProcessOptions): Promise<NodeAgent> 
   const state = path.join(opts.home, 'node');
   const nodeName = opts.nodeName ?? os.hostname().toLowerCase();
   const networking = new NodeNetworking();
-  const network = new ApiNetworkProvider({ client: opts.client, networking, nodeName, etcRoot: path.join(state, 'network') });
+  const vtepAddress = opts.vtepAddress ?? process.env.BERTH_VTEP_ADDRESS;
+  const overlayPeers = vtepAddress ? new OverlayPeers({ client: opts.client, nodeName, localAddress: vtepAddress, underlayDevice: process.env.BERTH_VTEP_DEVICE }) : undefined;
+  const network = new ApiNetworkProvider({ client: opts.client, networking, nodeName, etcRoot: path.join(state, 'network'), overlayPeers });
   const proxies = new ServiceProxies({ client: opts.client, networking, networkKeyOf: (ns, name) => network.networkKeyOf(ns, name) });
   const runtime = new BerthRuntime({ root: path.join(state, 'runtime') });
   const store = new ImageStore({ root: path.join(opts.home, 'images') });

@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ApiClient, Container, Network, RESOURCES } from '../../client';
-import { allocationOwner, networkNamesOf, type NetworkStatus } from '../../controllers/network';
+import { allocationOwner, memberRecordsOf, networkNamesOf, type NetworkStatus } from '../../controllers/network';
 import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
-import { BerthNetworkProvider, containerNetnsName, listNetns, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type ResolvedAttachment } from '../network';
+import { BerthNetworkProvider, containerNetnsName, listNetns, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type OverlayPeers, type ResolvedAttachment } from '../network';
 import { runtimeIdOf } from './supervisor';
 import type { ContainerObject, NetworkProvider, NetworkSetup } from './types';
 
@@ -30,6 +30,8 @@ export interface ApiNetworkProviderOptions {
   readonly allocationTimeoutMs?: number;
   /** This node: at start, its running containers' names, DNS servers and /etc files come back (live-restore). */
   readonly nodeName?: string;
+  /** This node's VTEP and the other nodes' (started and stopped with this provider); overlay Networks need it. */
+  readonly overlayPeers?: OverlayPeers;
 }
 
 export class ApiNetworkProvider implements NetworkProvider {
@@ -46,10 +48,16 @@ export class ApiNetworkProvider implements NetworkProvider {
     this.networks = new Informer(listWatcherFor<Network>(opts.client, RESOURCES.networks));
     this.attachments = new BerthNetworkProvider({ networking: opts.networking, etcRoot: opts.etcRoot, resolve: async (c, name) => this.resolve(c, name) });
     const wake = () => this.waiters.forEach((w) => w());
-    this.networks.addHandlers({ onAdd: wake, onUpdate: wake, onDelete: (n) => this.removeFromNode(n) });
+    const changed = (n: Network) => {
+      wake();
+      this.syncOverlayMembers(n);
+    };
+    this.networks.addHandlers({ onAdd: changed, onUpdate: (_old, n) => changed(n), onDelete: (n) => this.removeFromNode(n) });
+    opts.overlayPeers?.onChange(() => this.followOverlayPeers());
   }
 
   async start(): Promise<void> {
+    await this.opts.overlayPeers?.start();
     this.networks.start();
     await this.networks.waitForSync();
     if (this.opts.nodeName) await this.adoptRunning(this.opts.nodeName);
@@ -57,6 +65,7 @@ export class ApiNetworkProvider implements NetworkProvider {
 
   stop(): void {
     this.networks.stop();
+    this.opts.overlayPeers?.stop();
   }
 
   /** The node-level identity (`NetworkConfig.key`) of Network `namespace/name`, if it has an address plan. */
@@ -124,7 +133,10 @@ export class ApiNetworkProvider implements NetworkProvider {
   private ensureNetwork(config: NetworkConfig): Promise<void> {
     let ensured = this.ensured.get(config.key);
     if (!ensured) {
-      ensured = this.opts.networking.ensureNetwork(config);
+      ensured = this.opts.networking.ensureNetwork(config).then(() => {
+        const net = this.networks.list().find((n) => n.metadata.uid === config.key);
+        if (net) this.syncOverlayMembers(net);
+      });
       this.ensured.set(config.key, ensured);
       ensured.catch(() => this.ensured.delete(config.key)); // the next attach tries again
     }
@@ -149,10 +161,41 @@ export class ApiNetworkProvider implements NetworkProvider {
     const ready = status.conditions?.find((x) => x.type === 'Ready');
     if (DRIVERS_WITHOUT_IPAM.has(driver)) return { network: configOf(net, driver, '', ''), address: '' };
     const address = status.allocations?.[allocationOwner(c.metadata.namespace, c.metadata.name)];
-    if (!address || !status.subnet || !status.gateway) {
-      return `network ${c.metadata.namespace}/${name} has no address for the container yet${ready?.status === 'False' ? ` (${ready.reason}: ${ready.message})` : ''}`;
+    const notReady = ready?.status === 'False' ? ` (${ready.reason}: ${ready.message})` : '';
+    if (!address || !status.subnet || !status.gateway) return `network ${c.metadata.namespace}/${name} has no address for the container yet${notReady}`;
+    if (driver !== 'overlay') return { network: configOf(net, driver, status.subnet, status.gateway), address };
+    const overlay = this.overlayConfigOf(net);
+    return typeof overlay === 'string' ? `network ${c.metadata.namespace}/${name}: ${overlay}${notReady}` : { network: overlay, address };
+  }
+
+  /** An overlay Network's config with its VNI and this node's current peers, or why it cannot be set up here. */
+  private overlayConfigOf(net: Network): NetworkConfig | string {
+    const status = (net.status ?? {}) as NetworkStatus;
+    if (!this.opts.overlayPeers) return 'overlay Networks need a VTEP address on this node (the agent was started without one)';
+    if (status.vni === undefined || !status.subnet || !status.gateway) return 'no VNI assigned yet';
+    return { ...configOf(net, 'overlay', status.subnet, status.gateway), overlay: this.opts.overlayPeers.overlayOf(status.vni) };
+  }
+
+  /** Overlay Networks set up here get the other nodes' containers' names from the API (the Network's allocations). */
+  private syncOverlayMembers(net: Network): void {
+    const allocations = (net.status as NetworkStatus | undefined)?.allocations;
+    if (net.spec.driver !== 'overlay' || !allocations) return;
+    this.opts.networking.setMemberRecords(net.metadata.uid!, memberRecordsOf(allocations));
+  }
+
+  /** Nodes came or went: every overlay set up here gets the new flood list (after any set-up still running). */
+  private followOverlayPeers(): void {
+    for (const net of this.networks.list()) {
+      const previous = this.ensured.get(net.metadata.uid!);
+      const config = net.spec.driver === 'overlay' && previous ? this.overlayConfigOf(net) : undefined;
+      if (!previous || !config || typeof config === 'string') continue;
+      const next = previous.catch(() => undefined).then(() => this.opts.networking.ensureNetwork(config));
+      this.ensured.set(config.key, next);
+      next.catch((err: Error) => {
+        if (this.ensured.get(config.key) === next) this.ensured.delete(config.key); // the next attach tries again
+        console.error(JSON.stringify({ component: 'berth-agent-network', network: keyOf(net), msg: 'cannot update overlay peers', err: err.message }));
+      });
     }
-    return { network: configOf(net, driver, status.subnet, status.gateway), address };
   }
 
   private waitForAddress(c: ContainerObject, name: string, field: string): Promise<ResolvedAttachment> {

@@ -43,6 +43,6 @@ export function writeInPlace(path: string, content: string): void {
   try {
     fs.writeFileSync(path, content, { mode: 0o644 });
   } catch (err) {
-    throw new Error(`write ${path}`, { cause: err });
+    throw new Error(`write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -28,3 +28,4 @@ export { RecordTable, CLUSTER_DOMAIN, type NameRecord } from './dns-records';
 export { DnsServer, DNS_PORT, type DnsServerOptions } from './dns-server';
 export { renderHostsFile, renderResolvConf, writeInPlace, type HostsFileInput, type ResolvConfInput } from './etc-files';
 export { TcpForwarder, PortInUseError, type PortTarget, type ForwarderOptions } from './port-forwarder';
+export { OverlayPeers, VTEP_ANNOTATION, type OverlayPeersOptions } from './overlay-peers';

@@ -56,6 +56,8 @@ interface NetworkState {
   readonly records: RecordTable;
   /** Bridge and overlay networks in the agent's own namespace get a DNS server; others resolve through hosts files. */
   dns?: DnsServer;
+  /** Names last set by `setMemberRecords` (`namespace/name`), so members that left are removed. */
+  members: ReadonlySet<string>;
 }
 
 export class NodeNetworking {
@@ -82,7 +84,7 @@ export class NodeNetworking {
     await this.driver(config.driver).ensureNetwork(config);
     let state = this.networks.get(config.key);
     if (!state) {
-      state = { config, records: new RecordTable(config.namespace) };
+      state = { config, records: new RecordTable(config.namespace), members: new Set() };
       this.networks.set(config.key, state);
     }
     if (!state.dns && (config.driver === 'bridge' || config.driver === 'overlay') && !this.options.hostNetns) {
@@ -127,8 +129,9 @@ export class NodeNetworking {
     for (const { network, address } of request.networks) {
       this.networks.get(network.key)?.records.set({ name: request.name, namespace: request.namespace, addresses: [address] });
     }
+    const etcFiles = this.writeEtcFiles(request); // creates etcDir, which refreshing hosts files expects
     this.refreshHostsFiles(request.networks.map((n) => n.network.key));
-    return { netnsPath, attachments, ...this.writeEtcFiles(request) };
+    return { netnsPath, attachments, ...etcFiles };
   }
 
   /**
@@ -164,6 +167,23 @@ export class NodeNetworking {
     if (!state) throw new Error(`network ${networkKey} is not set up on this node`);
     if (record.addresses.length === 0) state.records.delete(record.name, record.namespace);
     else state.records.set(record);
+    this.refreshHostsFiles([networkKey]);
+  }
+
+  /**
+   * Makes the names of an overlay Network's containers on every node (from the API: the Network's allocations)
+   * resolvable here: `records` replaces the previous call's set. A Network not set up on this node is skipped
+   * (it gets them when it is). Local containers' own records come and go with them as well.
+   */
+  setMemberRecords(networkKey: string, records: readonly NameRecord[]): void {
+    const state = this.networks.get(networkKey);
+    if (!state) return;
+    const members = new Set(records.map((r) => `${r.namespace}/${r.name}`));
+    for (const record of state.records.list()) {
+      if (state.members.has(`${record.namespace}/${record.name}`) && !members.has(`${record.namespace}/${record.name}`)) state.records.delete(record.name, record.namespace);
+    }
+    for (const record of records) state.records.set(record);
+    state.members = members;
     this.refreshHostsFiles([networkKey]);
   }
 
