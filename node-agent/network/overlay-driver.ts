@@ -6,11 +6,11 @@
  * gateway and DNS server for its own containers.
  */
 import { BridgeDriver, BridgeDriverOptions, describeNetwork } from './bridge-driver';
-import { inNetns, runChecked } from './command';
+import { inNetns, runChecked, runCommand } from './command';
 import { ALREADY_EXISTS, ALREADY_GONE, runIpBatchChecked } from './ip-batch';
 import { bridgeName, vxlanName } from './names';
 import { AnycastGatewayFilter } from './overlay-gateway';
-import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
+import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver, OverlayConfig } from './types';
 
 export const VXLAN_PORT = 4789;
 /** The all-zero MAC: the FDB entry for broadcast, multicast and unknown unicast (one per remote node). */
@@ -38,8 +38,10 @@ export class OverlayDriver implements NetworkDriver {
     await this.bridge.ensureNetwork(local);
     const vxlan = vxlanName(net.key);
     const dev = overlay.underlayDevice ? ` dev ${overlay.underlayDevice}` : '';
+    const stale = await this.vxlanDiffers(vxlan, overlay);
     await runIpBatchChecked(
       [
+        ...(stale ? [`link del ${vxlan}`] : []),
         `link add ${vxlan} mtu ${local.mtu} type vxlan id ${overlay.vni} local ${overlay.localAddress}${dev} dstport ${overlay.dstPort ?? VXLAN_PORT}`,
         `link set ${vxlan} addrgenmode none`,
         `link set ${vxlan} master ${bridgeName(net.key)} up`,
@@ -48,6 +50,18 @@ export class OverlayDriver implements NetworkDriver {
       { netns: this.options.hostNetns, tolerated: ALREADY_EXISTS },
     );
     await this.syncFloodEntries(net, overlay.remoteAddresses);
+  }
+
+  /**
+   * Whether VXLAN device `vxlan` exists with another VNI, local address or port than `overlay` (a Network whose
+   * VNI the controller re-picked, or a node whose underlay address changed): it is then recreated, since
+   * `link add` of an existing device changes nothing.
+   */
+  private async vxlanDiffers(vxlan: string, overlay: OverlayConfig): Promise<boolean> {
+    const shown = await runCommand(inNetns(this.options.hostNetns, ['ip', '-d', '-j', 'link', 'show', vxlan]));
+    if (shown.code !== 0) return false; // not there yet
+    const info = (JSON.parse(shown.stdout) as { linkinfo?: { info_data?: { id?: number; local?: string; port?: number } } }[])[0]?.linkinfo?.info_data;
+    return info?.id !== overlay.vni || info.local !== overlay.localAddress || info.port !== (overlay.dstPort ?? VXLAN_PORT);
   }
 
   /** Makes the VXLAN's flood list exactly `remotes`: nodes that left the Network stop getting its broadcasts. */

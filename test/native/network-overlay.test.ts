@@ -205,6 +205,18 @@ describe('overlay network on two simulated hosts', () => {
     expect((await busybox(0, 'ping', '-c', '1', '-W', '2', ips[1])).code).toBe(0);
   });
 
+  it('recreates the VXLAN device when the Network gets another VNI', async () => {
+    const vniOf = async () => JSON.parse((await runChecked(['ip', '-n', hosts[0], '-d', '-j', 'link', 'show', vxlanName(nets[0].key)])).stdout)[0].linkinfo.info_data.id;
+    const moved = { ...nets[0], overlay: { ...nets[0].overlay!, vni: nets[0].overlay!.vni + 1 } };
+    await drivers[0].ensureNetwork(moved);
+    expect(await vniOf()).toBe(moved.overlay.vni);
+    await drivers[0].ensureNetwork(nets[0]);
+    expect(await vniOf()).toBe(nets[0].overlay!.vni);
+    const details = (await runChecked(['ip', '-n', hosts[0], '-d', 'link', 'show', vxlanName(nets[0].key)])).stdout;
+    expect(details).toContain(`master ${bridgeName(nets[0].key)}`);
+    expect((await busybox(0, 'ping', '-c', '1', '-W', '2', ips[1])).code).toBe(0);
+  });
+
   it('carries the traffic over the underlay as VXLAN', async () => {
     const stats = JSON.parse((await runChecked(['ip', '-n', hosts[0], '-j', '-s', 'link', 'show', vxlanName(nets[0].key)])).stdout);
     expect(stats[0].stats64.tx.packets).toBeGreaterThan(0);
