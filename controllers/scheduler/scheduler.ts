@@ -9,12 +9,17 @@ const RETRY_UNSCHEDULABLE_MS = 5000;
 /**
  * Binds Containers with an empty `spec.nodeName` to a Ready node with room (chooseNode), through the API like any
  * other client. Node changes requeue every unscheduled container, so a container waits for capacity rather than failing.
+ * As kube-scheduler does, placement is decided one container at a time and the bind is written in the background:
+ * the chosen node counts the container as placed ("assumed") until the bind shows in the cache or fails, so a
+ * burst of creates is placed at the speed of the decision, not of one API round trip after another.
  */
 export class Scheduler {
   readonly containers: Informer<Container>;
   readonly nodes: Informer<BerthNode>;
   private readonly controller: Controller;
   private readonly events: EventRecorder;
+  /** Containers whose bind is in flight, with the node chosen and what they ask of it. */
+  private readonly assumed = new Map<string, { node: string; demand: Demand }>();
 
   constructor(private readonly client: ApiClient) {
     this.containers = new Informer(listWatcherFor<Container>(client, RESOURCES.containers));
@@ -23,7 +28,11 @@ export class Scheduler {
     this.controller = new Controller({ name: 'scheduler', reconcile: (key) => this.reconcile(key), workers: 1 });
     this.containers.addHandlers({
       onAdd: (c) => this.enqueueIfUnscheduled(c),
-      onUpdate: (_old, c) => this.enqueueIfUnscheduled(c),
+      onUpdate: (_old, c) => {
+        if (c.spec?.nodeName) this.assumed.delete(keyOf(c));
+        this.enqueueIfUnscheduled(c);
+      },
+      onDelete: (c) => this.assumed.delete(keyOf(c)),
     });
     this.nodes.addHandlers({ onAdd: () => this.enqueueAllUnscheduled(), onUpdate: () => this.enqueueAllUnscheduled() });
   }
@@ -51,33 +60,44 @@ export class Scheduler {
 
   async reconcile(key: string): Promise<Result> {
     const c = this.containers.get(key);
-    if (!c || c.spec.nodeName || c.metadata.deletionTimestamp) return {};
-    const placement = chooseNode(demandOf(c), this.nodes.list().map(nodeViewOf), this.usage());
+    if (!c || c.spec.nodeName || c.metadata.deletionTimestamp || this.assumed.has(key)) return {};
+    const demand = demandOf(c);
+    const placement = chooseNode(demand, this.nodes.list().map(nodeViewOf), this.usage());
     if ('reason' in placement) {
       await this.events.record(c, 'Warning', 'FailedScheduling', placement.reason).catch(() => undefined);
       return { requeueAfter: RETRY_UNSCHEDULABLE_MS };
     }
+    this.assumed.set(key, { node: placement.node, demand });
+    void this.bind(key, c, placement.node);
+    return {};
+  }
+
+  /** Writes the placement; a failure forgets it (and a transient one tries again with back-off). */
+  private async bind(key: string, c: Container, node: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     try {
       // The resourceVersion makes the bind a compare-and-swap: a container changed meanwhile is looked at again.
-      await this.client.patch(RESOURCES.containers, name, { metadata: { resourceVersion: c.metadata.resourceVersion }, spec: { nodeName: placement.node } }, { namespace });
+      await this.client.patch(RESOURCES.containers, name, { metadata: { resourceVersion: c.metadata.resourceVersion }, spec: { nodeName: node } }, { namespace });
     } catch (err) {
-      if (isNotFoundError(err) || isConflictError(err)) return {};
-      throw err;
+      this.assumed.delete(key);
+      if (isNotFoundError(err)) return;
+      // A conflict: the newer version's watch event brings the container back (unless it is bound by now).
+      if (!isConflictError(err)) {
+        console.error(JSON.stringify({ controller: 'scheduler', msg: 'bind failed, will retry', key, node, err: (err as Error).message }));
+        this.controller.queue.addRateLimited(key);
+      }
+      return;
     }
-    await this.events.record(c, 'Normal', 'Scheduled', `assigned ${namespace}/${name} to ${placement.node}`).catch(() => undefined);
-    return {};
+    void this.events.record(c, 'Normal', 'Scheduled', `assigned ${namespace}/${name} to ${node}`).catch(() => undefined);
   }
 
   private usage(): Map<string, Usage> {
     const usage = new Map<string, Usage>();
-    for (const c of this.containers.list()) {
-      const node = c.spec.nodeName;
-      if (!node || FINISHED.has(String(c.status?.phase))) continue;
+    const count = (node: string, demand: () => Demand) => {
       let u = usage.get(node);
       if (!u) usage.set(node, (u = { cpuMillis: 0, memoryBytes: 0, pids: 0, containers: 0 }));
       try {
-        const d = demandOf(c);
+        const d = demand();
         u.cpuMillis += d.cpuMillis;
         u.memoryBytes += d.memoryBytes;
         u.pids += d.pids;
@@ -85,7 +105,12 @@ export class Scheduler {
         // Already running with limits we cannot parse: it still counts as a container.
       }
       u.containers++;
+    };
+    for (const c of this.containers.list()) {
+      const node = c.spec.nodeName;
+      if (node && !FINISHED.has(String(c.status?.phase))) count(node, () => demandOf(c));
     }
+    for (const [key, { node, demand }] of this.assumed) if (!this.containers.get(key)?.spec.nodeName) count(node, () => demand);
     return usage;
   }
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCommand } from './command';
-import { ipSession, type SessionOutcome } from './ip-session';
+import { ipExecLane, ipSession, type SessionOutcome } from './ip-session';
 
 export interface IpCommandFailure {
   /** 1-based line of the batch. */
@@ -48,9 +48,8 @@ export interface IpBatchOptions {
   readonly netns?: string;
   readonly tool?: IprouteTool;
   /**
-   * A second batch run inside another namespace after the first, as part of the same batch: the outer `ip` runs
-   * `netns exec NS ip -batch FILE` with the commands in a temporary file (Node's stdio pipes are sockets,
-   * which /dev/fd/N cannot reopen).
+   * A second batch run inside another namespace after the first: an `ip` session runs `netns exec NS ip -batch
+   * FILE` with the commands in a temporary file (Node's stdio pipes are sockets, which /dev/fd/N cannot reopen).
    */
   readonly nested?: { readonly netns: string; readonly commands: readonly string[] };
 }
@@ -63,39 +62,65 @@ function nestedBatchFile(): string {
 
 /**
  * Runs `commands` (without the tool name) as one batch: `ip` ones through the long-lived session of their
- * namespace (ip-session.ts), others in a one-off `TOOL -force -batch -`. Returns the failures of both batches.
+ * namespace (ip-session.ts), others in a one-off `TOOL -force -batch -`; then the nested batch, if any. Returns
+ * the failures of both batches.
  */
 export async function runIpBatch(commands: readonly string[], options: IpBatchOptions = {}): Promise<IpCommandFailure[]> {
   const { netns, tool = 'ip', nested } = options;
-  const nestedFile = nested ? nestedBatchFile() : undefined;
-  const outer = nested ? [...commands, `netns exec ${netnsArgument(nested.netns)} ip -force -batch ${nestedFile}`] : commands;
   const netnsArgs = netns ? ['-n', netnsArgument(netns)] : [];
+  const failures: IpCommandFailure[] = [];
+  if (commands.length > 0) {
+    const outcome =
+      tool === 'ip'
+        ? await ipSession(netnsArgs).run(commands)
+        : await runCommand([tool, ...netnsArgs, '-force', '-batch', '-'], commands.join('\n') + '\n').then((r) => ({
+            stderr: r.stderr,
+            lineOffset: 0,
+            exited: r.code !== 0 && !/Command failed/.test(r.stderr),
+          }));
+    failures.push(...failuresOf(outcome, { '-': commands }, `${tool} ${netnsArgs.join(' ')} -batch`));
+  }
+  if (nested) failures.push(...(await runNested(netnsArgs, nested)));
+  return failures;
+}
+
+/**
+ * The nested batch: `netns exec NS ip -force -batch FILE` sent to one of the parallel exec lanes (ip-session.ts),
+ * so that the exec — a process start, the slow part of an attach — holds up neither the namespace's main session
+ * nor other containers' attaches. Its failures are reported by their own lines; the exec line itself only when
+ * it failed on its own (the namespace cannot be entered).
+ */
+async function runNested(netnsArgs: readonly string[], nested: NonNullable<IpBatchOptions['nested']>): Promise<IpCommandFailure[]> {
+  const file = nestedBatchFile();
+  const exec = `netns exec ${netnsArgument(nested.netns)} ip -force -batch ${file}`;
   let outcome: SessionOutcome;
   try {
-    if (nested && nestedFile) fs.writeFileSync(nestedFile, nested.commands.join('\n') + '\n');
-    if (tool === 'ip') {
-      outcome = await ipSession(netnsArgs).run(outer);
-    } else {
-      const result = await runCommand([tool, ...netnsArgs, '-force', '-batch', '-'], outer.join('\n') + '\n');
-      outcome = { stderr: result.stderr, lineOffset: 0, exited: result.code !== 0 && !/Command failed/.test(result.stderr) };
-    }
+    fs.writeFileSync(file, nested.commands.join('\n') + '\n');
+    outcome = await ipExecLane(netnsArgs).run([exec]);
   } finally {
-    if (nestedFile) fs.rmSync(nestedFile, { force: true });
+    fs.rmSync(file, { force: true });
   }
+  const failures = failuresOf(outcome, { [file]: nested.commands, '-': [exec] }, `ip ${netnsArgs.join(' ')} -batch`);
+  const nestedFailed = failures.some((f) => f.nested);
+  // The exec line fails whenever a nested command did; the nested failure is the one to report.
+  return failures.filter((f) => f.nested || !nestedFailed);
+}
+
+/**
+ * Failures from one batch's stderr: each `Command failed SOURCE:N` line, with the message lines printed before
+ * it, is a failure of line N of `sources[SOURCE]` (`-` is stdin, a file name is a nested batch).
+ */
+function failuresOf(outcome: SessionOutcome, sources: Record<string, readonly string[]>, what: string): IpCommandFailure[] {
   const failures: IpCommandFailure[] = [];
   let pending: string[] = [];
   for (const text of outcome.stderr.split('\n')) {
     const failed = /^Command failed (\S+):(\d+)$/.exec(text.trim());
     if (failed) {
-      const isNested = failed[1] === nestedFile;
+      const isNested = failed[1] !== '-';
       const line = Number(failed[2]) - (isNested ? 0 : outcome.lineOffset);
-      const source = isNested ? (nested?.commands ?? []) : outer;
-      // The `netns exec` line fails whenever a nested command did; the nested failure is the one to report.
-      const isExecOfFailedNested = !isNested && nested !== undefined && line === outer.length && failures.some((f) => f.nested);
+      const source = sources[failed[1]] ?? [];
       // Lines past the batch are the session's end mark.
-      if (!isExecOfFailedNested && line <= source.length) {
-        failures.push({ line, command: source[line - 1] ?? '', message: pending.join(' ').trim(), nested: isNested });
-      }
+      if (line <= source.length) failures.push({ line, command: source[line - 1] ?? '', message: pending.join(' ').trim(), nested: isNested });
       pending = [];
     } else if (text.trim()) {
       pending.push(text.trim());
@@ -103,7 +128,7 @@ export async function runIpBatch(commands: readonly string[], options: IpBatchOp
   }
   if (outcome.exited) {
     // ip stopped before the end of the batch (it cannot open the namespace, or an argument it exits on).
-    failures.push({ line: 0, command: `${tool} ${netnsArgs.join(' ')} -batch`, message: pending.join(' ').trim() || 'ip exited', nested: false });
+    failures.push({ line: 0, command: what, message: pending.join(' ').trim() || 'ip exited', nested: false });
   }
   return failures;
 }

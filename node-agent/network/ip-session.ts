@@ -2,9 +2,11 @@
  * A long-lived `ip -force -batch -` per namespace context, fed through stdin, so a batch costs no process
  * start of its own (spawning from Node is most of an attach's time on a busy node). After each batch a
  * command that is bound to fail (showing a device that does not exist) marks the end: its
- * `Command failed -:N` line on stderr says every earlier line has run. An idle session ends itself.
+ * `Command failed -:N` line on stderr says every earlier line has run. An idle session ends itself. Batches
+ * that start a process (a nested batch in a container's namespace) go to parallel exec lanes instead.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as os from 'node:os';
 
 /** Never created by anyone: showing it fails, and that failure is the end-of-batch mark. */
 const SYNC_DEVICE = 'berth-sync-mark';
@@ -27,11 +29,19 @@ class IpBatchSession {
   private tail: Promise<unknown> = Promise.resolve();
   private idleTimer?: NodeJS.Timeout;
 
+  /** Batches sent and not yet answered. */
+  private queued = 0;
+
   constructor(private readonly netnsArgs: readonly string[]) {}
+
+  get pending(): number {
+    return this.queued;
+  }
 
   /** Runs `commands` after every batch queued before them. */
   run(commands: readonly string[]): Promise<SessionOutcome> {
-    const outcome = this.tail.then(() => this.exchange(commands));
+    this.queued++;
+    const outcome = this.tail.then(() => this.exchange(commands)).finally(() => this.queued--);
     this.tail = outcome.catch(() => undefined);
     return outcome;
   }
@@ -96,15 +106,32 @@ function holdEventLoop(child: ChildProcessWithoutNullStreams, hold: boolean): vo
 
 const sessions = new Map<string, IpBatchSession>();
 
-/** The session for `ip [-n NETNS]`: one per namespace argument, started on first use. */
-export function ipSession(netnsArgs: readonly string[]): IpBatchSession {
-  const key = netnsArgs.join(' ');
+/** The session for `ip [-n NETNS]`: one per namespace argument (and exec lane), started on first use. */
+export function ipSession(netnsArgs: readonly string[], lane = 0): IpBatchSession {
+  const key = `${lane} ${netnsArgs.join(' ')}`;
   let session = sessions.get(key);
   if (!session) {
     session = new IpBatchSession(netnsArgs);
     sessions.set(key, session);
   }
   return session;
+}
+
+/**
+ * Sessions that run batches which start a process (`netns exec`), in parallel: a batch that waits for a process
+ * would hold up every batch behind it in one session. Two per CPU keeps the CPUs busy while processes start.
+ */
+const EXEC_LANES = Math.max(2, 2 * os.availableParallelism());
+
+/** The least busy exec lane for `ip [-n NETNS]` (its batches must not depend on each other's order). */
+export function ipExecLane(netnsArgs: readonly string[]): IpBatchSession {
+  let best: IpBatchSession | undefined;
+  for (let lane = 0; lane < EXEC_LANES; lane++) {
+    const session = ipSession(netnsArgs, lane + 1);
+    if (!best || session.pending < best.pending) best = session;
+    if (best.pending === 0) break;
+  }
+  return best!;
 }
 
 /** Ends every session (agent shutdown; they also end by themselves when idle). */

@@ -43,3 +43,8 @@ it('runs a nested batch inside another namespace and reports its failures by the
   const failures = await runIpBatch(['link show lo'], { nested: { netns: `/run/netns/${ns}`, commands: ['link set lo up', `link del ${device}`] } });
   expect(failures.map((f) => [f.nested, f.line, f.command])).toEqual([[true, 2, `link del ${device}`]]);
 });
+
+it('reports a nested batch whose namespace cannot be entered as a failure of its exec, after running the outer batch', async () => {
+  const failures = await runIpBatch(['link set lo up'], { netns: ns, nested: { netns: `/run/netns/${ns}-absent`, commands: ['link set lo up'] } });
+  expect(failures).toEqual([expect.objectContaining({ nested: false, command: expect.stringMatching(/^netns exec .*-absent ip/), message: expect.stringMatching(/Cannot open network namespace/) })]);
+});
