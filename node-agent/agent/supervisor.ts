@@ -6,6 +6,7 @@ import type { Mount } from '../runtime/spec';
 import { ContainerNotFoundError, type ContainerRuntime, type ExitStatus } from '../runtime/types';
 import { SecretNotReadyError, SecretVolumes } from '../secrets';
 import { BundleError, buildRuntimeSpec, resolveUser } from './bundle';
+import { runCleanup, type CleanupStep } from './cleanup';
 import { BackOffOptions, KUBERNETES_BACKOFF, restartDelay, shouldRestart } from './restart-policy';
 import type {
   ContainerObject,
@@ -141,6 +142,8 @@ export class ContainerSupervisor {
           await this.sleep(delayMs);
           continue;
         }
+        // A deletion (or spec change) that arrived mid-start found nothing running yet to stop: stop it now.
+        if (this.deleting || this.specChanged()) void this.stopForUpdate();
         exit = await this.superviseRun();
       }
       if (this.detached) return;
@@ -177,9 +180,22 @@ export class ContainerSupervisor {
     }
     this.runGeneration = this.obj.status?.observedGeneration ?? this.obj.metadata.generation ?? 0;
     this.status = { ...this.status, startedAt: this.obj.status?.startedAt, pid: state.pid, imageDigest: this.obj.status?.imageDigest };
-    if (state.status === 'stopped') return this.deps.runtime.wait(this.id);
+    if (state.status === 'stopped') return this.waitForExit();
     await this.report({ phase: 'Running', pid: state.pid, ready: !this.obj.spec.readinessProbe && !this.obj.spec.startupProbe, reason: undefined, message: undefined });
     return this.superviseRun();
+  }
+
+  /**
+   * The run's exit. A status that cannot be had (the shim was killed, the state directory removed) ends the run as
+   * kubelet's ContainerStatusUnknown does (137), with an Event, instead of ending the supervisor.
+   */
+  private async waitForExit(): Promise<ExitStatus> {
+    try {
+      return await this.deps.runtime.wait(this.id);
+    } catch (err) {
+      await this.warn('ContainerStatusUnknown', `the container's exit status is lost: ${(err as Error).message}`);
+      return { exitCode: 137 };
+    }
   }
 
   /** Pull, network, rootfs, bundle, create, start. */
@@ -245,8 +261,10 @@ export class ContainerSupervisor {
       });
       await this.deps.reporter.event(this.obj, 'Normal', 'Started', `started container (pid ${state.pid})`);
       return 'started';
-    } catch (err) {
-      if (!(err instanceof RunSetupError)) throw err;
+    } catch (caught) {
+      // Anything unforeseen (a mount, a file write) is retried with back-off like a failed create: one container's
+      // trouble never ends its supervisor, which would leave the object unattended.
+      const err = caught instanceof RunSetupError ? caught : new RunSetupError('CreateContainerError', (caught as Error).message, true, { cause: caught });
       await this.report({ phase: err.retry ? 'Pending' : 'Failed', reason: err.reason, message: err.message, pid: undefined, ready: false });
       await this.warn(err.reason, err.message);
       return err.retry ? 'retry' : 'wait';
@@ -266,7 +284,7 @@ export class ContainerSupervisor {
   private async superviseRun(): Promise<ExitStatus> {
     this.startProbes();
     try {
-      return await this.deps.runtime.wait(this.id);
+      return await this.waitForExit();
     } finally {
       this.stopProbes();
     }
@@ -370,34 +388,30 @@ export class ContainerSupervisor {
   }
 
   /**
-   * Removes everything of the container from the node, then releases the object. A step that fails (a busy mount,
-   * a cgroup still emptying) is retried with back-off: the finalizer holds the object until the node is clean, and
-   * no step is skipped because an earlier one failed.
+   * Removes everything of the container from the node, then releases the object (the finalizer). Each step is
+   * bounded and retried with back-off until it succeeds, none is skipped because an earlier one failed, and while one
+   * fails the status, an Event and the agent's log say which step and why (describe tells why it is not going away).
    */
   private async cleanup(): Promise<void> {
     await this.report({ phase: 'Terminating', ready: false, reason: undefined, message: 'removing the container' });
     await this.interruptRun('Killing');
-    const steps: Array<[string, () => Promise<unknown> | unknown]> = [
-      ['runtime', () => this.deps.runtime.delete(this.id, { force: true }).catch((err) => (err instanceof ContainerNotFoundError ? undefined : Promise.reject(err)))],
-      ['secrets', () => this.deps.secrets?.release(this.id)],
-      ['rootfs', () => this.deps.images.releaseRootfs(this.id)],
-      ['network', () => this.deps.network.detach(this.obj, this.id)],
-      ['bundle', () => fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true })],
+    const steps: CleanupStep[] = [
+      { name: 'runtime container', run: () => this.deps.runtime.delete(this.id, { force: true }).catch((err) => (err instanceof ContainerNotFoundError ? undefined : Promise.reject(err))) },
+      { name: 'secrets', run: () => this.deps.secrets?.release(this.id) },
+      { name: 'rootfs', run: () => this.deps.images.releaseRootfs(this.id) },
+      { name: 'network', run: () => this.deps.network.detach(this.obj, this.id) },
+      { name: 'bundle', run: () => fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true }) },
+      { name: 'finalizer', run: () => this.deps.reporter.release(this.obj) },
     ];
-    for (let attempt = 0, pending = steps; pending.length > 0; attempt++) {
-      const failed: typeof steps = [];
-      for (const step of pending) {
-        try {
-          await step[1]();
-        } catch (err) {
-          failed.push(step);
-          if (attempt === 0) await this.warn('CleanupFailed', `removing the container's ${step[0]}: ${(err as Error).message}; retrying`);
-        }
-      }
-      pending = failed;
-      if (pending.length) await new Promise<void>((r) => this.clock.setTimeout(() => r(), Math.min(500 * 2 ** attempt, 10_000)));
-    }
-    await this.deps.reporter.release(this.obj);
+    await runCleanup(steps, {
+      clock: this.clock,
+      onFailure: async (step, attempt, err, retryInMs) => {
+        const why = `removing the container's ${step} failed: ${err.message}`;
+        console.error(JSON.stringify({ component: 'berth-agent', container: this.id, cleanupStep: step, attempt, err: err.message }));
+        await this.warn('CleanupFailed', `${why}; retrying`);
+        if (step !== 'finalizer') await this.report({ reason: 'CleanupFailed', message: `${why} (attempt ${attempt}, next in ${Math.round(retryInMs / 100) / 10} s)` });
+      },
+    });
   }
 
   private async report(change: Partial<ContainerStatusReport>): Promise<void> {
