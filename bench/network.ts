@@ -43,9 +43,9 @@ interface PathFigures {
   readonly rttAvgMs: number;
 }
 
-/** Runs the iperf3 server in `server.ns` and the client in `clientNs`; returns received Gbit/s. */
-async function iperf(server: { ns: string; address: string }, clientNs: string, port: number): Promise<number> {
-  const prefix = (ns: string) => ['ip', 'netns', 'exec', ns];
+/** Runs the iperf3 server in `server.ns` and the client in `clientNs` (the host's namespace when undefined); returns received Gbit/s. */
+async function iperf(server: { ns?: string; address: string }, clientNs: string | undefined, port: number): Promise<number> {
+  const prefix = (ns?: string) => (ns ? ['ip', 'netns', 'exec', ns] : []);
   const serverArgv = [...prefix(server.ns), 'iperf3', '-s', '-1', '-B', server.address, '-p', String(port)];
   const child = spawn(serverArgv[0], serverArgv.slice(1), { stdio: 'ignore' });
   try {
@@ -76,9 +76,12 @@ async function pingRtt(ns: string, address: string): Promise<number> {
 async function main(): Promise<void> {
   const tag = testTag();
   const driver = new BridgeDriver();
-  const subnets = await pickFreeSubnets(1);
-  const [subnet] = subnets;
+  const subnets = await pickFreeSubnets(2);
+  const [subnet, subnet1500] = subnets;
   const net: NetworkConfig = { key: `bench${tag}/net`, name: 'net', namespace: `bench${tag}`, driver: 'bridge', ...validateAddressing({ subnet }, []) };
+  /** The same two containers also on a bridge at the MTU Berth used before (eth1), to show what the MTU buys. */
+  const net1500: NetworkConfig = { key: `bench${tag}/net1500`, name: 'net1500', namespace: `bench${tag}`, driver: 'bridge', mtu: 1500, ...validateAddressing({ subnet: subnet1500 }, []) };
+  const ips1500: string[] = [];
   let ipam: IpamState = EMPTY_IPAM_STATE;
   const created: string[] = [];
   const attached: string[] = [];
@@ -99,11 +102,21 @@ async function main(): Promise<void> {
     }
     const [client, server] = [created[0], created[1]];
     const serverIp = ipam.allocations.c1;
+    await driver.ensureNetwork(net1500);
+    let ipam1500: IpamState = EMPTY_IPAM_STATE;
+    for (const [index, id] of ['c0', 'c1'].entries()) {
+      const allocation = allocateAddress(net1500, ipam1500, id);
+      ipam1500 = allocation.state;
+      ips1500.push(allocation.address);
+      await driver.attach(net1500, id, await createNetns(created[index]), allocation.address, { interfaceName: 'eth1', defaultRoute: false });
+    }
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const samples = { bridgeGbps: [] as number[], bridgeRtt: [] as number[], loopbackGbps: [] as number[], loopbackRtt: [] as number[] };
+    const samples = { bridgeGbps: [] as number[], bridgeRtt: [] as number[], loopbackGbps: [] as number[], loopbackRtt: [] as number[], bridge1500Gbps: [] as number[], hostLoopbackGbps: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
       samples.bridgeGbps.push(await iperf({ ns: server, address: serverIp }, client, port));
+      samples.bridge1500Gbps.push(await iperf({ ns: server, address: ips1500[1] }, client, port + 2));
       samples.loopbackGbps.push(await iperf({ ns: client, address: '127.0.0.1' }, client, port + 1));
+      samples.hostLoopbackGbps.push(await iperf({ address: '127.0.0.1' }, undefined, port + 3));
       samples.bridgeRtt.push(await pingRtt(client, serverIp));
       samples.loopbackRtt.push(await pingRtt(client, '127.0.0.1'));
     }
@@ -116,7 +129,10 @@ async function main(): Promise<void> {
       loopback,
       throughputRatio: round(bridge.throughputGbps / loopback.throughputGbps),
       throughputRatioOfMedians: round(median(samples.bridgeGbps) / median(samples.loopbackGbps)),
-      rounds: { bridgeGbps: samples.bridgeGbps.map(round), loopbackGbps: samples.loopbackGbps.map(round) },
+      rounds: { bridgeGbps: samples.bridgeGbps.map(round), loopbackGbps: samples.loopbackGbps.map(round), bridgeMtu1500Gbps: samples.bridge1500Gbps.map(round), hostLoopbackGbps: samples.hostLoopbackGbps.map(round) },
+      /** Reference only: the host namespace's loopback has the host's netfilter rules and conntrack on its path. */
+      hostLoopbackGbps: round(Math.max(...samples.hostLoopbackGbps)),
+      bridgeMtu1500RatioToLoopback: round(Math.max(...samples.bridge1500Gbps) / loopback.throughputGbps),
       rttRatio: round(bridge.rttAvgMs / loopback.rttAvgMs),
       attachMsMedian: round(median(attachMs)),
       attachMsMax: round(Math.max(...attachMs)),
@@ -126,16 +142,20 @@ async function main(): Promise<void> {
     };
     console.log(`compared: ${result.compared}`);
     console.log(`bridge:   ${bridge.throughputGbps.toFixed(2)} Gbit/s, rtt ${bridge.rttAvgMs.toFixed(3)} ms (best of ${ROUNDS} iperf3 rounds of ${IPERF_SECONDS} s; median rtt of ping x${PING_COUNT})`);
-    console.log(`loopback: ${loopback.throughputGbps.toFixed(2)} Gbit/s, rtt ${loopback.rttAvgMs.toFixed(3)} ms`);
+    console.log(`bridge at MTU 1500 (same containers, eth1): ${Math.max(...samples.bridge1500Gbps).toFixed(2)} Gbit/s, ${result.bridgeMtu1500RatioToLoopback} of loopback`);
+    console.log(`loopback: ${loopback.throughputGbps.toFixed(2)} Gbit/s, rtt ${loopback.rttAvgMs.toFixed(3)} ms (in container A)`);
+    console.log(`host-namespace loopback (reference, not the target's denominator): ${result.hostLoopbackGbps.toFixed(2)} Gbit/s`);
     console.log(`throughput bridge/loopback ${result.throughputRatio} (target >= 0.8; ratio of medians ${result.throughputRatioOfMedians}); rtt ratio ${result.rttRatio}`);
     console.log(`attach: median ${result.attachMsMedian} ms, max ${result.attachMsMax} ms over ${attachMs.length} containers (target <= 20 ms)`);
     console.log(`1-minute load average during the run: ${result.loadAverage.toFixed(2)} on ${os.cpus().length} CPUs`);
     console.log(JSON.stringify(result));
   } finally {
     for (const id of attached) await driver.detach(net, id);
+    for (const id of ['c0', 'c1']) await driver.detach(net1500, id);
+    await driver.removeNetwork(net1500);
     for (const ns of created) await deleteNetns(ns);
     await driver.removeNetwork(net);
-    const left = resourcesNamed(await listBerthResources(), [bridgeName(net.key), ...created]);
+    const left = resourcesNamed(await listBerthResources(), [bridgeName(net.key), bridgeName(net1500.key), ...created]);
     if (left.length > 0) console.error(`left behind: ${left.join(', ')}`);
     releaseSubnets(subnets);
   }
