@@ -219,29 +219,30 @@ class PlanBuilder {
       return this.finish(this.readyWeights(), current);
     }
 
+    // A batch starts with its new containers; delaySeconds separates the starts of batches (Swarm's update delay).
     const nextBatchAt = since(this.rollout.lastBatchAt) + (ru.delaySeconds ?? 0) * 1000;
-    if (nextBatchAt > now) {
-      this.wait(nextBatchAt - now);
-      return this.finish(this.readyWeights(), current);
-    }
+    const delaying = nextBatchAt > now;
+    if (delaying) this.wait(nextBatchAt - now);
 
     const old = this.others([update]);
     // Old containers that are not ready serve nothing: removing them first costs no availability.
     this.delete.push(...old.filter((r) => !r.ready).map((r) => r.name));
-    const total = this.live(update).length + this.others([update]).length;
-    const toCreate = Math.min(replicas - this.live(update).length, replicas + surge - total);
+    const total = () => this.live(update).length + this.others([update]).length;
+    const toCreate = delaying ? 0 : Math.min(replicas - this.live(update).length, replicas + surge - total());
     if (toCreate > 0) this.scaleTo(update, this.live(update).length + toCreate);
     const available = this.input.owned.filter((r) => r.available && !r.terminating && !this.delete.includes(r.name)).length;
-    const removable = Math.max(0, available - (replicas - unavailable));
+    let removable = Math.max(0, available - (replicas - unavailable));
+    // During the delay only the surplus of a finished start-first batch goes; stopping more would begin the next batch.
+    if (delaying) removable = Math.min(removable, Math.max(0, total() - replicas));
     this.delete.push(...worstFirst(this.others([update])).slice(0, removable).map((r) => r.name));
-    if (this.create.length || this.delete.length) this.rollout = { ...this.rollout, lastBatchAt: iso(now) };
+    if (this.create.length) this.rollout = { ...this.rollout, lastBatchAt: iso(now) };
 
     const done = this.allAvailable(update, replicas) && this.others([update]).length === 0 && this.create.length === 0;
     this.rollout = {
       ...this.rollout,
       phase: done ? 'Healthy' : 'Progressing',
       activeRevision: done ? update : current,
-      message: `${this.readyCount(update)} of ${replicas} updated containers ready`,
+      message: `${this.readyCount(update)} of ${replicas} updated containers ready, ${this.others([update]).length} old still running${delaying ? `; next batch in ${Math.ceil((nextBatchAt - now) / 1000)}s` : ''}`,
     };
     return this.finish(this.readyWeights(), done ? update : current);
   }

@@ -110,6 +110,20 @@ describe('rollout planner', () => {
   });
 
   it.each([
+    [{ maxSurge: 2, maxUnavailable: 0 }, 2],
+    [{ maxSurge: 0, maxUnavailable: 2 }, 2],
+  ])('RollingUpdate %j with delaySeconds starts batches of %d at least the delay apart, old and new side by side', (ru, batch) => {
+    const w = deployed('RollingUpdate', 6);
+    const p = w.run({ replicas: 6, strategy: strategy('RollingUpdate', { rollingUpdate: { ...ru, delaySeconds: 5 } }), updateRevision: B }, 60);
+    expect(p.rollout.phase).toBe('Healthy');
+    const starts = w.history.map((h, i) => ({ i, n: h.plan.create.filter((c) => c.revision === B).length })).filter((x) => x.n > 0);
+    expect(starts.map((x) => x.n)).toEqual([batch, batch, batch]);
+    for (let k = 1; k < starts.length; k++) expect(starts[k].i - starts[k - 1].i).toBeGreaterThanOrEqual(5);
+    expect(w.history.some((h) => h.owned.some((r) => r.revision === A && r.ready) && h.owned.some((r) => r.revision === B && r.ready))).toBe(true);
+    for (const h of w.history) expect(h.owned.filter((r) => !r.terminating).length).toBeLessThanOrEqual(6 + ru.maxSurge);
+  });
+
+  it.each([
     ['pause', 'Paused', B],
     ['rollback', 'RolledBack', A],
   ] as const)('RollingUpdate failureAction %s on failing containers ends %s serving %s', (failureAction, phase, serving) => {
