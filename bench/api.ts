@@ -1,8 +1,10 @@
 /**
  * `npm run bench:api`: the API server against its raw store floors, both backends, side by side.
- * Per backend: raw floor (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s against the same etcd),
- * API creates/s with 64 concurrent clients, get latency, list of 10,000 objects, watch delivery p50/p99 with 1,000
- * watchers. The server runs as its own process (as in production); the last line is one JSON object with every figure.
+ * Per backend: raw floor (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s of values the size of
+ * a stored Container, 64 concurrent, against the same etcd), for etcd also Berth's storage layer alone creating
+ * the same objects, API creates/s with 64 concurrent clients, get latency, list of 10,000 objects, watch delivery
+ * p50/p99 with 1,000 watchers. The server runs as its own process (as in production); the load average is printed
+ * with every backend (the machine is shared); the last line is one JSON object with every figure.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,7 +12,8 @@ import * as path from 'node:path';
 import { ApiClient, RESOURCES, loadKubeconfig, type Container } from '../client';
 import { spawnApiServer, type StoreKind } from '../test/helpers/apiserver';
 import { startEtcd } from '../test/helpers/etcd';
-import { etcdPutsPerSecond, sqliteInsertsPerSecond } from './store-floor';
+import { percentile, round } from './stats';
+import { etcdPutsPerSecond, etcdStorageCreatesPerSecond, sqliteInsertsPerSecond } from './store-floor';
 
 const CONCURRENCY = 64;
 const LIST_SIZE = 10_000;
@@ -19,11 +22,6 @@ const WATCH_EVENTS = 50;
 /** Time between the watched writes: 10 writes/s × 1,000 watchers = 10,000 deliveries/s. */
 const WATCH_EVENT_INTERVAL_MS = 100;
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 const container = (name: string, namespace: string): Container => ({ metadata: { name, namespace }, spec: { image: 'busybox', command: ['sleep', '1'] } });
 
 const createMany = async (client: ApiClient, namespace: string, prefix: string, n: number): Promise<number> => {
@@ -61,14 +59,16 @@ const measureWatch = async (client: ApiClient): Promise<{ p50: number; p99: numb
   return { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), delivered: latencies.length };
 };
 
-const benchBackend = async (store: StoreKind): Promise<Record<string, number>> => {
+const benchBackend = async (store: StoreKind): Promise<Record<string, number | number[]>> => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `berth-bench-${store}-`));
   const etcd = store === 'etcd' ? await startEtcd() : undefined;
   try {
+    const loadBefore = os.loadavg()[0];
     const floor =
       store === 'sqlite'
         ? await sqliteInsertsPerSecond({ path: path.join(home, 'floor.db'), n: 20_000 })
         : await etcdPutsPerSecond({ endpoint: etcd!.endpoint, n: 10_000, concurrency: CONCURRENCY });
+    const storageCreates = etcd ? await etcdStorageCreatesPerSecond({ endpoint: etcd.endpoint, n: 10_000, concurrency: CONCURRENCY }) : undefined;
     const server = await spawnApiServer(home, { store, etcdEndpoint: etcd?.endpoint });
     const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
     try {
@@ -90,6 +90,7 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, number>> =
       const watch = await measureWatch(client);
       return {
         floorWritesPerSecond: Math.round(floor),
+        ...(storageCreates === undefined ? {} : { storageCreatesPerSecond: Math.round(storageCreates), storageVsFloor: round(storageCreates / floor, 3) }),
         createsPerSecond: Math.round(createsPerSecond),
         createsVsFloor: round(createsPerSecond / floor, 3),
         getP50Ms: round(percentile(getLatencies, 50), 2),
@@ -98,6 +99,7 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, number>> =
         watchP50Ms: watch.p50,
         watchP99Ms: watch.p99,
         watchDelivered: watch.delivered,
+        loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)],
       };
     } finally {
       client.close();
@@ -110,13 +112,15 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, number>> =
 };
 
 const main = async (): Promise<void> => {
-  const results: Record<string, Record<string, number>> = {};
+  const results: Record<string, Record<string, number | number[]>> = {};
   for (const store of ['sqlite', 'etcd'] as const) {
     results[store] = await benchBackend(store);
     const r = results[store];
+    const storage = r.storageCreatesPerSecond === undefined ? '' : `storage creates ${r.storageCreatesPerSecond}/s (${r.storageVsFloor}x) | `;
     console.log(
-      `${store.padEnd(6)} floor ${r.floorWritesPerSecond}/s | API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, 64 clients) | ` +
-        `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms`,
+      `${store.padEnd(6)} floor ${r.floorWritesPerSecond}/s | ${storage}API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, 64 clients) | ` +
+        `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms | ` +
+        `load average ${(r.loadAverage as number[]).join(' → ')}`,
     );
   }
   console.log(JSON.stringify(results));
