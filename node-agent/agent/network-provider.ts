@@ -128,6 +128,7 @@ export class ApiNetworkProvider implements NetworkProvider {
       const request = { containerId: id, name: c.metadata.name, namespace: c.metadata.namespace, networks: [...resolved.values()], etcDir: path.join(this.opts.etcRoot, id) };
       await this.opts.networking.adoptContainer(request).catch((err: Error) => console.error(JSON.stringify({ component: 'berth-agent-network', containerId: id, msg: 'cannot re-adopt networking', err: err.message })));
     }
+    for (const net of this.networks.list()) this.syncOverlayMembers(net); // overlays set up again just now
   }
 
   private ensureNetwork(config: NetworkConfig): Promise<void> {
@@ -186,10 +187,11 @@ export class ApiNetworkProvider implements NetworkProvider {
   /** Nodes came or went: every overlay set up here gets the new flood list (after any set-up still running). */
   private followOverlayPeers(): void {
     for (const net of this.networks.list()) {
-      const previous = this.ensured.get(net.metadata.uid!);
-      const config = net.spec.driver === 'overlay' && previous ? this.overlayConfigOf(net) : undefined;
-      if (!previous || !config || typeof config === 'string') continue;
-      const next = previous.catch(() => undefined).then(() => this.opts.networking.ensureNetwork(config));
+      const key = net.metadata.uid!;
+      const previous = this.ensured.get(key);
+      const config = net.spec.driver === 'overlay' && (previous || this.opts.networking.hasNetwork(key)) ? this.overlayConfigOf(net) : undefined;
+      if (!config || typeof config === 'string') continue;
+      const next = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.opts.networking.ensureNetwork(config));
       this.ensured.set(config.key, next);
       next.catch((err: Error) => {
         if (this.ensured.get(config.key) === next) this.ensured.delete(config.key); // the next attach tries again

@@ -94,6 +94,11 @@ export class NodeNetworking {
     }
   }
 
+  /** Whether the Network is set up on this node (by an attach, or re-adopted after a restart). */
+  hasNetwork(networkKey: string): boolean {
+    return this.networks.has(networkKey);
+  }
+
   /** Stops the DNS server and removes the devices; refuses (`NetworkInUseError`) while containers are attached to it. */
   async removeNetwork(config: NetworkConfig): Promise<void> {
     const users = [...this.containers.values()].filter((c) => c.networks.some((n) => n.network.key === config.key));

@@ -169,7 +169,21 @@ test('containers scheduled to the two nodes reach each other by address and by n
   expect(stats[0].stats64.rx.packets).toBeGreaterThan(0); // it did go through the tunnel
 });
 
-test('the flood list follows Nodes joining and leaving through the API', async () => {
+test('a restarted agent re-adopts the overlay: new containers on the other node resolve, and Nodes joining and leaving change its flood list', async () => {
+  nodes[1].agent.stop();
+  await nodes[1].networking.close();
+  nodes[1] = startNode(1); // a new agent process-equivalent: fresh networking state, same host
+  await nodes[1].agent.start();
+  const obj: KubeObject = { metadata: { name: 'three', namespace }, spec: { image: 'busybox', command: ['sleep', '1000'], networks: ['ov'], nodeName: nodeNames[0], terminationGracePeriodSeconds: 1 } };
+  const created = await api.client.create<Container>(RESOURCES.containers, obj);
+  runtimeIds.push(runtimeIdOf({ metadata: { name: 'three', namespace, uid: created.metadata.uid! }, spec: { image: 'busybox' } }));
+  const three = await running('three');
+  const ping = await until(async () => {
+    const r = await execIn(1, 'two', ['ping', '-c', '1', '-W', '2', 'three']);
+    return r.code === 0 ? r : undefined;
+  }, 5000);
+  expect(ping.out).toContain(`PING three (${three.ip})`);
+
   const third = vteps[0].replace(/\.1$/, '.3');
   const name = `berth-${tag}-n3`;
   await api.client.create(RESOURCES.nodes, { metadata: { name, annotations: { [VTEP_ANNOTATION]: third } }, spec: {} });
@@ -182,7 +196,7 @@ test('the flood list follows Nodes joining and leaving through the API', async (
 });
 
 test('deleting the containers and the Network removes every bridge, VXLAN device, veth and namespace', async () => {
-  for (const name of containers) await api.client.delete(RESOURCES.containers, name, { namespace });
+  for (const name of [...containers, 'three']) await api.client.delete(RESOURCES.containers, name, { namespace });
   await until(async () => ((await api.client.list(RESOURCES.containers, { namespace })).items.length === 0 ? true : undefined), 20_000);
   await api.client.delete(RESOURCES.networks, 'ov', { namespace });
   await until(async () => ((await api.client.list(RESOURCES.networks, { namespace })).items.length === 0 ? true : undefined));
