@@ -1,12 +1,15 @@
 /**
  * `npm run bench:e2e`: the whole path a user takes — apply 100 Containers (busybox sleep) and wait until all are
- * Running (total, p50/p99 apply→Running) — next to `podman run -d` ×100 with runc on the same image, and the
- * agent's resident memory with 0, 100 and 1,000 running containers. The last line is one JSON object.
+ * Running (total, p50/p99 apply→Running, the median of each step and the agent's own phase timings), (a) all
+ * created at once and (b) through `kubectl apply -f` of a 100-document file — next to `podman run -d` ×100 with
+ * runc on the same image, and the agent's resident memory with 0, 100 and 1,000 running containers. The last
+ * line is one JSON object. `--no-podman` / `--no-thousand` leave parts out for quick looks while tuning.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stringify } from 'yaml';
 import { start } from '../api';
 import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES } from '../client';
 import { startControllers } from '../controllers/main';
@@ -14,6 +17,8 @@ import { importBusybox } from '../node-agent/images/busybox';
 import { saveImages } from '../node-agent/images/load';
 import { ImageStore } from '../node-agent/images/store';
 import { BerthRuntime } from '../node-agent/runtime';
+import { AGENT_FINALIZER } from '../node-agent/agent';
+import { describePhases, formatPhases, scrapeSocket } from './start-phases';
 import { median, percentile, round, rssBytes } from './stats';
 
 const NS = 'bench';
@@ -29,27 +34,116 @@ async function waitFor(cond: () => Promise<boolean> | boolean, what: string, ms 
   }
 }
 
-/** Creates `names` (8 in flight) and resolves with each one's apply→Running time, seen through a watch. */
-async function applyAndWait(client: ApiClient, names: string[]): Promise<{ totalMs: number; latencies: number[] }> {
-  const createdAt = new Map<string, number>();
-  const runningAt = new Map<string, number>();
-  const watch = await client.watch<Container>(RESOURCES.containers, { namespace: NS }, (_t, c) => {
+const containerOf = (name: string): KubeObject => ({ metadata: { name, namespace: NS }, spec: { image: 'busybox', command: ['sleep', '100000'], terminationGracePeriodSeconds: 1 } });
+
+/** When each container reached each step, as a watch sees it. */
+interface Timeline {
+  applied: number;
+  bound?: number;
+  admitted?: number;
+  running?: number;
+}
+
+export interface ApplyResult {
+  readonly totalMs: number;
+  readonly latencies: number[];
+  /** Medians of apply→bound (scheduler), bound→finalizer (agent admits it), finalizer→Running (agent starts it). */
+  readonly stepsMs: { scheduled: number; admitted: number; started: number };
+}
+
+/**
+ * How containers are applied: `burst` creates all at once (100 requests in flight); `kubectl` is `kubectl apply -f`
+ * of one multi-document file (one object after the other, as fast as kubectl goes): each object's apply→Running
+ * is what a user waits for.
+ */
+type ApplyMode = { kind: 'burst' } | { kind: 'kubectl'; kubeconfig: string; dir: string } | { kind: 'parallel'; inFlight: number };
+
+/**
+ * Applies `names` and resolves with each one's apply→Running time, seen through a watch. The apply time is when
+ * the create was sent (burst, parallel), or for kubectl the earlier of its "created" line and the watch's ADDED.
+ */
+async function applyAndWait(client: ApiClient, names: string[], mode: ApplyMode): Promise<ApplyResult> {
+  const timeline = new Map<string, Timeline>();
+  const watch = await client.watch<Container>(RESOURCES.containers, { namespace: NS }, (type, c) => {
+    const now = Date.now();
     const name = c.metadata.name!;
-    if ((c.status as { phase?: string } | undefined)?.phase === 'Running' && !runningAt.has(name)) runningAt.set(name, Date.now());
-  });
-  const t0 = Date.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < names.length) {
-      const name = names[next++];
-      createdAt.set(name, Date.now());
-      await client.create(RESOURCES.containers, { metadata: { name, namespace: NS }, spec: { image: 'busybox', command: ['sleep', '100000'], terminationGracePeriodSeconds: 1 } } as KubeObject);
+    let t = timeline.get(name);
+    if (!t) {
+      if (type !== 'ADDED') return;
+      timeline.set(name, (t = { applied: now }));
     }
+    if (c.spec?.nodeName && t.bound === undefined) t.bound = now;
+    if (c.metadata.finalizers?.includes(AGENT_FINALIZER) && t.admitted === undefined) t.admitted = now;
+    if ((c.status as { phase?: string } | undefined)?.phase === 'Running' && t.running === undefined) t.running = now;
+  });
+  const applied = (name: string, at: number) => {
+    const t = timeline.get(name);
+    if (!t) timeline.set(name, { applied: at });
+    else t.applied = Math.min(t.applied, at);
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  await waitFor(() => names.every((n) => runningAt.has(n)), `${names.length} containers Running`);
+  const t0 = Date.now();
+  if (mode.kind === 'kubectl') await kubectlApply(mode.kubeconfig, path.join(mode.dir, `apply-${names[0]}.yaml`), names, applied);
+  else {
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++];
+        const sentAt = Date.now();
+        await client.create(RESOURCES.containers, containerOf(name));
+        applied(name, sentAt);
+      }
+    };
+    await Promise.all(Array.from({ length: mode.kind === 'burst' ? names.length : mode.inFlight }, worker));
+  }
+  await waitFor(() => names.every((n) => timeline.get(n)?.running !== undefined), `${names.length} containers Running`);
   watch.stop();
-  return { totalMs: Math.max(...names.map((n) => runningAt.get(n)!)) - t0, latencies: names.map((n) => runningAt.get(n)! - createdAt.get(n)!) };
+  const all = names.map((n) => timeline.get(n)!);
+  const step = (from: (t: Timeline) => number | undefined, to: (t: Timeline) => number | undefined) => median(all.map((t) => (to(t) ?? NaN) - (from(t) ?? NaN)).filter((v) => !Number.isNaN(v)));
+  return {
+    totalMs: Math.max(...all.map((t) => t.running!)) - t0,
+    latencies: all.map((t) => t.running! - t.applied),
+    stepsMs: { scheduled: step((t) => t.applied, (t) => t.bound), admitted: step((t) => t.bound, (t) => t.admitted), started: step((t) => t.admitted, (t) => t.running) },
+  };
+}
+
+/** `kubectl apply -f FILE` of all `names`; each "created" line marks that object as applied. */
+async function kubectlApply(kubeconfig: string, file: string, names: string[], applied: (name: string, at: number) => void): Promise<void> {
+  fs.writeFileSync(file, names.map((n) => stringify({ apiVersion: 'berth.dev/v1', kind: 'Container', ...containerOf(n) })).join('---\n'));
+  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, 'apply', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    const now = Date.now();
+    out += chunk.toString();
+    const lines = out.split('\n');
+    out = lines.pop()!;
+    for (const line of lines) {
+      const m = /^container\.berth\.dev\/(\S+) created/.exec(line);
+      if (m) applied(m[1], now);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`kubectl apply exited ${code}: ${err.trim()}`);
+}
+
+const describe = (r: ApplyResult): string =>
+  `total ${r.totalMs} ms, apply→Running p50 ${median(r.latencies)} ms, p99 ${percentile(r.latencies, 99)} ms; median steps: scheduled ${r.stepsMs.scheduled} ms, admitted by the agent +${r.stepsMs.admitted} ms, Running +${r.stepsMs.started} ms`;
+
+async function deleteAll(client: ApiClient): Promise<void> {
+  const all = (await client.list(RESOURCES.containers, { namespace: NS })).items;
+  await Promise.all(all.map((c) => client.delete(RESOURCES.containers, c.metadata.name!, { namespace: NS })));
+  await waitFor(async () => (await client.list(RESOURCES.containers, { namespace: NS })).items.length === 0, 'every container deleted');
+}
+
+/** SIGTERM (the agent stops cleanly: e.g. NODE_OPTIONS=--cpu-prof writes its profile), SIGKILL after 5 s. */
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function podmanRun100(home: string): Promise<{ totalMs: number; perContainerMs: number }> {
@@ -67,11 +161,15 @@ async function podmanRun100(home: string): Promise<{ totalMs: number; perContain
 }
 
 async function main(): Promise<void> {
+  // For quicker looks while tuning; a benchmark run proper runs everything.
+  const withPodman = !process.argv.includes('--no-podman');
+  const withThousand = !process.argv.includes('--no-thousand');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-e2e-'));
   const server = await start({ home, port: 0, address: '127.0.0.1', store: 'sqlite' });
   const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
   const controllers = await startControllers(client);
   const nodeHome = path.join(home, 'node-home');
+  const agentSocket = path.join(nodeHome, 'node', 'agent.sock');
   let agent: ChildProcess | undefined;
   try {
     await client.create(RESOURCES.namespaces, { metadata: { name: NS } });
@@ -79,39 +177,61 @@ async function main(): Promise<void> {
       env: { ...process.env, BERTH_HOME: nodeHome },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    await waitFor(async () => (await client.list(RESOURCES.nodes)).items.length > 0, 'the node');
-    await applyAndWait(client, ['warmup']);
+    await waitFor(async () => (await client.list(RESOURCES.nodes)).items.length > 0 && fs.existsSync(agentSocket), 'the node');
+    await applyAndWait(client, ['warmup'], { kind: 'parallel', inFlight: 1 });
     const rss0 = rssBytes(agent.pid!);
-    const hundred = await applyAndWait(client, Array.from({ length: 100 }, (_, i) => `c${i}`));
+
+    let scrape = await scrapeSocket(agentSocket);
+    const phasesSince = async () => {
+      const now = await scrapeSocket(agentSocket);
+      const means = describePhases(scrape, now);
+      scrape = now;
+      return means;
+    };
+    const burst = await applyAndWait(client, Array.from({ length: 100 }, (_, i) => `c${i}`), { kind: 'burst' });
+    const burstPhases = await phasesSince();
+    console.log(`(a) burst: 100 Containers created at once (100 requests in flight): ${describe(burst)}`);
+    console.log(`    agent phases, mean ms: ${formatPhases(burstPhases)}`);
     await new Promise((r) => setTimeout(r, 2000));
     const rss100 = rssBytes(agent.pid!);
-    const thousand = await applyAndWait(client, Array.from({ length: 899 }, (_, i) => `c${100 + i}`));
-    await new Promise((r) => setTimeout(r, 2000));
-    const rss1000 = rssBytes(agent.pid!);
-    const all = (await client.list(RESOURCES.containers, { namespace: NS })).items;
-    await Promise.all(all.map((c) => client.delete(RESOURCES.containers, c.metadata.name!, { namespace: NS })));
-    await waitFor(async () => (await client.list(RESOURCES.containers, { namespace: NS })).items.length === 0, 'every container deleted');
+    await deleteAll(client);
+    await phasesSince();
+
+    const applied = await applyAndWait(client, Array.from({ length: 100 }, (_, i) => `k${i}`), { kind: 'kubectl', kubeconfig: server.kubeconfigPath, dir: home });
+    const appliedPhases = await phasesSince();
+    console.log(`(b) kubectl apply -f of a 100-document file (one object after another, as fast as kubectl goes): ${describe(applied)}`);
+    console.log(`    agent phases, mean ms: ${formatPhases(appliedPhases)}`);
+
+    let thousand: ApplyResult | undefined;
+    let rss1000 = NaN;
+    if (withThousand) {
+      thousand = await applyAndWait(client, Array.from({ length: 900 }, (_, i) => `c${100 + i}`), { kind: 'parallel', inFlight: 8 });
+      await new Promise((r) => setTimeout(r, 2000));
+      rss1000 = rssBytes(agent.pid!);
+    }
+    await deleteAll(client);
     // The namespace's default Network (and its bridge) goes through the agent too, before the agent stops.
     for (const n of (await client.list(RESOURCES.networks, { namespace: NS })).items) await client.delete(RESOURCES.networks, n.metadata.name!, { namespace: NS });
     await waitFor(async () => (await client.list(RESOURCES.networks, { namespace: NS })).items.length === 0, 'every network deleted');
-    const podman = await podmanRun100(home);
-    const berth = { totalMs: hundred.totalMs, p50Ms: median(hundred.latencies), p99Ms: percentile(hundred.latencies, 99) };
-    console.log(`100 Containers Running: berth ${berth.totalMs} ms (p50 ${berth.p50Ms} ms, p99 ${berth.p99Ms} ms apply→Running) | podman run -d ×100: ${podman.totalMs} ms (${round(podman.perContainerMs)} ms each) | ratio ${round(berth.totalMs / podman.totalMs, 2)}`);
-    console.log(`1,000 Containers Running in ${thousand.totalMs + hundred.totalMs} ms; agent RSS: 0 → ${round(rss0 / MiB)} MiB, 100 → ${round(rss100 / MiB)} MiB, 1,000 → ${round(rss1000 / MiB)} MiB`);
+    const podman = withPodman ? await podmanRun100(home) : undefined;
+    const ratio = podman ? round(burst.totalMs / podman.totalMs, 2) : NaN;
+    if (podman) console.log(`100 Containers Running: berth ${burst.totalMs} ms (burst) | podman run -d ×100: ${podman.totalMs} ms (${round(podman.perContainerMs)} ms each) | ratio ${ratio}`);
+    if (thousand) console.log(`1,000 Containers Running: the 900 after (b) in ${thousand.totalMs} ms (8 creates in flight); agent RSS: 0 → ${round(rss0 / MiB)} MiB, 100 → ${round(rss100 / MiB)} MiB, 1,000 → ${round(rss1000 / MiB)} MiB`);
+    const figures = (r: ApplyResult) => ({ totalMs: r.totalMs, p50Ms: median(r.latencies), p99Ms: percentile(r.latencies, 99), stepsMs: r.stepsMs });
     console.log(
       JSON.stringify({
         benchmark: 'e2e',
-        berth100TotalMs: berth.totalMs,
-        berthApplyToRunningP50Ms: berth.p50Ms,
-        berthApplyToRunningP99Ms: berth.p99Ms,
-        podman100TotalMs: podman.totalMs,
-        ratioToPodman: round(berth.totalMs / podman.totalMs, 3),
-        berth1000TotalMs: thousand.totalMs + hundred.totalMs,
+        burst: { ...figures(burst), phasesMs: burstPhases },
+        kubectlApply: { ...figures(applied), phasesMs: appliedPhases },
+        podman100TotalMs: podman?.totalMs,
+        ratioToPodman: podman ? round(burst.totalMs / podman.totalMs, 3) : undefined,
+        berth1000TotalMs: thousand ? thousand.totalMs + applied.totalMs : undefined,
         agentRssMiB: { 0: round(rss0 / MiB), 100: round(rss100 / MiB), 1000: round(rss1000 / MiB) },
+        loadAverage: os.loadavg().map((l) => round(l, 2)),
       }),
     );
   } finally {
-    agent?.kill('SIGKILL');
+    if (agent) await stopProcess(agent);
     const runtime = new BerthRuntime({ root: path.join(nodeHome, 'node', 'runtime') });
     for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
     const images = new ImageStore({ root: path.join(nodeHome, 'images') });

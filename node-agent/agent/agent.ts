@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { ApiClient, Container, isAlreadyExistsError, isConflictError, isNotFoundError, KubeObject, RESOURCES } from '../../client';
 import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
 import type { ContainerRuntime } from '../runtime/types';
@@ -5,6 +6,7 @@ import type { SecretVolumes } from '../secrets';
 import { AGENT_FINALIZER, ApiStatusReporter } from './api-reporter';
 import { nodeStatus } from './node-status';
 import type { BackOffOptions } from './restart-policy';
+import { StartTimings } from './start-timing';
 import { ContainerSupervisor, runtimeIdOf } from './supervisor';
 import type { ContainerObject, ImageProvider, LogProvider, NetworkProvider } from './types';
 
@@ -48,7 +50,11 @@ export class NodeAgent {
   private readonly supervisors = new Map<string, ContainerSupervisor>();
   private readonly informer: Informer<Container>;
   private readonly reporter: ApiStatusReporter;
+  /** performance.now() when a Container was first seen bound here, until its supervisor starts. */
+  private readonly seenAt = new Map<string, number>();
   private heartbeat?: NodeJS.Timeout;
+  /** Start phase durations, for the agent's /metrics. */
+  readonly startTimings = new StartTimings();
 
   constructor(private readonly opts: NodeAgentOptions) {
     this.reporter = new ApiStatusReporter(opts.client, opts.nodeName);
@@ -101,21 +107,30 @@ export class NodeAgent {
     if (existing) return existing.update(obj);
     const ours = c.metadata.finalizers?.includes(AGENT_FINALIZER) ?? false;
     if (c.metadata.deletionTimestamp && !ours) return;
+    if (!this.seenAt.has(key)) this.seenAt.set(key, performance.now());
     if (!ours) {
       // The finalizer keeps the object until the node has removed the cgroup, mounts and network of the container.
+      let finalized: Container;
       try {
-        await this.opts.client.patch(
+        finalized = await this.opts.client.patch<Container>(
           RESOURCES.containers,
           c.metadata.name!,
           { metadata: { finalizers: [...(c.metadata.finalizers ?? []), AGENT_FINALIZER], resourceVersion: c.metadata.resourceVersion } },
           { namespace: c.metadata.namespace },
         );
       } catch (err) {
+        if (isNotFoundError(err)) this.seenAt.delete(key);
         if (isConflictError(err) || isNotFoundError(err)) return;
         throw err;
       }
-      return; // the update event of our own patch starts the supervisor
+      // Supervised from the patch's answer, not after its watch event comes back (whichever is first starts it;
+      // a supervisor already started is not handed this answer, which may be older than what it has seen).
+      if (this.supervisors.has(key)) return;
+      return this.sync(finalized);
     }
+    const seenAt = this.seenAt.get(key);
+    this.seenAt.delete(key);
+    if (seenAt !== undefined) this.startTimings.observePhase('admit', (performance.now() - seenAt) / 1000);
     const s = new ContainerSupervisor(
       {
         runtime: this.opts.runtime,
@@ -127,6 +142,8 @@ export class NodeAgent {
         reporter: this.reporter,
         stateDir: this.opts.stateDir,
         backoff: this.opts.backoff,
+        timings: this.startTimings,
+        seenAt,
       },
       obj,
     );
@@ -138,6 +155,7 @@ export class NodeAgent {
 
   private forget(c: Container): void {
     const key = keyOf(c);
+    this.seenAt.delete(key);
     const s = this.supervisors.get(key);
     if (!s) return;
     // Deleted without our finalizer having run (e.g. force-removed): stop what runs for it.

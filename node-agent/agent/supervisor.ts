@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Clock, realClock } from '../../controllers/runtime';
 import { checkFor, ProbeKind, ProbeWorker } from '../probes';
 import type { Mount } from '../runtime/spec';
@@ -8,6 +9,7 @@ import { SecretNotReadyError, SecretVolumes } from '../secrets';
 import { BundleError, buildRuntimeSpec, resolveUser } from './bundle';
 import { runCleanup, type CleanupStep } from './cleanup';
 import { BackOffOptions, KUBERNETES_BACKOFF, restartDelay, shouldRestart } from './restart-policy';
+import type { StartPhase, StartTimings } from './start-timing';
 import type {
   ContainerObject,
   ContainerStatusReport,
@@ -33,7 +35,14 @@ export interface SupervisorDeps {
   readonly secrets?: SecretVolumes;
   readonly backoff?: BackOffOptions;
   readonly clock?: Clock;
+  /** Where the duration of each start phase goes (the agent's /metrics). */
+  readonly timings?: StartTimings;
+  /** performance.now() when the agent first saw the Container bound here: the first start is timed from it. */
+  readonly seenAt?: number;
 }
+
+/** How long pulling or creating may last before it is reported as a phase of its own (a quick start writes only Running). */
+const PHASE_REPORT_DELAY_MS = 1000;
 
 /** The runtime id of a Container: one per namespace/name, stable across agent restarts (re-adoption finds it). */
 export const runtimeIdOf = (c: ContainerObject): string => `${c.metadata.namespace}.${c.metadata.name}`;
@@ -66,6 +75,7 @@ export class ContainerSupervisor {
   private lastArgv: readonly string[] = [];
   private readonly clock: Clock;
   private loop?: Promise<void>;
+  private seenAt?: number;
 
   constructor(private readonly deps: SupervisorDeps, obj: ContainerObject) {
     this.obj = obj;
@@ -73,6 +83,7 @@ export class ContainerSupervisor {
     // Deleted while no agent ran: nothing is adopted or started, the container is only removed.
     this.deleting = !!obj.metadata.deletionTimestamp;
     this.clock = deps.clock ?? realClock;
+    this.seenAt = deps.seenAt;
     this.status = {
       phase: 'Pending',
       restartCount: obj.status?.restartCount ?? 0,
@@ -203,30 +214,32 @@ export class ContainerSupervisor {
     const spec = this.obj.spec;
     this.runGeneration = this.obj.metadata.generation ?? 0;
     try {
-      await this.report({ phase: 'Pulling', reason: undefined, message: `pulling image ${spec.image}` });
-      this.image = await this.deps.images
-        .ensure(spec.image, spec.imagePullPolicy, (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m), this.obj.metadata.namespace)
-        .catch((err) => {
-          const reason = (err as { reason?: string }).reason ?? 'ErrImagePull';
-          throw new RunSetupError(reason, `cannot pull image ${spec.image}: ${(err as Error).message}`, true, { cause: err });
-        });
-      await this.report({ phase: 'Creating', imageDigest: this.image.digest, message: undefined });
-      this.net ??= await this.deps.network.attach(this.obj, this.id).catch((err) => {
-        throw new RunSetupError('NetworkSetupError', `cannot attach networks: ${(err as Error).message}`, true, { cause: err });
-      });
-      this.rootfs ??= await this.deps.images.prepareRootfs(this.image.digest, this.id);
+      const image = await this.timed('image', () =>
+        this.reportIfSlow({ phase: 'Pulling', reason: undefined, message: `pulling image ${spec.image}` }, () =>
+          this.deps.images
+            .ensure(spec.image, spec.imagePullPolicy, (m) => void this.deps.reporter.event(this.obj, 'Normal', 'Pulling', m), this.obj.metadata.namespace)
+            .catch((err) => {
+              const reason = (err as { reason?: string }).reason ?? 'ErrImagePull';
+              throw new RunSetupError(reason, `cannot pull image ${spec.image}: ${(err as Error).message}`, true, { cause: err });
+            }),
+        ),
+      );
+      this.image = image;
+      this.status.imageDigest = image.digest; // written with the next report (Running, or why not)
+      const { net, rootfs } = await this.reportIfSlow({ phase: 'Creating', reason: undefined, message: undefined }, () => this.prepareNetworkAndRootfs(image));
       const bundle = path.join(this.deps.stateDir, 'bundles', this.id);
+      const bundleStarted = performance.now();
       let config;
       try {
-        const secrets = await this.prepareSecrets(this.rootfs);
+        const secrets = await this.prepareSecrets(rootfs);
         config = buildRuntimeSpec({
           name: this.obj.metadata.name,
           spec,
           image: this.image.config,
-          rootfs: this.rootfs,
-          netnsPath: this.net.netnsPath,
+          rootfs,
+          netnsPath: net.netnsPath,
           cgroupsPath: `berth/${this.id}`,
-          mounts: [...(this.net.mounts ?? []), ...secrets.mounts],
+          mounts: [...(net.mounts ?? []), ...secrets.mounts],
           extraEnv: secrets.env,
         });
       } catch (err) {
@@ -238,15 +251,21 @@ export class ContainerSupervisor {
       fs.mkdirSync(bundle, { recursive: true });
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
       const log = this.deps.logs.log(this.obj, this.id, this.status.restartCount);
-      await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
-      // A minimal init as pid 1 forwards SIGTERM and reaps zombies: a plain `sleep` as pid 1 would ignore SIGTERM.
-      const state = await this.deps.runtime.create(this.id, bundle, { log, init: true }).catch((err) => {
-        throw new RunSetupError('CreateContainerError', (err as Error).message, true, { cause: err });
-      });
-      await this.deps.runtime.start(this.id).catch(async (err) => {
+      this.deps.timings?.observePhase('bundle', (performance.now() - bundleStarted) / 1000);
+      const state = await this.timed('create', async () => {
         await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
-        throw new RunSetupError('StartError', (err as Error).message, true, { cause: err });
+        // A minimal init as pid 1 forwards SIGTERM and reaps zombies: a plain `sleep` as pid 1 would ignore SIGTERM.
+        return this.deps.runtime.create(this.id, bundle, { log, init: true }).catch((err) => {
+          throw new RunSetupError('CreateContainerError', (err as Error).message, true, { cause: err });
+        });
       });
+      await this.timed('start', () =>
+        this.deps.runtime.start(this.id).catch(async (err) => {
+          await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);
+          throw new RunSetupError('StartError', (err as Error).message, true, { cause: err });
+        }),
+      );
+      const reportStarted = performance.now();
       await this.report({
         phase: 'Running',
         pid: state.pid,
@@ -256,9 +275,10 @@ export class ContainerSupervisor {
         reason: undefined,
         message: undefined,
         ready: !spec.readinessProbe && !spec.startupProbe,
-        ip: this.net.ip,
-        networks: this.net.networks,
+        ip: net.ip,
+        networks: net.networks,
       });
+      this.observeStarted(reportStarted);
       await this.deps.reporter.event(this.obj, 'Normal', 'Started', `started container (pid ${state.pid})`);
       return 'started';
     } catch (caught) {
@@ -269,6 +289,52 @@ export class ContainerSupervisor {
       await this.warn(err.reason, err.message);
       return err.retry ? 'retry' : 'wait';
     }
+  }
+
+  /**
+   * The network attach and the root filesystem, side by side (kept across restarts of the container). Both are
+   * waited for even when one fails, so that a retry never overlaps a step still running.
+   */
+  private async prepareNetworkAndRootfs(image: ResolvedImage): Promise<{ net: NetworkSetup; rootfs: string }> {
+    const [net, rootfs] = await Promise.allSettled([
+      this.net ??
+        this.timed('network', () =>
+          this.deps.network.attach(this.obj, this.id).catch((err) => {
+            throw new RunSetupError('NetworkSetupError', `cannot attach networks: ${(err as Error).message}`, true, { cause: err });
+          }),
+        ).then((n) => (this.net = n)),
+      this.rootfs ?? this.timed('rootfs', () => this.deps.images.prepareRootfs(image.digest, this.id)).then((r) => (this.rootfs = r)),
+    ]);
+    if (net.status === 'rejected') throw net.reason;
+    if (rootfs.status === 'rejected') throw rootfs.reason;
+    return { net: net.value, rootfs: rootfs.value };
+  }
+
+  /**
+   * Runs `step`; only if it takes longer than PHASE_REPORT_DELAY_MS is `change` reported meanwhile (a user sees a
+   * slow pull as Pulling), so that a quick start costs one status write, Running.
+   */
+  private async reportIfSlow<T>(change: Partial<ContainerStatusReport>, step: () => Promise<T>): Promise<T> {
+    let reported: Promise<void> | undefined;
+    const timer = this.clock.setTimeout(() => (reported = this.report(change)), PHASE_REPORT_DELAY_MS);
+    try {
+      return await step();
+    } finally {
+      timer.cancel();
+      await reported;
+    }
+  }
+
+  private timed<T>(phase: StartPhase, step: () => Promise<T>): Promise<T> {
+    return this.deps.timings ? this.deps.timings.time(phase, step) : step();
+  }
+
+  /** The Running report is written: its own duration, and for the first run the whole time since the agent saw the object. */
+  private observeStarted(reportStarted: number): void {
+    const now = performance.now();
+    this.deps.timings?.observePhase('report', (now - reportStarted) / 1000);
+    if (this.seenAt !== undefined) this.deps.timings?.observeStart((now - this.seenAt) / 1000);
+    this.seenAt = undefined;
   }
 
   private async prepareSecrets(rootfs: string): Promise<{ mounts: Mount[]; env: string[] }> {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { CgroupStats } from '../runtime/cgroups';
 
 /** One supervised container as the metrics see it. */
@@ -11,11 +11,12 @@ export interface ContainerSample {
 
 /**
  * The agent's Prometheus metrics: per-container CPU, memory, pids and OOM kills read from cgroups at scrape
- * time (no polling in between), restarts, and the agent process itself.
+ * time (no polling in between), restarts, the agent process itself, and the metrics the agent keeps (`agentOwn`).
  */
-export function agentMetrics(sample: () => ContainerSample[]): Registry {
+export function agentMetrics(sample: () => ContainerSample[], agentOwn: readonly Metric[] = []): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'berth_agent_' });
+  for (const metric of agentOwn) registry.registerMetric(metric);
   const labelNames = ['namespace', 'name'] as const;
   const gauge = (name: string, help: string, pick: (s: ContainerSample) => number | undefined) =>
     new Gauge({

@@ -28,7 +28,7 @@ export class AgentServer {
   private readonly registry;
 
   constructor(private readonly opts: AgentServerOptions) {
-    this.registry = agentMetrics(() => this.samples());
+    this.registry = agentMetrics(() => this.samples(), opts.agent.startTimings.metrics);
     this.server = http.createServer((req, res) => void this.route(req, res).catch((err) => this.fail(res, 500, (err as Error).message)));
   }
 

@@ -45,6 +45,18 @@ describe('agent endpoint: metrics and stats from cgroups', () => {
     expect(body).toMatch(/^berth_agent_process_resident_memory_bytes \d+/m);
   });
 
+  it('exports how long starts take, per phase and in all (the agent saw it bound → Running reported)', async () => {
+    const { body } = await get(socket, '/metrics');
+    const count = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(body)?.[1]);
+    for (const phase of ['admit', 'image', 'network', 'rootfs', 'bundle', 'create', 'start', 'report']) {
+      expect(count(`berth_container_start_phase_seconds_count{phase="${phase}"}`)).toBeGreaterThanOrEqual(1);
+    }
+    expect(count('berth_container_start_seconds_count')).toBeGreaterThanOrEqual(1);
+    const total = count('berth_container_start_seconds_sum');
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeGreaterThanOrEqual(count('berth_container_start_phase_seconds_sum{phase="create"}'));
+  });
+
   it('serves the same numbers as JSON for berth top, and 404 for unknown routes', async () => {
     const stats = JSON.parse((await get(socket, '/stats')).body) as Array<{ name: string; stats: { pidsCurrent: number } }>;
     expect(stats.find((s) => s.name === 'busy')!.stats.pidsCurrent).toBeGreaterThanOrEqual(3);
