@@ -9,6 +9,7 @@ import { pickFreeSubnets, releaseSubnets } from '../../node-agent/network/testin
 import { BerthRuntime } from '../../node-agent/runtime';
 import { shimsIn } from '../../node-agent/runtime/berth/proc';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
+import { makeBundle, uniqueId } from '../helpers/rootfs';
 import { until } from '../helpers/until';
 
 const CLI = path.resolve(__dirname, '../../dist/cli/main.js');
@@ -88,6 +89,41 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     await new Promise((r) => setTimeout(r, 2000));
     const after = (await api.client.get<Container>(RESOURCES.containers, 'steady', 'default')).status as { phase?: string; pid?: number; restartCount?: number };
     expect(after).toMatchObject({ phase: 'Running', pid: before.pid, restartCount: 0 });
+  });
+
+  it('removes a container whose creator was killed -9 mid-create from what is on the host, so its id can be reused at once', async () => {
+    const root = path.join(home, 'creator-killed');
+    const runtime = new BerthRuntime({ root });
+    const bundle = makeBundle({ args: ['sleep', '60'] });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const id = uniqueId('lr');
+        const dir = path.join(root, id);
+        const creator = spawn(process.execPath, [CLI, 'runtime', '--root', root, 'create', '--bundle', bundle.dir, id], { stdio: 'ignore' });
+        // Killed once its shim may exist (config.bin is written just before the shim starts), at a varying point;
+        // polled tightly, as the rest of a create takes only milliseconds.
+        const deadline = Date.now() + 20_000;
+        while (!fs.existsSync(path.join(dir, 'config.bin')) && creator.exitCode === null && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+        await new Promise((r) => setTimeout(r, i * 5));
+        creator.kill('SIGKILL');
+        if (creator.exitCode === null && creator.signalCode === null) await new Promise((r) => creator.once('exit', r));
+        await runtime.delete(id, { force: true }).catch((err: Error) => {
+          if (fs.existsSync(dir)) throw err;
+        });
+        expect(shimsIn(dir)).toEqual([]);
+        expect(fs.existsSync(`/sys/fs/cgroup/pids/berth/${id}`)).toBe(false);
+        // A shim left alive would write its fifo or exit into the new directory and fail or stop this one.
+        await runtime.create(id, bundle.dir, { init: true });
+        await runtime.start(id);
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await runtime.state(id)).status).toBe('running');
+        await runtime.delete(id, { force: true });
+        expect(shimsIn(dir)).toEqual([]);
+      }
+    } finally {
+      for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
+      bundle.cleanup();
+    }
   });
 
   it('ends in exactly the desired state, without duplicates or leaks, after 10 kills during 200 creates and deletes', async () => {
