@@ -4,19 +4,14 @@
  * `NodeNetworking` does the attaching (namespace, veths, names, /etc files). Networks deleted from the API
  * have their bridges and DNS servers removed from the node.
  */
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { ApiClient, Container, Network, RESOURCES } from '../../client';
 import { allocationOwner, memberRecordsOf, networkNamesOf, type NetworkStatus } from '../../controllers/network';
 import { Informer, keyOf, listWatcherFor } from '../../controllers/runtime';
 import { BerthNetworkProvider, containerNetnsName, listNetns, type NetworkConfig, type NetworkDriverName, type NodeNetworking, type OverlayPeers, type ResolvedAttachment } from '../network';
 import { runtimeIdOf } from './supervisor';
 import type { ContainerObject, NetworkProvider, NetworkSetup } from './types';
-
-const execFileAsync = promisify(execFile);
-
 
 /** Drivers that hand out no addresses: their Containers need no allocation to attach. */
 const DRIVERS_WITHOUT_IPAM: ReadonlySet<string> = new Set(['host', 'none']);
@@ -84,14 +79,8 @@ export class ApiNetworkProvider implements NetworkProvider {
       resolved.set(name, attachment);
     }
     this.attached.set(containerId, resolved);
-    const setup = await this.attachments.attach(withNetworks(c, [...resolved.keys()]), containerId);
-    try {
-      await pinMacAddresses(containerId, [...resolved.values()]);
-    } catch (err) {
-      await this.detach(c, containerId);
-      throw err;
-    }
-    return setup;
+    // Each interface gets a MAC derived from its address (names.ts containerMacAddress says why).
+    return this.attachments.attach(withNetworks(c, [...resolved.keys()]), containerId);
   }
 
   async detach(c: ContainerObject, containerId: string): Promise<void> {
@@ -236,23 +225,6 @@ export class ApiNetworkProvider implements NetworkProvider {
     this.removals = this.removals.then(() =>
       this.opts.networking.removeNetwork(config).catch((err: Error) => console.error(JSON.stringify({ component: 'berth-agent-network', network: keyOf(net), msg: 'cannot remove network', err: err.message }))),
     );
-  }
-}
-
-/**
- * Gives each container interface a MAC derived from its address (Docker's 02:42:<ip> scheme). A freed address
- * is soon reused by another container; with a fresh random MAC, the node's (and other containers') neighbour
- * entries for that address stay on the old MAC for up to a minute and traffic to the new container is lost.
- * TODO(network): the bridge driver could create the peer with this address and save this `ip` run.
- */
-async function pinMacAddresses(containerId: string, attachments: readonly ResolvedAttachment[]): Promise<void> {
-  const netns = containerNetnsName(containerId);
-  for (const [index, { network, address }] of attachments.entries()) {
-    if (DRIVERS_WITHOUT_IPAM.has(network.driver)) continue;
-    const mac = ['0a', 'b8', ...address.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
-    await execFileAsync('ip', ['-n', netns, 'link', 'set', 'dev', `eth${index}`, 'address', mac]).catch((err: Error) => {
-      throw new Error(`container ${containerId}: cannot set the MAC address of eth${index} (${network.namespace}/${network.name}): ${err.message}`, { cause: err });
-    });
   }
 }
 

@@ -8,7 +8,7 @@ import { ALREADY_EXISTS, ALREADY_GONE, runIpBatch, runIpBatchChecked, throwUnles
 import { parseIpv4 } from './cidr';
 import { prefixLengthOf } from './ipam';
 import { ForwardIsolation } from './isolation';
-import { bridgeMacAddress, bridgeName, hostVethName } from './names';
+import { bridgeMacAddress, bridgeName, containerMacAddress, hostVethName } from './names';
 import type { AttachOptions, Attachment, NetworkConfig, NetworkDriver } from './types';
 
 export interface BridgeDriverOptions {
@@ -58,7 +58,7 @@ export class BridgeDriver implements NetworkDriver {
     const context = `attach container ${containerId} to network ${describeNetwork(net)}`;
     const run = () =>
       runIpBatch(
-        [`link add ${hostVeth}${mtuOption(net)} master ${bridge} up type veth peer name ${interfaceName}${mtuOption(net)} netns ${netnsPath}`],
+        [`link add ${hostVeth}${mtuOption(net)} master ${bridge} up type veth peer name ${interfaceName}${mtuOption(net)} address ${containerMacAddress(ip)} netns ${netnsPath}`],
         {
           netns: this.options.hostNetns,
           nested: {

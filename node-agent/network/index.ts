@@ -21,7 +21,7 @@ export {
 export { NetworkSpecError } from './cidr';
 export { stopIpSessions } from './ip-session';
 export { createNetns, deleteNetns, createContainerNetns, deleteContainerNetns, listNetns } from './netns';
-export { bridgeName, bridgeMacAddress, gatewayFilterTableName, vxlanName, hostVethName, containerNetnsName, BERTH_PREFIX } from './names';
+export { bridgeName, bridgeMacAddress, containerMacAddress, gatewayFilterTableName, vxlanName, hostVethName, containerNetnsName, BERTH_PREFIX } from './names';
 export { listBerthResources, resourcesNamed, type BerthResources, type BerthLink } from './inventory';
 export { ForwardIsolation, ISOLATION_CHAIN } from './isolation';
 export { RecordTable, CLUSTER_DOMAIN, type NameRecord } from './dns-records';

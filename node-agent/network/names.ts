@@ -28,6 +28,15 @@ export function bridgeMacAddress(networkKey: string): string {
   return ['02', 'b7', ...bytes].join(':');
 }
 
+/**
+ * The MAC of a container interface, derived from its address (Docker's 02:42:<ip> scheme). A freed address is
+ * soon reused by another container; with a fresh random MAC, the node's (and other containers') neighbour entries
+ * for that address would stay on the old MAC for up to a minute and traffic to the new container would be lost.
+ */
+export function containerMacAddress(ipv4: string): string {
+  return ['0a', 'b8', ...ipv4.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** `berth-vx-<6 hex>`: the VXLAN device of an overlay Network on this node. */
 export function vxlanName(networkKey: string): string {
   return VXLAN_PREFIX + shortHash(networkKey, 6);

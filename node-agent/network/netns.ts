@@ -1,18 +1,16 @@
 /** Named network namespaces for containers (`ip netns add`): a bind mount under /run/netns the runtime joins by path. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runCommand, CommandError } from './command';
-import { NETNS_RUN_DIR } from './ip-batch';
+import { ALREADY_EXISTS, IpBatchError, NETNS_RUN_DIR, runIpBatch, runIpBatchChecked } from './ip-batch';
 import { containerNetnsName } from './names';
 
-/** Creates the namespace `name` (idempotent) and returns its path, for `linux.namespaces[{type:"network", path}]`. */
+/**
+ * Creates the namespace `name` (idempotent) and returns its path, for `linux.namespaces[{type:"network", path}]`.
+ * Through the long-lived `ip` session: no process start (ip creates it and returns to its own namespace).
+ */
 export async function createNetns(name: string): Promise<string> {
-  const nsPath = path.join(NETNS_RUN_DIR, name);
-  const result = await runCommand(['ip', 'netns', 'add', name]);
-  if (result.code !== 0 && !/File exists/.test(result.stderr)) {
-    throw new CommandError(['ip', 'netns', 'add', name], result);
-  }
-  return nsPath;
+  await runIpBatchChecked([`netns add ${checkedName(name)}`], `create network namespace ${name}`, { tolerated: ALREADY_EXISTS });
+  return path.join(NETNS_RUN_DIR, name);
 }
 
 /** Creates the network namespace of a container: `/run/netns/berth-<id>`. */
@@ -23,10 +21,14 @@ export function createContainerNetns(containerId: string): Promise<string> {
 /** Deletes a named namespace (unmounts and removes its file); a missing one is a no-op. */
 export async function deleteNetns(name: string): Promise<void> {
   if (!fs.existsSync(path.join(NETNS_RUN_DIR, name))) return;
-  const result = await runCommand(['ip', 'netns', 'delete', name]);
-  if (result.code !== 0 && fs.existsSync(path.join(NETNS_RUN_DIR, name))) {
-    throw new CommandError(['ip', 'netns', 'delete', name], result);
-  }
+  const failures = await runIpBatch([`netns delete ${checkedName(name)}`]);
+  if (failures.length > 0 && fs.existsSync(path.join(NETNS_RUN_DIR, name))) throw new IpBatchError(failures, `delete network namespace ${name}`);
+}
+
+/** A namespace name goes into an ip batch line: a space or newline in it would be another argument or command. */
+function checkedName(name: string): string {
+  if (!/^[\w.-]+$/.test(name)) throw new Error(`network namespace name ${JSON.stringify(name)} has unsafe characters`);
+  return name;
 }
 
 export function deleteContainerNetns(containerId: string): Promise<void> {

@@ -11,6 +11,7 @@ import {
   BridgeDriver,
   bridgeMacAddress,
   bridgeName,
+  containerMacAddress,
   createNetns,
   DEFAULT_BRIDGE_MTU,
   deleteNetns,
@@ -108,6 +109,12 @@ describe('bridge driver', () => {
     expect(addr.stdout).toMatch(new RegExp(`eth0\\s+inet ${ips.alpha.replace(/\./g, '\\.')}/24`));
     expect(addr.stdout).toMatch(/lo\s+inet 127\.0\.0\.1\/8/);
     expect((await execInNetns(nsName('alpha'), ['ip', 'route', 'show', 'default'])).stdout).toContain(`default via ${netA.gateway} dev eth0`);
+  });
+
+  it('gives eth0 the MAC derived from its address, so a reused address keeps its neighbour entries valid', async () => {
+    const link = JSON.parse((await runChecked(['ip', '-n', nsName('alpha'), '-j', 'link', 'show', 'eth0'])).stdout) as { address: string }[];
+    expect(link[0].address).toBe(containerMacAddress(ips.alpha));
+    expect(containerMacAddress('10.213.0.5')).toBe('0a:b8:0a:d5:00:05');
   });
 
   it('gives bridge, host veth and eth0 the MTU 65535 by default, and spec.mtu when set', async () => {

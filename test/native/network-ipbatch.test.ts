@@ -1,6 +1,6 @@
 /** ip batches through the long-lived session: per-batch line numbers, tolerated failures, recovery after ip exits. */
 import { runIpBatch, runIpBatchChecked, ALREADY_EXISTS } from '../../node-agent/network/ip-batch';
-import { createNetns, deleteNetns, listBerthResources, resourcesNamed } from '../../node-agent/network';
+import { createNetns, deleteNetns, listBerthResources, listNetns, resourcesNamed } from '../../node-agent/network';
 import { testTag } from '../../node-agent/network/testing';
 
 const tag = testTag();
@@ -47,4 +47,15 @@ it('runs a nested batch inside another namespace and reports its failures by the
 it('reports a nested batch whose namespace cannot be entered as a failure of its exec, after running the outer batch', async () => {
   const failures = await runIpBatch(['link set lo up'], { netns: ns, nested: { netns: `/run/netns/${ns}-absent`, commands: ['link set lo up'] } });
   expect(failures).toEqual([expect.objectContaining({ nested: false, command: expect.stringMatching(/^netns exec .*-absent ip/), message: expect.stringMatching(/Cannot open network namespace/) })]);
+});
+
+it('creates and deletes namespaces through the session: idempotent, and names that would break a batch line are refused', async () => {
+  const other = `${ns}-2`;
+  expect(await createNetns(other)).toBe(`/run/netns/${other}`);
+  expect(await createNetns(other)).toBe(`/run/netns/${other}`);
+  expect(listNetns()).toContain(other);
+  await deleteNetns(other);
+  await deleteNetns(other);
+  expect(listNetns()).not.toContain(other);
+  await expect(createNetns(`${ns} x`)).rejects.toThrow(/unsafe characters/);
 });
