@@ -1,6 +1,7 @@
 /**
- * The few filesystem calls Node lacks and layers need: mknod (whiteouts, fifos) and lsetxattr/lgetxattr
- * (overlayfs opaque dirs, file capabilities). Called through ffi-rs into glibc; only this file does that for images.
+ * The few filesystem calls Node lacks and layers need: mknod (whiteouts, fifos), lsetxattr/lgetxattr
+ * (overlayfs opaque dirs, file capabilities) and mount/umount2 (container root filesystems, without a mount(8)
+ * process each). Called through ffi-rs into glibc; only this file does that for images.
  */
 import { DataType, load, open } from 'ffi-rs';
 
@@ -48,4 +49,21 @@ export function hasXattr(path: string, name: string): boolean {
   if (Number(r.value) >= 0) return true;
   if (r.errnoCode === ENODATA) return false;
   throw new SyscallError('lgetxattr', `${path}, ${name}`, r.errnoCode, r.errnoMessage);
+}
+
+export const MNT_DETACH = 2;
+export const EINVAL = 22;
+export const ENOENT = 2;
+export const EBUSY = 16;
+
+/** mount(2) with string `data` (the file system's options). */
+export function mount(source: string, target: string, fsType: string, flags: number, data: string): void {
+  const r = call('mount', DataType.I32, [DataType.String, DataType.String, DataType.String, DataType.U64, DataType.String], [source, target, fsType, flags, data]);
+  if (r.value !== 0) throw new SyscallError('mount', target, r.errnoCode, r.errnoMessage);
+}
+
+/** umount2(2): `flags` 0 or MNT_DETACH (lazy). */
+export function umount2(target: string, flags = 0): void {
+  const r = call('umount2', DataType.I32, [DataType.String, DataType.I32], [target, flags]);
+  if (r.value !== 0) throw new SyscallError('umount2', target, r.errnoCode, r.errnoMessage);
 }

@@ -1,9 +1,7 @@
-/** overlayfs mounts for container root filesystems (mount(8) with the `berth` source label). */
-import { execFile } from 'child_process';
+/** overlayfs mounts for container root filesystems (mount(2) with the `berth-overlay` source label). */
 import * as fs from 'fs';
-import { promisify } from 'util';
+import { EBUSY, EINVAL, ENOENT, MNT_DETACH, mount, SyscallError, umount2 } from './fsops';
 
-const run = promisify(execFile);
 /** Mount options must fit in one page. */
 const MAX_OPTIONS = 4000;
 
@@ -21,9 +19,9 @@ export async function mountOverlay(spec: OverlaySpec): Promise<void> {
   const options = `lowerdir=${lower},upperdir=${spec.upperDir},workdir=${spec.workDir}`;
   if (options.length > MAX_OPTIONS) throw new Error(`overlay mount of ${spec.target}: ${spec.lowerDirs.length} layers exceed the mount option limit`);
   try {
-    await run('mount', ['-t', 'overlay', 'berth-overlay', '-o', options, spec.target]);
+    mount('berth-overlay', spec.target, 'overlay', 0, options);
   } catch (err) {
-    throw new Error(`mount overlay at ${spec.target}: ${(err as { stderr?: string }).stderr?.trim() || String(err)}`, { cause: err });
+    throw new Error(`mount overlay at ${spec.target}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -32,16 +30,18 @@ export function isMountPoint(target: string): boolean {
   return mounts.split('\n').some((line) => line.split(' ')[4] === target);
 }
 
-/** Unmounts if mounted; a lazy detach if the mount is busy. */
+/** Unmounts if mounted (EINVAL: not a mount point); a lazy detach if the mount is busy. */
 export async function unmount(target: string): Promise<void> {
-  if (!isMountPoint(target)) return;
+  const errno = (err: unknown) => (err instanceof SyscallError ? err.errno : undefined);
   try {
-    await run('umount', [target]);
-  } catch {
+    umount2(target);
+  } catch (err) {
+    if (errno(err) === EINVAL || errno(err) === ENOENT) return;
+    if (errno(err) !== EBUSY) throw new Error(`umount ${target}: ${(err as Error).message}`, { cause: err });
     try {
-      await run('umount', ['-l', target]);
-    } catch (err) {
-      throw new Error(`umount ${target}: ${(err as { stderr?: string }).stderr?.trim() || String(err)}`, { cause: err });
+      umount2(target, MNT_DETACH);
+    } catch (lazy) {
+      throw new Error(`umount -l ${target}: ${(lazy as Error).message}`, { cause: lazy });
     }
   }
 }
