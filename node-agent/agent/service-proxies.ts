@@ -55,6 +55,8 @@ export class ServiceProxies implements AgentPart {
   private readonly published = new Map<string, Set<string>>();
   /** Service key → the traffic last written, so unchanged numbers are not written again. */
   private readonly reported = new Map<string, string>();
+  /** UIDs of Containers being drained: out of rotation at once, whether or not this part's cache saw their deletion yet. */
+  private readonly draining = new Set<string>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly opts: ServiceProxiesOptions) {
@@ -63,8 +65,12 @@ export class ServiceProxies implements AgentPart {
     this.events = new EventRecorder(opts.client, 'berth-service-proxy');
     const syncService = (s: Service) => this.sync(keyOf(s));
     this.services.addHandlers({ onAdd: syncService, onUpdate: (_o, s) => syncService(s), onDelete: syncService });
-    const syncOwner = (c: Container) => this.sync(`${c.metadata.namespace}/${c.metadata.labels?.[SERVICE_LABEL]}`);
-    this.containers.addHandlers({ onAdd: syncOwner, onUpdate: (_o, c) => syncOwner(c), onDelete: syncOwner });
+    const syncOwner = (c: Container) => this.sync(ownerKey(c));
+    const gone = (c: Container) => {
+      this.draining.delete(c.metadata.uid!);
+      syncOwner(c);
+    };
+    this.containers.addHandlers({ onAdd: syncOwner, onUpdate: (_o, c) => syncOwner(c), onDelete: gone });
   }
 
   async start(): Promise<void> {
@@ -76,13 +82,18 @@ export class ServiceProxies implements AgentPart {
     this.timer.unref();
   }
 
-  /** Stops watching and closes every published port. */
   /**
-   * Resolves once container `namespace/name` is out of every proxy's rotation and its in-flight connections have
-   * ended, or after `timeoutMs` (a verified drain: the supervisor stops the container only then). True if drained.
+   * Takes container `namespace/name` out of every proxy's rotation at once (the supervisor asks because it is about
+   * to stop it: waiting for this part's own watch to see the deletion could outlast the bound), then resolves once
+   * its in-flight connections have ended, or after `timeoutMs` (a verified drain). True if drained.
    */
   async drained(namespace: string, name: string, timeoutMs: number): Promise<boolean> {
     const end = Date.now() + timeoutMs;
+    const container = this.containers.get(`${namespace}/${name}`);
+    if (container && !this.draining.has(container.metadata.uid!)) {
+      this.draining.add(container.metadata.uid!);
+      this.sync(ownerKey(container));
+    }
     const proxies = () => [...this.listeners].filter(([key]) => key.startsWith(`${namespace}/`)).flatMap(([, ports]) => [...ports.values()].map((l) => l.proxy));
     for (;;) {
       if (proxies().every((p) => p.isDrained(name))) return true;
@@ -91,6 +102,7 @@ export class ServiceProxies implements AgentPart {
     }
   }
 
+  /** Stops watching and closes every published port. */
   stop(): void {
     clearInterval(this.timer);
     this.services.stop();
@@ -143,7 +155,14 @@ export class ServiceProxies implements AgentPart {
   private readyEndpoints(svc: Service): Container[] {
     return this.containers
       .list(svc.metadata.namespace)
-      .filter((c) => c.metadata.labels?.[SERVICE_LABEL] === svc.metadata.name && !c.metadata.deletionTimestamp && c.status?.ready === true && typeof c.status.ip === 'string');
+      .filter(
+        (c) =>
+          c.metadata.labels?.[SERVICE_LABEL] === svc.metadata.name &&
+          !c.metadata.deletionTimestamp &&
+          !this.draining.has(c.metadata.uid!) &&
+          c.status?.ready === true &&
+          typeof c.status.ip === 'string',
+      );
   }
 
   /** `NAME` and `NAME.NAMESPACE` resolve to the ready endpoints on every Network the Service's template joins. */
@@ -193,6 +212,9 @@ export class ServiceProxies implements AgentPart {
     }
   }
 }
+
+/** The key of the Service a Container belongs to. */
+const ownerKey = (c: Container): string => `${c.metadata.namespace}/${c.metadata.labels?.[SERVICE_LABEL]}`;
 
 /** The ports a Service wants listened on: each `publishedPort`, and the BlueGreen `previewPort` (for the first port's target). */
 function wantedPorts(svc: Service): Map<number, Omit<Listener, 'proxy'>> {

@@ -3,35 +3,15 @@
  * the Service name reach the replicas, a canary gets its weight's share, a failing canary is aborted by the
  * proxy's measurements, and a BlueGreen switch is atomic while the preview port serves the new revision.
  */
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { KubeObject, Network, RESOURCES, Service } from '../../client';
 import { PROMOTE_ANNOTATION } from '../../controllers/service';
 import { bridgeName, containerNetnsName, listBerthResources, resourcesNamed } from '../../node-agent/network';
 import { testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { request as get } from '../helpers/load';
+import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
-
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-/** One request on a new connection: `status body`, or `error` when the connection fails. */
-const get = (port: number): Promise<string> =>
-  new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve('error'));
-  });
 
 const serving = (version: string) => ['sh', '-c', `mkdir -p /www && echo ${version} > /www/index.html && exec httpd -f -p 80 -h /www`];
 /** An httpd whose every answer is a 500 (a CGI as the index; CRLF line ends, which Node's HTTP parser insists on). */
