@@ -1,7 +1,8 @@
 /**
  * `npm run bench:services`: a Service scaled 0→100→0 (time until all ready / all gone), a rolling update of 100
  * replicas, and the service proxy's throughput and added p99 latency against requests sent straight to one
- * container. One node in this process (API server, controllers, agent). The last line is one JSON object.
+ * container (bench/proxy-compare: new connections to httpd, and round trips on kept-alive connections to an echo
+ * server). One node in this process (API server, controllers, agent). The last line is one JSON object.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,8 +11,7 @@ import { start } from '../api';
 import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES, Service } from '../client';
 import { startControllers } from '../controllers/main';
 import { startAgent } from '../node-agent/main';
-import { runLoad } from '../test/helpers/load';
-import { percentile, round } from './stats';
+import { compareProxy, describe, keptAliveRoundTrips, newConnectionPerRequest } from './proxy-compare';
 
 const NS = 'default';
 const PORT = 18080 + Math.floor(Math.random() * 1000);
@@ -39,11 +39,16 @@ const web = (replicas: number, version: string): KubeObject => ({
   },
 });
 
-/** 8 clients sending GETs on new connections for `ms`, from their own process (test/helpers/load). */
-async function load(host: string, port: number, ms: number): Promise<{ rps: number; p50: number; p99: number; failed: number }> {
-  const { latenciesMs, failed } = await runLoad({ host, port, durationMs: ms, concurrency: 8 });
-  return { rps: latenciesMs.length / (ms / 1000), p50: percentile(latenciesMs, 50), p99: percentile(latenciesMs, 99), failed };
-}
+/** A TCP echo server (one process per connection), for round trips on kept-alive connections through the proxy. */
+const echo: KubeObject = {
+  metadata: { name: 'echo', namespace: NS },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'echo' } },
+    template: { metadata: { labels: { app: 'echo' } }, spec: { image: 'busybox', command: ['nc', '-ll', '-p', '7', '-e', 'cat'], terminationGracePeriodSeconds: 1, readinessProbe: { tcpSocket: { port: 7 }, periodSeconds: 1 } } },
+    ports: [{ port: 7, publishedPort: PORT + 1000 }],
+  },
+};
 
 async function main(): Promise<void> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-svc-'));
@@ -59,11 +64,17 @@ async function main(): Promise<void> {
     const up = await waitFor(async () => (await svcStatus()).readyReplicas === 100, '100 ready');
     console.log(`scale 0→100: all ready in ${up} ms`);
 
-    const one = (await containers()).find((c) => (c.status as { ready?: boolean; ip?: string } | undefined)?.ip)!;
-    const direct = await load((one.status as { ip: string }).ip, 8080, 5000);
-    const proxied = await load('127.0.0.1', PORT, 5000);
-    const addedP99 = round(proxied.p99 - direct.p99, 2);
-    console.log(`proxy: ${round(proxied.rps)} req/s (p50 ${round(proxied.p50, 2)} ms, p99 ${round(proxied.p99, 2)} ms) vs direct ${round(direct.rps)} req/s (p99 ${round(direct.p99, 2)} ms): ${round(proxied.rps / direct.rps, 2)}× throughput, +${addedP99} ms p99`);
+    // The proxy over the 100 against one container directly: new connections to httpd, then round trips on kept-alive connections to an echo server.
+    const ipOf = (c: Container) => (c.status as { ip?: string } | undefined)?.ip;
+    const one = (await containers()).find(ipOf)!;
+    const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest });
+    console.log(describe('proxy, new connection per request (httpd)', perRequest));
+    await client.create(RESOURCES.services, echo);
+    const echoContainer = async () => (await client.list<Container>(RESOURCES.containers, { namespace: NS, labelSelector: 'berth.dev/service=echo' })).items.find((c) => ipOf(c) && c.status?.ready);
+    await waitFor(async () => (await echoContainer()) !== undefined && (await client.get<Service>(RESOURCES.services, 'echo', NS)).status?.readyReplicas === 1, 'the echo server');
+    const keptAlive = await compareProxy({ direct: { host: ipOf((await echoContainer())!)!, port: 7 }, proxied: { host: '127.0.0.1', port: PORT + 1000 }, client: keptAliveRoundTrips() });
+    console.log(describe('proxy, kept-alive connections (100-byte round trips to an echo server)', keptAlive));
+    await client.delete(RESOURCES.services, 'echo', { namespace: NS });
 
     const before = (await svcStatus()).currentRevision;
     await client.patch(RESOURCES.services, 'web', { spec: { template: (web(100, 'v2').spec as { template: unknown }).template } }, { namespace: NS });
@@ -82,17 +93,12 @@ async function main(): Promise<void> {
         scaleUp100Ms: up,
         scaleDown100Ms: down,
         rollingUpdate100Ms: rolled,
-        proxyRps: round(proxied.rps),
-        directRps: round(direct.rps),
-        proxyThroughputRatio: round(proxied.rps / direct.rps, 3),
-        proxyP99Ms: round(proxied.p99, 2),
-        directP99Ms: round(direct.p99, 2),
-        proxyAddedP99Ms: addedP99,
-        failedRequests: proxied.failed + direct.failed,
+        proxy: { newConnectionPerRequest: perRequest, keptAlive },
+        failedRequests: perRequest.failed + keptAlive.failed,
       }),
     );
   } finally {
-    await client.delete(RESOURCES.services, 'web', { namespace: NS }).catch(() => undefined);
+    for (const name of ['web', 'echo']) await client.delete(RESOURCES.services, name, { namespace: NS }).catch(() => undefined);
     await waitFor(async () => (await client.list(RESOURCES.containers, { namespace: NS })).items.length === 0, 'containers removed', 120_000).catch(() => undefined);
     for (const n of (await client.list(RESOURCES.networks, { namespace: NS })).items) await client.delete(RESOURCES.networks, n.metadata.name!, { namespace: NS });
     await waitFor(async () => (await client.list(RESOURCES.networks, { namespace: NS })).items.length === 0, 'networks removed', 60_000).catch(() => undefined);

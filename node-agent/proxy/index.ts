@@ -3,4 +3,4 @@ export type { Endpoint } from './balancer';
 export { ProxyStats } from './stats';
 export type { GroupStats } from './stats';
 export { ServiceProxy } from './proxy';
-export type { ServiceProxyOptions } from './proxy';
+export type { ServiceProxyOptions } from './listener';

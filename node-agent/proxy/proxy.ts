@@ -1,187 +1,113 @@
-import * as net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { Endpoint, WeightedBalancer } from './balancer';
+import type { Endpoint } from './balancer';
+import type { ServiceProxyOptions } from './listener';
+import type { FromProxyThread, ToProxyThread } from './messages';
 import { ProxyStats } from './stats';
-
-export interface ServiceProxyOptions {
-  readonly host?: string;
-  /** 0 picks a free port. */
-  readonly port: number;
-  /** Count each response by its status line (5xx are errors) and time it from the request's first byte. */
-  readonly httpAware?: boolean;
-  /** How long one connect may take before the next endpoint is tried; 1 s unless set. */
-  readonly connectTimeoutMs?: number;
-  /** How long a new connection may wait for an endpoint it has not tried yet to come into rotation; 2 s unless set. */
-  readonly endpointWaitMs?: number;
-}
-
-/** One client connection: the endpoints it tried, then the upstream socket it is piped to. */
-interface Link {
-  readonly client: net.Socket;
-  readonly acceptedAt: number;
-  upstream?: net.Socket;
-  endpoint?: Endpoint;
-  connected: boolean;
-  tried?: Set<string>;
-  /** While waiting for an endpoint: when to give up. */
-  timer?: NodeJS.Timeout;
-  /** performance.now() of the first byte of a request not answered yet; -1 when none is pending (HTTP-aware only). */
-  requestAt: number;
-}
-
-const HTTP_ = 0x48545450; // "HTTP" as a big-endian uint32
-
-/** The status code of a chunk starting with an HTTP/1.x status line (`HTTP/1.1 200 ...`), or 0. */
-function statusOf(chunk: Buffer): number {
-  if (chunk.length < 12 || chunk.readUInt32BE(0) !== HTTP_ || chunk[4] !== 0x2f || chunk[8] !== 0x20) return 0;
-  const d = (i: number) => chunk[i] - 0x30;
-  const code = d(9) * 100 + d(10) * 10 + d(11);
-  return code >= 100 && code <= 999 ? code : 0;
-}
-
-/** Both directions ended in order (FIN each way): nothing is left to forward. */
-const cleanlyDone = (s: net.Socket): boolean => s.readableEnded && s.writableFinished;
+import { proxyThread } from './thread';
 
 /**
- * A TCP proxy for one published Service port: spreads new connections over ready endpoints by weight, retries a
- * failed connect (refused, unreachable, timed out) on another endpoint before the client has seen a byte, and lets
- * connections to endpoints that left the rotation finish (drain). The data path is two sockets piped together with
- * Nagle off; HTTP awareness costs one branch per chunk and a look at the first bytes of each response.
+ * One published port of a Service, as the agent sees it: the forwarding itself runs on the proxy thread
+ * (./worker), this object holds the rotation it asked for, the open-connection counts and request outcomes the
+ * thread reported, and answers drain questions from them.
  */
 export class ServiceProxy {
+  /** Per-revision outcomes, at most a few milliseconds behind the thread (canary analysis). */
   readonly stats = new ProxyStats();
-  private readonly balancer = new WeightedBalancer();
-  private readonly server: net.Server;
-  private readonly links = new Set<Link>();
-  /** Connections per endpoint id, counted from the pick: a connect in progress holds a drain too. */
-  private readonly open = new Map<string, number>();
-  /** Links waiting for an endpoint (none in rotation, or every one failed). */
-  private readonly waiting = new Set<Link>();
-  private readonly connectTimeoutMs: number;
-  private readonly endpointWaitMs: number;
+  private readonly id: number;
+  private endpoints: readonly Endpoint[] = [];
+  private rotation = new Set<string>();
+  private version = 0;
+  private acknowledged = 0;
+  private open = new Map<string, number>();
+  private listening = false;
+  private listenWaiter?: { resolve: (port: number) => void; reject: (err: Error) => void };
+  private closeWaiter?: () => void;
+  private readonly syncWaiters = new Map<number, () => void>();
+  private syncSeq = 0;
 
   constructor(private readonly opts: ServiceProxyOptions) {
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 1000;
-    this.endpointWaitMs = opts.endpointWaitMs ?? 2000;
-    // Paused until an upstream is connected, half-open so a client that shuts its side after the request still gets the response.
-    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (client) => this.accept(client));
+    this.id = proxyThread.add({ replay: () => this.replay(), receive: (m) => this.receive(m) });
+    proxyThread.post({ type: 'create', proxy: this.id, options: opts });
   }
 
   /** Replaces the rotation. Connections to endpoints no longer listed keep going until they end. */
   setEndpoints(endpoints: readonly Endpoint[]): void {
-    this.balancer.set(endpoints);
-    if (this.balancer.size() === 0) return;
-    for (const link of [...this.waiting]) {
-      this.waiting.delete(link);
-      clearTimeout(link.timer);
-      this.connect(link);
-    }
+    this.endpoints = endpoints.map((e) => ({ ...e }));
+    this.rotation = new Set(endpoints.filter((e) => e.weight > 0).map((e) => e.id));
+    proxyThread.post({ type: 'endpoints', proxy: this.id, version: ++this.version, endpoints: this.endpoints });
   }
 
-  /** Open connections per endpoint id (what a drain waits for), connects in progress included. */
+  /** Open connections to endpoint `id` (what a drain waits for), connects in progress included, as last reported. */
   connections(id: string): number {
     return this.open.get(id) ?? 0;
   }
 
-  /** Whether endpoint `id` is drained: out of the rotation, with no connection left open to it. */
+  /**
+   * Whether endpoint `id` is drained: out of the rotation, the thread has applied that rotation, and no connection
+   * is left open to it. Counts reported after the rotation applied only fall for an endpoint outside it, so a stale
+   * count errs towards waiting.
+   */
   isDrained(id: string): boolean {
-    return !this.balancer.has(id) && this.connections(id) === 0;
+    return !this.rotation.has(id) && this.acknowledged === this.version && this.connections(id) === 0;
   }
 
+  /** Starts listening; on failure (port taken) the proxy is closed and rejects with the reason. */
   listen(): Promise<number> {
+    this.listening = true;
     return new Promise((resolve, reject) => {
-      this.server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`service proxy: cannot listen on ${this.opts.host ?? '127.0.0.1'}:${this.opts.port}: ${err.code ?? err.message}`, { cause: err })),
-      );
-      this.server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => resolve((this.server.address() as net.AddressInfo).port));
+      this.listenWaiter = { resolve, reject };
+      proxyThread.post({ type: 'listen', proxy: this.id });
     });
   }
 
   /** Stops accepting and closes every open connection. */
   close(): Promise<void> {
-    for (const link of this.links) {
-      link.client.destroy();
-      link.upstream?.destroy();
-    }
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise<void>((resolve) => {
+      this.closeWaiter = resolve;
+      proxyThread.post({ type: 'close', proxy: this.id });
+    }).then(() => proxyThread.remove(this.id));
   }
 
-  private accept(client: net.Socket): void {
-    const link: Link = { client, acceptedAt: performance.now(), connected: false, requestAt: -1 };
-    this.links.add(link);
-    client.on('error', () => client.destroy());
-    client.on('close', () => {
-      this.links.delete(link);
-      if (this.waiting.delete(link)) clearTimeout(link.timer);
-      if (!cleanlyDone(client)) link.upstream?.destroy(); // after a clean close the upstream finishes by itself
+  /** Resolves once every count and outcome the thread had when asked is reflected here. */
+  sync(): Promise<void> {
+    const seq = ++this.syncSeq;
+    return new Promise((resolve) => {
+      this.syncWaiters.set(seq, resolve);
+      proxyThread.post({ type: 'sync', proxy: this.id, seq });
     });
-    this.connect(link);
   }
 
-  private connect(link: Link): void {
-    if (link.client.destroyed) return;
-    const endpoint = this.balancer.pick(link.tried);
-    if (!endpoint) return this.wait(link);
-    link.endpoint = endpoint;
-    this.open.set(endpoint.id, this.connections(endpoint.id) + 1);
-    const upstream = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, allowHalfOpen: true, timeout: this.connectTimeoutMs });
-    link.upstream = upstream;
-    upstream.on('timeout', () => this.attemptFailed(link, upstream));
-    upstream.on('error', () => (link.connected ? link.upstream === upstream && link.client.destroy() : this.attemptFailed(link, upstream)));
-    upstream.once('close', () => {
-      const left = this.connections(endpoint.id) - 1;
-      if (left > 0) this.open.set(endpoint.id, left);
-      else this.open.delete(endpoint.id);
-      if (link.upstream !== upstream) return; // an attempt that failed
-      if (link.requestAt >= 0) this.stats.record(endpoint.group, false); // closed with a request unanswered
-      if (!cleanlyDone(upstream)) link.client.destroy();
-    });
-    upstream.once('connect', () => this.pipe(link, upstream, endpoint));
-  }
-
-  /** The connect to the link's current endpoint failed before any byte went back: count it, try another endpoint. */
-  private attemptFailed(link: Link, upstream: net.Socket): void {
-    if (link.upstream !== upstream || link.connected) return;
-    upstream.destroy();
-    const endpoint = link.endpoint!;
-    this.stats.record(endpoint.group, false);
-    (link.tried ??= new Set()).add(endpoint.id);
-    link.upstream = undefined;
-    link.endpoint = undefined;
-    this.connect(link);
-  }
-
-  /** No endpoint left to try: wait for the rotation to change, until the link's wait budget is spent. */
-  private wait(link: Link): void {
-    const left = link.acceptedAt + this.endpointWaitMs - performance.now();
-    if (left <= 0) {
-      link.client.destroy();
-      return;
+  private receive(m: FromProxyThread): void {
+    switch (m.type) {
+      case 'report':
+        this.acknowledged = m.version;
+        this.open = new Map(m.open);
+        for (const [group, ok, latencyMs] of m.outcomes) this.stats.record(group, ok, Number.isNaN(latencyMs) ? undefined : latencyMs);
+        break;
+      case 'listening':
+        this.listenWaiter?.resolve(m.port);
+        break;
+      case 'listenFailed':
+        this.listening = false;
+        this.listenWaiter?.reject(new Error(m.message));
+        void this.close(); // nothing to serve: frees its place on the thread (a new ServiceProxy tries again)
+        break;
+      case 'closed':
+        this.closeWaiter?.();
+        break;
+      case 'synced':
+        this.syncWaiters.get(m.seq)?.();
+        this.syncWaiters.delete(m.seq);
+        break;
     }
-    this.waiting.add(link);
-    link.timer = setTimeout(() => {
-      this.waiting.delete(link);
-      link.client.destroy();
-    }, left);
   }
 
-  private pipe(link: Link, upstream: net.Socket, endpoint: Endpoint): void {
-    link.connected = true;
-    upstream.setTimeout(0);
-    const { client } = link;
-    if (this.opts.httpAware) {
-      client.on('data', () => {
-        if (link.requestAt < 0) link.requestAt = performance.now();
-      });
-      upstream.on('data', (chunk: Buffer) => {
-        if (link.requestAt < 0) return; // the rest of a response
-        const status = statusOf(chunk);
-        if (status) this.stats.record(endpoint.group, status < 500, Math.round((performance.now() - link.requestAt) * 100) / 100);
-        link.requestAt = -1;
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.resume();
+  /** A fresh thread knows nothing: its connections died with the old one, so nothing is open any more. */
+  private replay(): ToProxyThread[] {
+    this.open = new Map();
+    this.acknowledged = 0;
+    const messages: ToProxyThread[] = [{ type: 'create', proxy: this.id, options: this.opts }];
+    if (this.listening) messages.push({ type: 'listen', proxy: this.id });
+    if (this.version > 0) messages.push({ type: 'endpoints', proxy: this.id, version: this.version, endpoints: this.endpoints });
+    return messages;
   }
 }

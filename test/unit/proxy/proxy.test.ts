@@ -60,6 +60,7 @@ describe('ServiceProxy with real sockets', () => {
     const bodies: string[] = [];
     for (let i = 0; i < 40; i++) bodies.push((await get(port)).body);
     expect(bodies.filter((b) => b === 'v2')).toHaveLength(10);
+    await proxy.sync();
     const stats = proxy.stats.snapshot();
     expect(stats.rev1).toMatchObject({ requests: 30, errors: 0 });
     expect(stats.rev2).toMatchObject({ requests: 10, errors: 10, errorRate: 1 });
@@ -102,10 +103,12 @@ describe('ServiceProxy with real sockets', () => {
       const answers = Promise.all([get(port), get(port)]); // one of the two is sent to the hung endpoint first
       await new Promise((r) => setTimeout(r, 100));
       proxy.setEndpoints([ep('live', 1, live, 'rev-live')]);
+      await proxy.sync();
       expect(proxy.connections('hung')).toBe(1); // a connect in progress holds the drain
       expect(proxy.isDrained('hung')).toBe(false);
       expect((await answers).map((a) => a.body)).toEqual(['live', 'live']);
       expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      await proxy.sync();
       expect(proxy.isDrained('hung')).toBe(true);
       expect(proxy.stats.snapshot()).toMatchObject({ 'rev-hung': { requests: 1, errors: 1 }, 'rev-live': { requests: 2, errors: 0 } });
     } finally {
@@ -147,6 +150,7 @@ describe('ServiceProxy with real sockets', () => {
     c.end('GET /two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'); // FIN right after the request
     await new Promise((r) => c.once('close', r));
     expect(reply).toMatch(/\/one[^]*HTTP\/1.1 200 OK[^]*\/two$/);
+    await proxy.sync();
     expect(proxy.stats.snapshot().rev).toMatchObject({ requests: 2, errors: 0 });
   });
 
@@ -162,6 +166,8 @@ describe('ServiceProxy with real sockets', () => {
     await new Promise((r) => c.once('data', r));
     expect(proxy.isDrained('e')).toBe(false);
     proxy.setEndpoints([]);
+    expect(proxy.isDrained('e')).toBe(false); // the thread has not applied the new rotation yet
+    await proxy.sync();
     expect(proxy.connections('e')).toBe(1);
     expect(proxy.isDrained('e')).toBe(false); // out of the rotation, but a request is still in flight
     c.write('two');
@@ -169,6 +175,7 @@ describe('ServiceProxy with real sockets', () => {
     expect(reply).toBe('two');
     c.destroy();
     await new Promise((r) => setTimeout(r, 20));
+    await proxy.sync();
     expect(proxy.connections('e')).toBe(0);
     expect(proxy.isDrained('e')).toBe(true);
     await new Promise((r) => echo.close(r));

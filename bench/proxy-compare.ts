@@ -1,0 +1,134 @@
+/**
+ * The service proxy against a direct connection, fairly: the same client (in its own process) with the same number
+ * of connections, direct and proxied runs interleaved in rounds (alternating which goes first) so that the noise of a
+ * shared machine hits both, and the ratio and added p99 taken per round, then their median.
+ */
+import { execFile } from 'node:child_process';
+import * as os from 'node:os';
+import { runLoad } from '../test/helpers/load';
+import { median, percentile, round } from './stats';
+
+export interface Target {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LoadSample {
+  readonly latenciesMs: number[];
+  readonly failed: number;
+  /** Failures by cause (`ECONNRESET`, `status 502`, ...). */
+  readonly failures: Record<string, number>;
+  readonly elapsedMs: number;
+}
+
+/** One load run against a target: new-connection HTTP requests, or round trips on kept-alive connections. */
+export type Client = (target: Target, durationMs: number, concurrency: number) => Promise<LoadSample>;
+
+/** GET / on a new connection per request (test/helpers/load): each request pays a connect through the proxy. */
+export const newConnectionPerRequest: Client = async (target, durationMs, concurrency) => {
+  const r = await runLoad({ ...target, durationMs, concurrency });
+  return { latenciesMs: r.latenciesMs, failed: r.failed, failures: r.failures, elapsedMs: r.elapsedMs };
+};
+
+// Plain JavaScript for `node -e`: each connection sends a message and waits for all of it to come back (an echo
+// server), again and again until the time is up; prints { latenciesMs, failed, elapsedMs }.
+const ROUND_TRIP_SCRIPT = `
+const net = require('node:net');
+const o = JSON.parse(process.argv[1]);
+const message = Buffer.alloc(o.bytes, 'x');
+const latenciesMs = []; let failed = 0; const failures = {};
+const t0 = performance.now();
+const connection = () => new Promise((resolve) => {
+  const s = net.connect({ host: o.host, port: o.port, noDelay: true });
+  let got = 0, sentAt = 0;
+  const send = () => {
+    if (performance.now() - t0 >= o.durationMs) return s.end();
+    got = 0; sentAt = performance.now(); s.write(message);
+  };
+  s.on('connect', send);
+  s.on('data', (d) => { got += d.length; if (got >= message.length) { latenciesMs.push(performance.now() - sentAt); send(); } });
+  s.on('error', (e) => { failed++; failures[e.code || e.message] = (failures[e.code || e.message] || 0) + 1; });
+  s.on('close', resolve);
+});
+Promise.all(Array.from({ length: o.concurrency }, connection)).then(() =>
+  console.log(JSON.stringify({ latenciesMs, failed, failures, elapsedMs: performance.now() - t0 })));
+`;
+
+/** `bytes`-byte round trips on kept-alive connections to an echo server: the proxy's cost per message, no connect. */
+export const keptAliveRoundTrips =
+  (bytes = 100): Client =>
+  (target, durationMs, concurrency) =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, ['-e', ROUND_TRIP_SCRIPT, JSON.stringify({ ...target, durationMs, concurrency, bytes })], { maxBuffer: 256 * 2 ** 20 }, (err, stdout) =>
+        err ? reject(new Error(`round-trip load against ${target.host}:${target.port}: ${err.message}`)) : resolve(JSON.parse(stdout) as LoadSample),
+      ),
+    );
+
+export interface Comparison {
+  readonly proxyRps: number;
+  readonly directRps: number;
+  /** Median over rounds of proxied / direct requests per second. */
+  readonly throughputRatio: number;
+  readonly proxyP50Ms: number;
+  readonly proxyP99Ms: number;
+  readonly directP50Ms: number;
+  readonly directP99Ms: number;
+  /** Median over rounds of proxied p99 − direct p99. */
+  readonly addedP99Ms: number;
+  readonly failed: number;
+  /** Failures by `direct`/`proxied` and cause. */
+  readonly failures: Record<string, number>;
+  /** 1-minute load average at the start and at the end. */
+  readonly loadAverage: [number, number];
+}
+
+export interface CompareOptions {
+  readonly direct: Target;
+  readonly proxied: Target;
+  readonly client: Client;
+  readonly rounds?: number;
+  readonly roundMs?: number;
+  readonly concurrency?: number;
+}
+
+export async function compareProxy(opts: CompareOptions): Promise<Comparison> {
+  const { rounds = 5, roundMs = 2000, concurrency = 8 } = opts;
+  const loadBefore = os.loadavg()[0];
+  const runs = { direct: [] as LoadSample[], proxied: [] as LoadSample[] };
+  for (let i = 0; i < rounds; i++) {
+    const order = i % 2 ? (['proxied', 'direct'] as const) : (['direct', 'proxied'] as const);
+    for (const which of order) runs[which].push(await opts.client(opts[which], roundMs, concurrency));
+  }
+  const rps = (s: LoadSample) => s.latenciesMs.length / (s.elapsedMs / 1000);
+  const all = (samples: LoadSample[]) => samples.flatMap((s) => s.latenciesMs);
+  const [direct, proxied] = [all(runs.direct), all(runs.proxied)];
+  const sum = (samples: LoadSample[]) => samples.reduce((n, s) => n + s.latenciesMs.length, 0) / (samples.reduce((t, s) => t + s.elapsedMs, 0) / 1000);
+  return {
+    proxyRps: round(sum(runs.proxied)),
+    directRps: round(sum(runs.direct)),
+    throughputRatio: round(median(runs.proxied.map((p, i) => rps(p) / rps(runs.direct[i]))), 3),
+    proxyP50Ms: round(percentile(proxied, 50), 2),
+    proxyP99Ms: round(percentile(proxied, 99), 2),
+    directP50Ms: round(percentile(direct, 50), 2),
+    directP99Ms: round(percentile(direct, 99), 2),
+    addedP99Ms: round(median(runs.proxied.map((p, i) => percentile(p.latenciesMs, 99) - percentile(runs.direct[i].latenciesMs, 99))), 2),
+    failed: [...runs.direct, ...runs.proxied].reduce((n, s) => n + s.failed, 0),
+    failures: causes(runs),
+    loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)],
+  };
+}
+
+function causes(runs: Record<'direct' | 'proxied', LoadSample[]>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [which, samples] of Object.entries(runs)) for (const s of samples) for (const [cause, n] of Object.entries(s.failures)) out[`${which} ${cause}`] = (out[`${which} ${cause}`] ?? 0) + n;
+  return out;
+}
+
+/** One line for the log: `label: proxy R req/s (p50, p99) vs direct R req/s (p50, p99): ratio×, +N ms p99 (load a→b)`. */
+export function describe(label: string, c: Comparison): string {
+  return (
+    `${label}: proxy ${c.proxyRps} req/s (p50 ${c.proxyP50Ms}, p99 ${c.proxyP99Ms} ms) vs direct ${c.directRps} req/s (p50 ${c.directP50Ms}, p99 ${c.directP99Ms} ms): ` +
+    `${c.throughputRatio}× throughput, ${c.addedP99Ms >= 0 ? '+' : ''}${c.addedP99Ms} ms p99 (medians of rounds; load average ${c.loadAverage[0]}→${c.loadAverage[1]})` +
+    (c.failed ? `; failed: ${JSON.stringify(c.failures)}` : '')
+  );
+}
