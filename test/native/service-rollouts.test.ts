@@ -9,7 +9,7 @@ import { PROMOTE_ANNOTATION, REVISION_LABEL, SERVICE_LABEL } from '../../control
 import { bridgeName, listBerthResources, resourcesNamed } from '../../node-agent/network';
 import { testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
-import { LoadReport, request, runLoad, startLoad } from '../helpers/load';
+import { LoadReport, request, runLoad, RunningLoad, startLoad } from '../helpers/load';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 
@@ -17,6 +17,8 @@ const namespace = `sr-${testTag()}`;
 let cluster: TestCluster;
 const ports: Record<string, number> = {};
 let previewPort: number;
+/** Every load started, so that one a failed test left running is stopped too. */
+const loads: RunningLoad[] = [];
 
 const client = () => cluster.api.client;
 const serving = (version: string) => ['sh', '-c', `mkdir -p /www && echo ${version} > /www/index.html && exec httpd -f -p 80 -h /www`];
@@ -56,7 +58,9 @@ const strategies = (): Record<string, object> => ({
 /** Starts a load on `name`'s published port once v1 answers there. */
 async function loadOn(name: string) {
   await until(async () => (await request(ports[name])) === '200 v1', 30_000, `${name} serving v1`);
-  return startLoad({ port: ports[name] });
+  const load = await startLoad({ port: ports[name] });
+  loads.push(load);
+  return load;
 }
 
 /**
@@ -92,6 +96,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await Promise.all(loads.map((l) => l.stop().catch(() => undefined)));
   await cluster?.stop();
 }, 60_000);
 
