@@ -19,7 +19,7 @@ import { ImageStore } from '../node-agent/images/store';
 import { BerthRuntime } from '../node-agent/runtime';
 import { AGENT_FINALIZER } from '../node-agent/agent';
 import { describePhases, formatPhases, scrapeSocket } from './start-phases';
-import { median, percentile, round, rssBytes } from './stats';
+import { cpuMs, median, percentile, round, rssBytes } from './stats';
 
 const NS = 'bench';
 const PODMAN = ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'];
@@ -182,16 +182,21 @@ async function main(): Promise<void> {
     const rss0 = rssBytes(agent.pid!);
 
     let scrape = await scrapeSocket(agentSocket);
-    const phasesSince = async () => {
+    let cpu = { agent: cpuMs(agent.pid!), server: cpuMs(process.pid) };
+    /** Mean phase times since the last call, and CPU used per container by the agent and by this process (API server, controllers). */
+    const phasesSince = async (containers = 100) => {
       const now = await scrapeSocket(agentSocket);
       const means = describePhases(scrape, now);
       scrape = now;
-      return means;
+      const cpuNow = { agent: cpuMs(agent!.pid!), server: cpuMs(process.pid) };
+      const cpuPerContainer = { agent: round((cpuNow.agent - cpu.agent) / containers), apiAndControllers: round((cpuNow.server - cpu.server) / containers) };
+      cpu = cpuNow;
+      return { means, cpuPerContainer };
     };
     const burst = await applyAndWait(client, Array.from({ length: 100 }, (_, i) => `c${i}`), { kind: 'burst' });
     const burstPhases = await phasesSince();
     console.log(`(a) burst: 100 Containers created at once (100 requests in flight): ${describe(burst)}`);
-    console.log(`    agent phases, mean ms: ${formatPhases(burstPhases)}`);
+    console.log(`    agent phases, mean ms: ${formatPhases(burstPhases.means)}; CPU ms per container: agent ${burstPhases.cpuPerContainer.agent}, API server + controllers ${burstPhases.cpuPerContainer.apiAndControllers}`);
     await new Promise((r) => setTimeout(r, 2000));
     const rss100 = rssBytes(agent.pid!);
     await deleteAll(client);
@@ -200,7 +205,7 @@ async function main(): Promise<void> {
     const applied = await applyAndWait(client, Array.from({ length: 100 }, (_, i) => `k${i}`), { kind: 'kubectl', kubeconfig: server.kubeconfigPath, dir: home });
     const appliedPhases = await phasesSince();
     console.log(`(b) kubectl apply -f of a 100-document file (one object after another, as fast as kubectl goes): ${describe(applied)}`);
-    console.log(`    agent phases, mean ms: ${formatPhases(appliedPhases)}`);
+    console.log(`    agent phases, mean ms: ${formatPhases(appliedPhases.means)}; CPU ms per container: agent ${appliedPhases.cpuPerContainer.agent}, API server + controllers (and kubectl's requests) ${appliedPhases.cpuPerContainer.apiAndControllers}`);
 
     let thousand: ApplyResult | undefined;
     let rss1000 = NaN;
@@ -221,8 +226,8 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         benchmark: 'e2e',
-        burst: { ...figures(burst), phasesMs: burstPhases },
-        kubectlApply: { ...figures(applied), phasesMs: appliedPhases },
+        burst: { ...figures(burst), phasesMs: burstPhases.means, cpuMsPerContainer: burstPhases.cpuPerContainer },
+        kubectlApply: { ...figures(applied), phasesMs: appliedPhases.means, cpuMsPerContainer: appliedPhases.cpuPerContainer },
         podman100TotalMs: podman?.totalMs,
         ratioToPodman: podman ? round(burst.totalMs / podman.totalMs, 3) : undefined,
         berth1000TotalMs: thousand ? thousand.totalMs + applied.totalMs : undefined,

@@ -1,5 +1,6 @@
 import { ApiClient, BerthNode, Container, isConflictError, isNotFoundError, parseBytes, parseCpuMillis, RESOURCES } from '../../client';
 import { Controller, EventRecorder, Informer, isConditionTrue, keyOf, listWatcherFor, Result, splitKey, TerminalError } from '../runtime';
+import { AGENT_FINALIZER } from '../../node-agent/agent/api-reporter';
 import { chooseNode, Demand, NodeView, Usage } from './placement';
 
 const FINISHED = new Set(['Succeeded', 'Failed']);
@@ -77,7 +78,10 @@ export class Scheduler {
     const { namespace, name } = splitKey(key);
     try {
       // The resourceVersion makes the bind a compare-and-swap: a container changed meanwhile is looked at again.
-      await this.client.patch(RESOURCES.containers, name, { metadata: { resourceVersion: c.metadata.resourceVersion }, spec: { nodeName: node } }, { namespace });
+      // The node agent's finalizer comes with the bind (the agent would add it before starting anything): the
+      // container reaches the agent ready to start, one write and one watch round trip sooner.
+      const finalizers = [...new Set([...(c.metadata.finalizers ?? []), AGENT_FINALIZER])];
+      await this.client.patch(RESOURCES.containers, name, { metadata: { resourceVersion: c.metadata.resourceVersion, finalizers }, spec: { nodeName: node } }, { namespace });
     } catch (err) {
       this.assumed.delete(key);
       if (isNotFoundError(err)) return;

@@ -21,76 +21,106 @@ export interface SessionOutcome {
   readonly exited: boolean;
 }
 
+interface Batch {
+  readonly commands: readonly string[];
+  readonly resolve: (outcome: SessionOutcome) => void;
+  /** Session line numbers before the batch's first line, and of its end mark. */
+  lineOffset: number;
+  markLine: number;
+}
+
+/**
+ * Batches are pipelined: each is written to ip's stdin as soon as it is asked for, without waiting for the ones
+ * before it to be answered (a round trip through a busy event loop per batch would make a queue of them). ip runs
+ * them in order; stderr is cut at each batch's end mark. A batch that makes ip exit is reported so; the batches
+ * written after it never ran and go to a fresh process.
+ */
 class IpBatchSession {
   private child?: ChildProcessWithoutNullStreams;
   private linesSent = 0;
   private stderr = '';
-  private wake?: () => void;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Written and not yet answered, oldest first. */
+  private inFlight: Batch[] = [];
   private idleTimer?: NodeJS.Timeout;
-
-  /** Batches sent and not yet answered. */
-  private queued = 0;
+  private stopWhenIdle = false;
 
   constructor(private readonly netnsArgs: readonly string[]) {}
 
+  /** Batches sent and not yet answered. */
   get pending(): number {
-    return this.queued;
+    return this.inFlight.length;
   }
 
-  /** Runs `commands` after every batch queued before them. */
+  /** Runs `commands` after every batch sent before them. */
   run(commands: readonly string[]): Promise<SessionOutcome> {
-    this.queued++;
-    const outcome = this.tail.then(() => this.exchange(commands)).finally(() => this.queued--);
-    this.tail = outcome.catch(() => undefined);
-    return outcome;
+    return new Promise((resolve) => this.send({ commands, resolve, lineOffset: 0, markLine: 0 }));
   }
 
+  /** Ends the process once every batch sent has been answered. */
   stop(): void {
     clearTimeout(this.idleTimer);
+    if (this.inFlight.length > 0) {
+      this.stopWhenIdle = true;
+      return;
+    }
     this.child?.stdin.end();
     this.child = undefined;
+  }
+
+  private send(batch: Batch): void {
+    clearTimeout(this.idleTimer);
+    this.stopWhenIdle = false;
+    const child = (this.child ??= this.start());
+    if (this.inFlight.length === 0) holdEventLoop(child, true);
+    batch.lineOffset = this.linesSent;
+    batch.markLine = this.linesSent + batch.commands.length + 1;
+    this.linesSent = batch.markLine;
+    this.inFlight.push(batch);
+    child.stdin.write([...batch.commands, `link show dev ${SYNC_DEVICE}`].join('\n') + '\n');
   }
 
   private start(): ChildProcessWithoutNullStreams {
     const child = spawn('ip', [...this.netnsArgs, '-force', '-batch', '-'], { stdio: 'pipe' });
     child.stdout.resume(); // nothing we send prints, but never let a full pipe stall ip
     child.stderr.on('data', (chunk: Buffer) => {
+      if (this.child !== child) return;
       this.stderr += chunk.toString();
-      this.wake?.();
+      this.answerFinished();
     });
     child.on('close', () => {
-      if (this.child === child) this.child = undefined;
-      this.wake?.();
+      if (this.child === child) this.exited();
     });
     child.on('error', () => undefined); // reported through 'close' and the batch outcome
     child.stdin.on('error', () => undefined);
     this.linesSent = 0;
+    this.stderr = '';
     return child;
   }
 
-  private exchange(commands: readonly string[]): Promise<SessionOutcome> {
-    clearTimeout(this.idleTimer);
-    const child = (this.child ??= this.start());
-    holdEventLoop(child, true);
+  /** Answers every batch whose end mark has come, in order. */
+  private answerFinished(): void {
+    while (this.inFlight.length > 0) {
+      const mark = `Command failed -:${this.inFlight[0].markLine}\n`;
+      const end = this.stderr.indexOf(mark);
+      if (end < 0) return;
+      const batch = this.inFlight.shift()!;
+      const stderr = this.stderr.slice(0, end + mark.length);
+      this.stderr = this.stderr.slice(end + mark.length);
+      batch.resolve({ stderr, lineOffset: batch.lineOffset, exited: false });
+    }
+    if (this.child) holdEventLoop(this.child, false);
+    if (this.stopWhenIdle) return this.stop();
+    this.idleTimer = setTimeout(() => this.stop(), IDLE_MS).unref();
+  }
+
+  /** ip ended: the oldest batch made it exit; the ones after it never ran and are sent again to a new process. */
+  private exited(): void {
+    this.child = undefined;
+    const [failed, ...notRun] = this.inFlight;
+    this.inFlight = [];
+    failed?.resolve({ stderr: this.stderr, lineOffset: failed.lineOffset, exited: true });
     this.stderr = '';
-    const lineOffset = this.linesSent;
-    const markLine = `Command failed -:${lineOffset + commands.length + 1}`;
-    this.linesSent += commands.length + 1;
-    return new Promise((resolve) => {
-      this.wake = () => {
-        const done = this.stderr.includes(markLine);
-        const exited = this.child !== child;
-        if (!done && !exited) return;
-        this.wake = undefined;
-        if (!exited) {
-          holdEventLoop(child, false);
-          this.idleTimer = setTimeout(() => this.stop(), IDLE_MS).unref();
-        }
-        resolve({ stderr: this.stderr, lineOffset, exited });
-      };
-      child.stdin.write([...commands, `link show dev ${SYNC_DEVICE}`].join('\n') + '\n');
-    });
+    for (const batch of notRun) this.send(batch);
   }
 }
 

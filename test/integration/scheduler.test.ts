@@ -1,5 +1,6 @@
 import { Container, KubeObject, RESOURCES } from '../../client';
 import { Scheduler } from '../../controllers/scheduler';
+import { AGENT_FINALIZER } from '../../node-agent/agent';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
 import { until } from '../helpers/until';
 
@@ -40,6 +41,9 @@ describe('scheduler against a real API server', () => {
     const nodes = await Promise.all([0, 1, 2, 3].map((i) => nodeOf(`spread-${i}`)));
     expect(nodes.filter((n) => n === 'node-a')).toHaveLength(2);
     expect(nodes.filter((n) => n === 'node-b')).toHaveLength(2);
+    // The node agent's finalizer comes with the bind, so the agent can start the container at once.
+    const bound = await api.client.get<Container>(RESOURCES.containers, 'spread-0', 'default');
+    expect(bound.metadata.finalizers).toEqual([AGENT_FINALIZER]);
   });
 
   it('leaves a container that fits nowhere unscheduled with a FailedScheduling event, and binds it once a node has room', async () => {

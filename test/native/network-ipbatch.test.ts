@@ -59,3 +59,18 @@ it('creates and deletes namespaces through the session: idempotent, and names th
   expect(listNetns()).not.toContain(other);
   await expect(createNetns(`${ns} x`)).rejects.toThrow(/unsafe characters/);
 });
+
+it('pipelines batches sent at once: each gets its own failures, and the ones after a batch that makes ip exit still run', async () => {
+  const outcomes = await Promise.all([
+    runIpBatch(['link set lo up', `link del ${device}`], { netns: ns }),
+    runIpBatch(['addr add 10.213.0.300/24 dev lo'], { netns: ns }),
+    runIpBatch([`link set ${device} up`, 'link set lo up'], { netns: ns }),
+    runIpBatch(['link show lo'], { netns: ns }),
+  ]);
+  expect(outcomes.map((failures) => failures.map((f) => [f.line, f.command]))).toEqual([
+    [[2, `link del ${device}`]],
+    [[0, expect.stringMatching(/-batch/)]],
+    [[1, `link set ${device} up`]],
+    [],
+  ]);
+});
