@@ -6,12 +6,12 @@
  * while the published port keeps answering v1.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import { Container, KubeObject, RESOURCES, Service } from '../../client';
 import { containerNetnsName, listBerthResources, resourcesNamed } from '../../node-agent/network';
 import { testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { request } from '../helpers/load';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 
@@ -117,18 +117,6 @@ test('scaling through /scale 5 → 10 → 2 converges to exactly that many ready
   expect(running).toHaveLength(2);
 }, 70_000);
 
-/** One request on a new connection: `status body`, or `error`. */
-const get = (port: number): Promise<string> =>
-  new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve('error'));
-  });
-
 type BadStatus = {
   observedGeneration?: number;
   currentRevision?: string;
@@ -145,12 +133,12 @@ const badStatus = async () => (await client().get<Service>(RESOURCES.services, '
  * revision's containers gone. Returns the rollout message and how long the rollback took.
  */
 async function rolledBack(template: object, spec: object = {}): Promise<{ message: string; seconds: number }> {
-  await until(async () => (await get(badPort)) === '200 v1', 30_000, 'bad serving v1');
+  await until(async () => (await request(badPort)) === '200 v1', 30_000, 'bad serving v1');
   const stable = (await badStatus()).currentRevision!;
   const responses: string[] = [];
   let loading = true;
   const load = (async () => {
-    while (loading) responses.push(await get(badPort));
+    while (loading) responses.push(await request(badPort));
   })();
   const started = Date.now();
   const patched = await client().patch<Service>(RESOURCES.services, 'bad', { spec: { ...spec, template: { spec: template } } }, { namespace });
@@ -207,5 +195,5 @@ test('stopping the cluster leaves no container, process or network namespace of 
   expect((await runtime.list()).filter((s) => s.id.startsWith(`${namespace}.`))).toEqual([]);
   expect(pids.filter((p) => fs.existsSync(`/proc/${p}`))).toEqual([]);
   expect(resourcesNamed(await listBerthResources(), names.map((n) => containerNetnsName(`${namespace}.${n}`)))).toEqual([]);
-  expect(await get(badPort)).toBe('error');
+  expect(await request(badPort)).toBe('error');
 }, 60_000);

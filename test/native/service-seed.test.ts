@@ -7,13 +7,13 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Container, RESOURCES, Service } from '../../client';
 import { testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { request } from '../helpers/load';
 import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 
@@ -39,17 +39,6 @@ function seedAt(version: string): string {
   return file;
 }
 
-const get = (): Promise<string> =>
-  new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve('error'));
-  });
-
 type SeedStatus = { replicas?: number; readyReplicas?: number; updatedReplicas?: number; currentRevision?: string; updateRevision?: string; weights?: Record<string, number>; rollout?: { phase?: string; message?: string } };
 const statusOf = async () => (await cluster.api.client.get<Service>(RESOURCES.services, 'web-seed', namespace)).status as SeedStatus;
 const containers = async () => (await cluster.api.client.list<Container>(RESOURCES.containers, { namespace, labelSelector: 'app=web-seed' })).items;
@@ -64,7 +53,7 @@ afterAll(async () => {
   await cluster?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
   expect((await cluster.runtime.list()).filter((s) => s.id.startsWith(`${namespace}.`))).toEqual([]);
-  expect(await get()).toBe('error');
+  expect(await request(port)).toBe('error');
 }, 60_000);
 
 test('12 replicas of v1 roll to v2 two at a time with a delay, old and new side by side mid-way', async () => {
@@ -73,7 +62,7 @@ test('12 replicas of v1 roll to v2 two at a time with a delay, old and new side 
     const st = await statusOf();
     return st?.rollout?.phase === 'Healthy' && st.readyReplicas === 12;
   }, 60_000, '12 ready replicas of v1');
-  expect(await get()).toBe('200 web-seed v1');
+  expect(await request(port)).toBe('200 web-seed v1');
   const v1 = (await statusOf()).currentRevision!;
 
   const responses: string[] = [];
@@ -81,7 +70,7 @@ test('12 replicas of v1 roll to v2 two at a time with a delay, old and new side 
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      responses.push(await get());
+      responses.push(await request(port));
       const live = (await containers()).filter((c) => !c.metadata.deletionTimestamp).length;
       samples.push({ ...(await statusOf()), live });
       await new Promise((r) => setTimeout(r, 100));
@@ -112,7 +101,7 @@ test('12 replicas of v1 roll to v2 two at a time with a delay, old and new side 
   sampling = false;
   await sampler;
   expect(done.updatedReplicas).toBe(12);
-  expect(await get()).toBe('200 web-seed v2');
+  expect(await request(port)).toBe('200 web-seed v2');
   // Parallelism 2 with maxUnavailable 0: never more than 14 containers, and 6 batches 3 s apart take at least 15 s.
   expect(Math.max(...samples.map((s) => s.live))).toBeLessThanOrEqual(14);
   expect(seconds).toBeGreaterThanOrEqual(15);
