@@ -198,6 +198,21 @@ describe('rollout planner', () => {
     expect(p.currentRevision).toBe(B);
   });
 
+  it.each(['RollingUpdate', 'Recreate', 'BlueGreen', 'Canary'] as const)('%s: while the new image is pre-pulled nothing of the revision starts and the progress clock stands still', (type) => {
+    const w = deployed(type, 3);
+    const input = { replicas: 3, strategy: strategy(type), updateRevision: B, progressDeadlineSeconds: 2, prePulling: 'pre-pulling reg.local/app:v2: 0 of 1 node(s) hold it, waiting for n1' };
+    const p = w.run(input, 5);
+    expect(p.rollout).toMatchObject({ phase: 'Progressing', message: input.prePulling, progressedAt: new Date(w.now - 1000).toISOString() });
+    expect(p.progressDeadlineExceeded).toBe(false);
+    expect(p.requeueAfterMs).toBeLessThanOrEqual(2000);
+    expect(p.currentRevision).toBe(A);
+    expect(p.weights).toEqual({ [A]: 3 });
+    expect(w.count(B)).toBe(0);
+    expect(w.count(A, (r) => r.available)).toBe(3);
+    const { prePulling: _done, ...pulled } = input;
+    expect(w.run({ ...pulled, progressDeadlineSeconds: 600, promote: `${B}:full` }, 20).currentRevision).toBe(B);
+  });
+
   it('BlueGreen brings the preview up at full size, switches traffic only on promote, then scales the old down after the delay', () => {
     const bg = { blueGreen: { scaleDownDelaySeconds: 5 } };
     const w = deployed('BlueGreen', 3, bg);
