@@ -27,9 +27,9 @@ export class FileLogProvider implements LogProvider {
     return path.join(this.root, `${namespace}_${name}`);
   }
 
-  log(c: ContainerObject, _containerId: string, restartCount: number): LogOptions {
+  async log(c: ContainerObject, _containerId: string, restartCount: number): Promise<LogOptions> {
     const dir = this.dirOf(c.metadata.namespace, c.metadata.name);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o750 });
     return { path: path.join(dir, `${restartCount}.log`), ...this.rotation };
   }
 }

@@ -248,9 +248,9 @@ export class ContainerSupervisor {
         throw err;
       }
       this.lastArgv = config.process?.args ?? [];
-      fs.mkdirSync(bundle, { recursive: true });
-      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(config));
-      const log = this.deps.logs.log(this.obj, this.id, this.status.restartCount);
+      await fs.promises.mkdir(bundle, { recursive: true });
+      await fs.promises.writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
+      const log = await this.deps.logs.log(this.obj, this.id, this.status.restartCount);
       this.deps.timings?.observePhase('bundle', (performance.now() - bundleStarted) / 1000);
       const state = await this.timed('create', async () => {
         await this.deps.runtime.delete(this.id, { force: true }).catch(() => undefined);

@@ -94,5 +94,5 @@ export interface NetworkProvider {
 
 /** The log of one run of a container (the runtime's shim writes it, also while no agent runs; `berth logs` reads it). */
 export interface LogProvider {
-  log(c: ContainerObject, containerId: string, restartCount: number): LogOptions;
+  log(c: ContainerObject, containerId: string, restartCount: number): Promise<LogOptions>;
 }

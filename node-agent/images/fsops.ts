@@ -10,12 +10,23 @@ let opened = false;
 
 interface CallResult { value: number; errnoCode: number; errnoMessage: string }
 
-function call(funcName: string, retType: DataType, paramsType: DataType[], paramsValue: unknown[]): CallResult {
+function openLibc(): void {
   if (!opened) {
     open({ library: LIBC, path: 'libc.so.6' });
     opened = true;
   }
+}
+
+function call(funcName: string, retType: DataType, paramsType: DataType[], paramsValue: unknown[]): CallResult {
+  openLibc();
   const r = load({ library: LIBC, funcName, retType, paramsType, paramsValue, errno: true, runInNewThread: false });
+  return r as unknown as CallResult;
+}
+
+/** The same call on another thread: for syscalls that can block for milliseconds (mount, umount), off the event loop. */
+async function callInThread(funcName: string, paramsType: DataType[], paramsValue: unknown[]): Promise<CallResult> {
+  openLibc();
+  const r = await load({ library: LIBC, funcName, retType: DataType.I32, paramsType, paramsValue, errno: true, runInNewThread: true });
   return r as unknown as CallResult;
 }
 
@@ -56,14 +67,14 @@ export const EINVAL = 22;
 export const ENOENT = 2;
 export const EBUSY = 16;
 
-/** mount(2) with string `data` (the file system's options). */
-export function mount(source: string, target: string, fsType: string, flags: number, data: string): void {
-  const r = call('mount', DataType.I32, [DataType.String, DataType.String, DataType.String, DataType.U64, DataType.String], [source, target, fsType, flags, data]);
+/** mount(2) with string `data` (the file system's options), on another thread. */
+export async function mount(source: string, target: string, fsType: string, flags: number, data: string): Promise<void> {
+  const r = await callInThread('mount', [DataType.String, DataType.String, DataType.String, DataType.U64, DataType.String], [source, target, fsType, flags, data]);
   if (r.value !== 0) throw new SyscallError('mount', target, r.errnoCode, r.errnoMessage);
 }
 
-/** umount2(2): `flags` 0 or MNT_DETACH (lazy). */
-export function umount2(target: string, flags = 0): void {
-  const r = call('umount2', DataType.I32, [DataType.String, DataType.I32], [target, flags]);
+/** umount2(2), on another thread: `flags` 0 or MNT_DETACH (lazy). */
+export async function umount2(target: string, flags = 0): Promise<void> {
+  const r = await callInThread('umount2', [DataType.String, DataType.I32], [target, flags]);
   if (r.value !== 0) throw new SyscallError('umount2', target, r.errnoCode, r.errnoMessage);
 }

@@ -19,7 +19,7 @@ export async function mountOverlay(spec: OverlaySpec): Promise<void> {
   const options = `lowerdir=${lower},upperdir=${spec.upperDir},workdir=${spec.workDir}`;
   if (options.length > MAX_OPTIONS) throw new Error(`overlay mount of ${spec.target}: ${spec.lowerDirs.length} layers exceed the mount option limit`);
   try {
-    mount('berth-overlay', spec.target, 'overlay', 0, options);
+    await mount('berth-overlay', spec.target, 'overlay', 0, options);
   } catch (err) {
     throw new Error(`mount overlay at ${spec.target}: ${(err as Error).message}`, { cause: err });
   }
@@ -34,12 +34,12 @@ export function isMountPoint(target: string): boolean {
 export async function unmount(target: string): Promise<void> {
   const errno = (err: unknown) => (err instanceof SyscallError ? err.errno : undefined);
   try {
-    umount2(target);
+    await umount2(target);
   } catch (err) {
     if (errno(err) === EINVAL || errno(err) === ENOENT) return;
     if (errno(err) !== EBUSY) throw new Error(`umount ${target}: ${(err as Error).message}`, { cause: err });
     try {
-      umount2(target, MNT_DETACH);
+      await umount2(target, MNT_DETACH);
     } catch (lazy) {
       throw new Error(`umount -l ${target}: ${(lazy as Error).message}`, { cause: lazy });
     }

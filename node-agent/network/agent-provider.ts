@@ -72,7 +72,7 @@ export class BerthNetworkProvider implements NetworkProvider {
     this.published.delete(containerId);
     if ((c.spec.networks ?? []).length === 0) return;
     await this.options.networking.tearDownContainer(await this.requestOf(c, containerId));
-    fs.rmSync(this.etcDirOf(containerId), { recursive: true, force: true });
+    await fs.promises.rm(this.etcDirOf(containerId), { recursive: true, force: true });
   }
 
   private async requestOf(c: ContainerObject, containerId: string): Promise<ContainerNetworkRequest> {
