@@ -155,6 +155,8 @@ class PlanBuilder {
       stepIndex: undefined,
       stepStartedAt: undefined,
       scaleDownAt: keepOld ? this.rollout.scaleDownAt : undefined,
+      // Healthy needs no progress clock; the next bout of progressing (a crash, a scale-up) starts a fresh one.
+      progressedAt: healthy ? undefined : this.rollout.progressedAt,
       message: healthy ? `${replicas} of ${replicas} containers of ${revision} available` : `waiting for ${revision}: ${this.readyCount(revision)} of ${replicas} ready`,
     };
     return this.finish({ [revision]: 100 }, revision);

@@ -191,6 +191,17 @@ describe('rollout planner', () => {
     expect(p.progressDeadlineExceeded).toBe(true);
   });
 
+  it('a long-healthy service whose replica turns unready starts a fresh progress clock', () => {
+    const w = deployed('RollingUpdate', 3);
+    expect(w.rollout?.progressedAt).toBeUndefined();
+    w.now += 3600_000;
+    w.owned = w.owned.map((r, i) => (i === 0 ? { ...r, ready: false, available: false } : r));
+    const p = plan({ service: 'web', replicas: 3, strategy: strategy('RollingUpdate'), updateRevision: A, previousUpdateRevision: A, currentRevision: A, owned: w.owned, rollout: w.rollout, now: w.now, progressDeadlineSeconds: 60 });
+    expect(p.rollout.phase).toBe('Progressing');
+    expect(p.progressDeadlineExceeded).toBe(false);
+    expect(p.rollout.progressedAt).toBe(new Date(w.now).toISOString());
+  });
+
   it('progress resets the deadline: a slow rollout whose replicas keep turning ready is not stalled', () => {
     const w = deployed('RollingUpdate', 6);
     const p = w.run({ replicas: 6, strategy: strategy('RollingUpdate', { rollingUpdate: { maxSurge: 1, maxUnavailable: 0, failureAction: 'rollback' } }), updateRevision: B, progressDeadlineSeconds: 3 }, 30);
