@@ -14,10 +14,10 @@ export interface ServiceProxyOptions {
   readonly endpointWaitMs?: number;
 }
 
-/** Where a listener reports: each request's outcome, and that the open-connection counts changed. */
+/** Where a listener reports: each request's outcome, and that the open-connection count of an endpoint changed. */
 export interface ListenerEvents {
   record(group: string, ok: boolean, latencyMs?: number): void;
-  openChanged(): void;
+  openChanged(endpointId: string): void;
 }
 
 /** One client connection: the endpoints it tried, then the upstream socket it is piped to. */
@@ -75,6 +75,11 @@ export class ProxyListener {
     this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (client) => this.accept(client));
   }
 
+  /** Whether endpoint `id` gets new connections. */
+  inRotation(id: string): boolean {
+    return this.balancer.has(id);
+  }
+
   /** Replaces the rotation. Connections to endpoints no longer listed keep going until they end. */
   setEndpoints(endpoints: readonly Endpoint[]): void {
     this.balancer.set(endpoints);
@@ -122,7 +127,7 @@ export class ProxyListener {
     if (!endpoint) return this.wait(link);
     link.endpoint = endpoint;
     this.open.set(endpoint.id, (this.open.get(endpoint.id) ?? 0) + 1);
-    this.events.openChanged();
+    this.events.openChanged(endpoint.id);
     const upstream = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, allowHalfOpen: true, timeout: this.connectTimeoutMs });
     link.upstream = upstream;
     upstream.on('timeout', () => this.attemptFailed(link, upstream));
@@ -131,7 +136,7 @@ export class ProxyListener {
       const left = this.open.get(endpoint.id)! - 1;
       if (left > 0) this.open.set(endpoint.id, left);
       else this.open.delete(endpoint.id);
-      this.events.openChanged();
+      this.events.openChanged(endpoint.id);
       if (link.upstream !== upstream) return; // an attempt that failed
       if (link.requestAt >= 0) this.events.record(endpoint.group, false); // closed with a request unanswered
       if (!cleanlyDone(upstream)) link.client.destroy();

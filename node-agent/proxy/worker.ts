@@ -9,8 +9,10 @@ import { parentPort } from 'node:worker_threads';
 import { ProxyListener } from './listener';
 import type { FromProxyThread, Outcome, ToProxyThread } from './messages';
 
-/** How long counts and outcomes may wait before they are sent: batches them, and bounds how stale a drain check is. */
-const REPORT_MS = 10;
+/** How long outcomes and counts may wait before they are sent: few wake-ups of the agent's thread, fresh enough for canary analysis. */
+const REPORT_MS = 250;
+/** How long a count of an endpoint outside the rotation (being drained) may wait: bounds how late a drain is seen. */
+const DRAIN_REPORT_MS = 10;
 /** The data path wakes up ahead of the node's batch work (best effort: needs CAP_SYS_NICE). */
 const THREAD_NICE = -10;
 
@@ -19,6 +21,8 @@ interface Entry {
   version: number;
   outcomes: Outcome[];
   timer?: NodeJS.Timeout;
+  /** When the pending report is sent. */
+  due: number;
 }
 
 const port = parentPort!;
@@ -33,15 +37,21 @@ function report(id: number, entry: Entry): void {
 }
 
 function create(id: number, options: ConstructorParameters<typeof ProxyListener>[0]): void {
-  const later = () => (entry.timer ??= setTimeout(() => report(id, entry), REPORT_MS));
+  const later = (ms: number) => {
+    if (entry.timer && entry.due <= Date.now() + ms) return;
+    clearTimeout(entry.timer);
+    entry.due = Date.now() + ms;
+    entry.timer = setTimeout(() => report(id, entry), ms);
+  };
   const entry: Entry = {
     listener: new ProxyListener(options, {
       record: (group, ok, latencyMs) => {
         entry.outcomes.push([group, ok, latencyMs ?? NaN]);
-        later();
+        later(REPORT_MS);
       },
-      openChanged: later,
+      openChanged: (endpointId) => later(entry.listener.inRotation(endpointId) ? REPORT_MS : DRAIN_REPORT_MS),
     }),
+    due: 0,
     version: 0,
     outcomes: [],
   };
