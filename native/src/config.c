@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 int
-read_file (const char *path, char **out, size_t *len, char *err, size_t errlen)
+read_file (int dirfd, const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
-  cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC);
+  cleanup_fd int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return berth_error (err, errlen, errno, "open `%s`", path);
   struct stat st;
@@ -109,7 +109,7 @@ load_seccomp (const char *path, struct berth_config *cfg, char *err, size_t errl
 {
   cleanup_free char *bytes = NULL;
   size_t len;
-  int ret = read_file (path, &bytes, &len, err, errlen);
+  int ret = read_file (AT_FDCWD, path, &bytes, &len, err, errlen);
   if (ret < 0)
     return ret;
   if (len == 0 || len % sizeof (struct sock_filter) != 0 || len / sizeof (struct sock_filter) > 0xffff)

@@ -129,7 +129,7 @@ struct berth_config
  * so that nothing is allocated or looked up after the clone. */
 int config_parse (char *buf, size_t len, struct berth_config *cfg, char *err, size_t errlen);
 
-/* Reads a whole file into a malloc'd, NUL-terminated buffer. */
-int read_file (const char *path, char **out, size_t *len, char *err, size_t errlen);
+/* Reads a whole file (`path` relative to `dirfd`, or AT_FDCWD) into a malloc'd, NUL-terminated buffer. */
+int read_file (int dirfd, const char *path, char **out, size_t *len, char *err, size_t errlen);
 
 #endif

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,20 +19,44 @@ add_stdio (posix_spawn_file_actions_t *fa, int fd, int target)
   return posix_spawn_file_actions_addopen (fa, target, "/dev/null", O_RDWR, 0);
 }
 
+/* The directory holding `config_path` (the container's state directory), as an O_PATH fd. */
+static int
+open_state_dir (const char *config_path, char *err, int errlen)
+{
+  char dir[4096];
+  const char *slash = strrchr (config_path, '/');
+  size_t len = slash == NULL ? 0 : slash == config_path ? 1 : (size_t) (slash - config_path);
+  if (len >= sizeof dir)
+    return berth_error (err, errlen, ENAMETOOLONG, "state directory of `%s`", config_path);
+  memcpy (dir, len == 0 ? "." : config_path, len == 0 ? 1 : len);
+  dir[len == 0 ? 1 : len] = '\0';
+  int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return berth_error (err, errlen, errno, "open state directory `%s`", dir);
+  return fd;
+}
+
 int
 berth_create (const char *shim, const char *config_path, int stdin_fd, int stdout_fd, int stderr_fd, char *err,
               int errlen)
 {
+  /* fd 4 of the shim (shim.c STATE_DIR_FD): it works through it, never by path, in the directory we created. */
+  int state_dir = open_state_dir (config_path, err, errlen);
+  if (state_dir < 0)
+    return state_dir;
   int sv[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    return berth_error (err, errlen, errno, "socketpair");
+    {
+      close (state_dir);
+      return berth_error (err, errlen, errno, "socketpair");
+    }
 
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init (&fa);
   posix_spawnattr_init (&attr);
   int ret = add_stdio (&fa, stdin_fd, 0) || add_stdio (&fa, stdout_fd, 1) || add_stdio (&fa, stderr_fd, 2)
-            || posix_spawn_file_actions_adddup2 (&fa, sv[1], 3);
+            || posix_spawn_file_actions_adddup2 (&fa, sv[1], 3) || posix_spawn_file_actions_adddup2 (&fa, state_dir, 4);
   /* Node ignores SIGPIPE and blocks some signals in its threads; an ignored disposition survives execve, so the
    * shim (and the container after it) starts from the defaults and an empty mask. */
   sigset_t all, none;
@@ -49,6 +74,7 @@ berth_create (const char *shim, const char *config_path, int stdin_fd, int stdou
   posix_spawn_file_actions_destroy (&fa);
   posix_spawnattr_destroy (&attr);
   close (sv[1]);
+  close (state_dir);
   if (ret != 0)
     {
       close (sv[0]);

@@ -35,6 +35,32 @@
 #include <unistd.h>
 
 #define SYNC_FD 3
+/* The container's state directory, opened by the agent (libberth.c). Its files are created and the exit recorded
+ * through this fd, not by path: a shim whose agent died mid-create may outlive the directory, and a directory
+ * re-created at the same path for a new container of the same id must never get its fifo or exit status. */
+#define STATE_DIR_FD 4
+
+/* AT_FDCWD unless the agent passed the state directory. */
+static int state_dir = AT_FDCWD;
+
+/* Takes fd STATE_DIR_FD as the state directory if it is one (an older libberth passes none). */
+static void
+adopt_state_dir (void)
+{
+  struct stat st;
+  if (fstat (STATE_DIR_FD, &st) == 0 && S_ISDIR (st.st_mode) && fcntl (STATE_DIR_FD, F_SETFD, FD_CLOEXEC) == 0)
+    state_dir = STATE_DIR_FD;
+  else
+    close (STATE_DIR_FD);
+}
+
+/* A state directory file (config.bin, exec.fifo, exit: all in that directory) for the *at calls. */
+static const char *
+state_file (const char *path)
+{
+  const char *slash = strrchr (path, '/');
+  return state_dir == AT_FDCWD || slash == NULL ? path : slash + 1;
+}
 
 static void
 close_fds_from (int first)
@@ -50,7 +76,7 @@ load_config (const char *path, struct berth_config *cfg, char *err, size_t errle
 {
   char *buf; /* kept for the process' lifetime: cfg points into it */
   size_t len;
-  int ret = read_file (path, &buf, &len, err, errlen);
+  int ret = read_file (state_dir, state_file (path), &buf, &len, err, errlen);
   if (ret < 0)
     return ret;
   return config_parse (buf, len, cfg, err, errlen);
@@ -63,14 +89,14 @@ write_exit_file (const char *path, int status)
   if (path == NULL || snprintf (tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
     return;
   int n = snprintf (line, sizeof line, "%d %d\n", exit_code_of (status), WIFSIGNALED (status) ? WTERMSIG (status) : 0);
-  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = openat (state_dir, state_file (tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return;
   int ok = write (fd, line, n) == n;
   close (fd);
   /* rename: a reader (inotify in the agent) sees the whole status or nothing. */
   if (ok)
-    rename (tmp, path);
+    renameat (state_dir, state_file (tmp), state_dir, state_file (path));
 }
 
 /* Replaces our stdio from fd `from` on with /dev/null: dropping our copies lets pipes given as the container's
@@ -117,7 +143,8 @@ run_create (const char *config_path)
   int ret;
 
   /* Only stdio and the sync socket may reach the container: close anything else the agent let through. */
-  close_fds_from (SYNC_FD + 1);
+  close_fds_from (STATE_DIR_FD + 1);
+  adopt_state_dir ();
 
   /* Double fork, first thing: our parent (the agent) reaps this process right away (it blocks until then); the
    * shim below is re-parented, so the container survives the agent and no zombie is left in it. */
@@ -142,14 +169,14 @@ run_create (const char *config_path)
       return 1;
     }
 
-  if (mkfifo (cfg.fifo, 0600) < 0)
+  if (mkfifoat (state_dir, state_file (cfg.fifo), 0600) < 0)
     {
       berth_error (err, sizeof err, errno, "mkfifo `%s`", cfg.fifo);
       sync_send (SYNC_FD, SYNC_ERROR, errno, err);
       return 1;
     }
   /* O_RDWR: opening never blocks, and the init's read() then blocks until `start` writes a byte. */
-  int fifo_fd = open (cfg.fifo, O_RDWR | O_CLOEXEC);
+  int fifo_fd = openat (state_dir, state_file (cfg.fifo), O_RDWR | O_CLOEXEC);
   int maps[2];
   if (fifo_fd < 0 || socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, maps) < 0)
     {
@@ -181,6 +208,9 @@ run_create (const char *config_path)
   if (child == 0)
     {
       close (maps[0]);
+      /* A host directory must not reach the container (pid 1 with `init` never execs, so CLOEXEC is not enough). */
+      if (state_dir != AT_FDCWD)
+        close (state_dir);
       /* The log is the shim's: pid 1 of the container (with `init` it never execs) must not hold it. */
       if (cfg.log.path != NULL)
         close (log.fd);

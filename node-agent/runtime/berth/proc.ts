@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined if there is no such process. */
-export function processStartTime(pid: number): string | undefined {
+/** Fields 3 onwards of /proc/<pid>/stat (state, ppid, ...), or undefined if there is no such process. */
+function statFields(pid: number): string[] | undefined {
   let stat: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -11,8 +11,13 @@ export function processStartTime(pid: number): string | undefined {
     return undefined;
   }
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, only waiting to be reaped
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined if there is no such process. */
+export function processStartTime(pid: number): string | undefined {
+  const fields = statFields(pid);
+  if (!fields || fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, only waiting to be reaped
   return fields[19];
 }
 
@@ -52,6 +57,12 @@ export function shimsIn(dir: string): ProcessRef[] {
     }
   }
   return found;
+}
+
+/** The parent of `pid` (for a container init: its shim), or undefined if either is gone. */
+export function parentOf(pid: number): ProcessRef | undefined {
+  const ppid = statFields(pid)?.[1];
+  return ppid === undefined ? undefined : refOf(Number(ppid));
 }
 
 /** The children of `pid`'s main thread (a single-threaded shim: its container init). */

@@ -33,7 +33,7 @@ import {
   type State,
   type Stdio,
 } from '../types';
-import { childrenOf, isSameProcess, killProcess, processStartTime, shimsIn, signalName, signalNumber, type ProcessRef } from './proc';
+import { childrenOf, isSameProcess, killProcess, parentOf, processStartTime, shimsIn, signalName, signalNumber, type ProcessRef } from './proc';
 import { DEFAULT_SECCOMP_CACHE, seccompProgramFile } from './seccomp-cache';
 import { serializeExecConfig, serializeInitConfig } from './serialize';
 import { SyncChannel } from './sync-channel';
@@ -175,6 +175,7 @@ export class BerthRuntime implements ContainerRuntime {
         annotations: spec.annotations,
         cgroupsPath: spec.linux?.cgroupsPath,
         seccompFile,
+        shim: parentOf(pid),
       };
       dir.writeState(state);
       if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(pid));
@@ -217,7 +218,7 @@ export class BerthRuntime implements ContainerRuntime {
   private async undoCreate(dir: StateDir, cgroup: CgroupManager, initPid: number): Promise<void> {
     const startTime = initPid > 0 ? processStartTime(initPid) : undefined;
     try {
-      await this.killEverything(dir, cgroup, startTime === undefined ? undefined : { pid: initPid, startTime }, 2000);
+      await this.killEverything(dir, cgroup, startTime === undefined ? undefined : { pid: initPid, startTime }, undefined, 2000);
       await cgroup.destroy();
     } finally {
       dir.remove();
@@ -230,18 +231,22 @@ export class BerthRuntime implements ContainerRuntime {
    * container whose creator died mid-create has no recorded pid) and the shims still working in the state
    * directory, with their children (an init not yet in its cgroup). A shim whose creator died keeps acting on the
    * directory's paths: left alive, it would write its fifo or its exit status into a container re-created under
-   * the same id. Throws, naming them, if processes are still alive after `timeoutMs`.
+   * the same id. A shim may fork (the double fork, the init) while it is being looked for: search again until a
+   * search finds none. The shim recorded in state.json spares the search of /proc (milliseconds per hundred
+   * processes). Throws, naming them, if processes are still alive after `timeoutMs`.
    */
-  private async killEverything(dir: StateDir, cgroup: CgroupManager, init: ProcessRef | undefined, timeoutMs: number): Promise<void> {
+  private async killEverything(dir: StateDir, cgroup: CgroupManager, init: ProcessRef | undefined, recordedShim: ProcessRef | undefined, timeoutMs: number): Promise<void> {
     if (init && killProcess(init)) await this.waitForExitFile(dir, { timeoutMs, isInitAlive: () => isSameProcess(init.pid, init.startTime) });
-    const shims = shimsIn(dir.dir);
-    const strays = [...shims, ...shims.flatMap((s) => childrenOf(s.pid))];
-    strays.forEach(killProcess);
-    if (cgroup.pids().length > 0) await cgroup.killAll('SIGKILL');
-    if (!(await waitFor(() => strays.every((p) => !isSameProcess(p.pid, p.startTime)), timeoutMs))) {
-      const alive = strays.filter((p) => isSameProcess(p.pid, p.startTime)).map((p) => p.pid);
-      throw new Error(`shim processes ${alive.join(', ')} of ${dir.dir} still alive ${timeoutMs} ms after SIGKILL`);
+    const deadline = Date.now() + timeoutMs;
+    for (let shims = recordedShim ? [recordedShim] : shimsIn(dir.dir); shims.length > 0; shims = recordedShim ? [] : shimsIn(dir.dir)) {
+      const strays = [...shims, ...shims.flatMap((s) => childrenOf(s.pid))];
+      strays.forEach(killProcess);
+      if (!(await waitFor(() => strays.every((p) => !isSameProcess(p.pid, p.startTime)), deadline - Date.now()))) {
+        const alive = strays.filter((p) => isSameProcess(p.pid, p.startTime)).map((p) => p.pid);
+        throw new Error(`shim processes ${alive.join(', ')} of ${dir.dir} still alive ${timeoutMs} ms after SIGKILL`);
+      }
     }
+    if (cgroup.pids().length > 0) await cgroup.killAll('SIGKILL');
   }
 
   async start(id: string): Promise<void> {
@@ -302,7 +307,7 @@ export class BerthRuntime implements ContainerRuntime {
     if (!canDelete(state.status) && !opts.force) throw new ContainerStateError(id, state.status, 'delete');
     const cgroup = this.cgroupsFor(id, stored?.cgroupsPath ?? this.cgroupsPathOfSpec(dir));
     const init = state.pid && stored ? { pid: state.pid, startTime: stored.startTime } : undefined;
-    await this.killEverything(dir, cgroup, init, KILL_TIMEOUT_MS);
+    await this.killEverything(dir, cgroup, init, stored?.shim, KILL_TIMEOUT_MS);
     // SIGKILLed processes leave the cgroup within milliseconds, but on a loaded v1 host emptying can take seconds.
     await cgroup.destroy({ timeoutMs: KILL_TIMEOUT_MS });
     dir.remove();

@@ -22,6 +22,8 @@ export interface StoredState {
   readonly cgroupsPath?: string;
   /** The compiled seccomp program the init installed (exec installs the same). */
   readonly seccompFile?: string;
+  /** The shim supervising the init (so that delete need not search /proc for it). */
+  readonly shim?: { readonly pid: number; readonly startTime: string };
 }
 
 export interface RecordedExit {
