@@ -1,8 +1,8 @@
 /**
  * The raw store floor the API benchmark is compared against: what better-sqlite3 and etcd do with nothing on top,
- * writing values of the size the API server stores, under fresh keys. Also the layer in between: Berth's etcd
- * storage (behind its watch cache, as the API server runs it) creating the same objects, to tell the cost of the
- * storage layer from the cost of the HTTP/API path.
+ * writing values of the size the API server stores, under fresh keys. For etcd also the steps in between, to tell
+ * where a create's cost comes from: etcd's own put-if-absent transaction (what any create costs etcd), then Berth's
+ * etcd storage behind its watch cache (as the API server runs it) creating the same objects.
  * Run alone (`node dist/bench/store-floor.js`) it prints all three; set BERTH_ETCD_ENDPOINT to use a running etcd,
  * otherwise a private one is started for the run.
  */
@@ -49,6 +49,23 @@ async function perSecond(n: number, concurrency: number, op: (i: number) => Prom
   return n / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
+export interface EtcdFloorOptions {
+  readonly endpoint: string;
+  readonly n: number;
+  readonly concurrency: number;
+  /**
+   * Delete the keys written, for an etcd that outlives the run. Off for a private etcd: etcd 3.4 runs transactions
+   * (every create) about ten times slower after a large delete until the next compaction, which would handicap
+   * whatever is measured next; puts are not affected.
+   */
+  readonly cleanup?: boolean;
+}
+
+/** Deletes every key under `prefix/` if asked to. */
+async function cleanUp(client: Etcd3, opts: EtcdFloorOptions, prefix: string): Promise<void> {
+  if (opts.cleanup) await client.delete().prefix(`${prefix}/`);
+}
+
 /** A key prefix no earlier run used: every write creates a key, as an API create does. */
 const freshPrefix = (what: string): string => `/berth-${what}/${process.pid}-${Date.now()}`;
 
@@ -68,12 +85,32 @@ export async function sqliteInsertsPerSecond(opts: { path: string; n: number }):
 }
 
 /** Puts `n` fresh keys into etcd at `endpoint` from `concurrency` parallel callers through the etcd3 client. */
-export async function etcdPutsPerSecond(opts: { endpoint: string; n: number; concurrency: number }): Promise<number> {
+export async function etcdPutsPerSecond(opts: EtcdFloorOptions): Promise<number> {
   const client = new Etcd3({ hosts: [opts.endpoint] });
   const prefix = freshPrefix('floor');
   try {
     const rate = await perSecond(opts.n, opts.concurrency, (i) => client.put(`${prefix}/o${i}`).value(PAYLOAD).exec());
-    await client.delete().prefix(`${prefix}/`);
+    await cleanUp(client, opts, prefix);
+    return rate;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * What etcd itself does for a create: `n` fresh keys, each written by a transaction that puts only if the key is
+ * absent (compare mod_revision = 0), as every create must — through the same etcd3 client, values and concurrency.
+ */
+export async function etcdCreateTxnsPerSecond(opts: EtcdFloorOptions): Promise<number> {
+  const client = new Etcd3({ hosts: [opts.endpoint] });
+  const prefix = freshPrefix('txn');
+  try {
+    const value = Buffer.from(PAYLOAD);
+    const rate = await perSecond(opts.n, opts.concurrency, (i) => {
+      const key = Buffer.from(`${prefix}/o${i}`);
+      return client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: 0 }], success: [{ request_put: { key, value } }] });
+    });
+    await cleanUp(client, opts, prefix);
     return rate;
   } finally {
     client.close();
@@ -84,7 +121,7 @@ export async function etcdPutsPerSecond(opts: { endpoint: string; n: number; con
  * Creates `n` fresh objects through EtcdStorage behind the watch cache with its upstream watch running (as in the
  * API server), from `concurrency` parallel callers: the storage layer without HTTP, authentication or admission.
  */
-export async function etcdStorageCreatesPerSecond(opts: { endpoint: string; n: number; concurrency: number }): Promise<number> {
+export async function etcdStorageCreatesPerSecond(opts: EtcdFloorOptions): Promise<number> {
   const prefix = freshPrefix('storage');
   const store = new CachedStorage(new EtcdStorage({ endpoints: [opts.endpoint], prefix }));
   let rate: number;
@@ -92,14 +129,14 @@ export async function etcdStorageCreatesPerSecond(opts: { endpoint: string; n: n
     await store.watch('/registry/', { fromRevision: 0, onEvent: () => undefined });
     rate = await perSecond(opts.n, opts.concurrency, (i) => store.create(`/registry/bench/c-${i}`, storedContainer(`c-${i}`)));
   } finally {
-    // Closed before the clean-up, so etcd does not go on sending the deletions to its watch during the next figure.
+    // Closed before any clean-up, so etcd does not go on sending the deletions to its watch during the next figure.
     await store.close();
   }
-  const cleanup = new Etcd3({ hosts: [opts.endpoint] });
+  const client = new Etcd3({ hosts: [opts.endpoint] });
   try {
-    await cleanup.delete().prefix(`${prefix}/`);
+    await cleanUp(client, opts, prefix);
   } finally {
-    cleanup.close();
+    client.close();
   }
   return rate;
 }
@@ -110,10 +147,12 @@ async function main(): Promise<void> {
   try {
     const sqlite = await sqliteInsertsPerSecond({ path: path.join(dir, 'floor.db'), n: 20_000 });
     console.log(`sqlite inserts/s (WAL, synchronous=NORMAL, 1 txn/insert): ${Math.round(sqlite)}`);
-    const endpoint = process.env.BERTH_ETCD_ENDPOINT ?? etcd!.endpoint;
-    const puts = await etcdPutsPerSecond({ endpoint, n: 20_000, concurrency: 64 });
+    const floor: EtcdFloorOptions = { endpoint: process.env.BERTH_ETCD_ENDPOINT ?? etcd!.endpoint, n: 20_000, concurrency: 64, cleanup: !etcd };
+    const puts = await etcdPutsPerSecond(floor);
     console.log(`etcd puts/s (etcd3 client, 64 concurrent, ${PAYLOAD.length}-byte values): ${Math.round(puts)}`);
-    const creates = await etcdStorageCreatesPerSecond({ endpoint, n: 20_000, concurrency: 64 });
+    const txns = await etcdCreateTxnsPerSecond(floor);
+    console.log(`etcd create transactions/s (put if absent, same client): ${Math.round(txns)} (${(txns / puts).toFixed(2)}x puts)`);
+    const creates = await etcdStorageCreatesPerSecond(floor);
     console.log(`etcd storage creates/s (EtcdStorage behind the watch cache, 64 concurrent): ${Math.round(creates)} (${(creates / puts).toFixed(2)}x puts)`);
   } finally {
     await etcd?.stop();
