@@ -17,7 +17,7 @@ import { digestHex, isDigest, SizeMismatchError } from './digest';
 import { Descriptor, ImageConfig, isIndexType, isManifestType, layerCompression, Manifest, MediaType, UnknownMediaTypeError } from './media';
 import { ImageRecord, MetadataFile, StoreMetadata } from './metadata';
 import { collectGarbage, GcResult, liveBlobs } from './gc';
-import { isMountPoint, mountOverlay, unmount } from './overlay';
+import { isOverlayMounted, mountOverlay, unmount } from './overlay';
 import { formatReference, ImageReference, parseReference } from './refs';
 import { unpackLayer } from './unpack';
 
@@ -284,7 +284,7 @@ export class ImageStore {
     const lowerDirs = await this.ensureUnpacked(digest);
     for (const sub of ['upper', 'work', 'berth-rootfs']) await fs.promises.mkdir(path.join(dir, sub), { recursive: true });
     await fs.promises.writeFile(path.join(dir, 'image'), digest);
-    if (!isMountPoint(target)) {
+    if (!(await isOverlayMounted(target))) {
       try {
         await mountOverlay({ lowerDirs, upperDir: path.join(dir, 'upper'), workDir: path.join(dir, 'work'), target });
       } catch (err) {

@@ -56,8 +56,11 @@ export interface IpBatchOptions {
 
 let nestedFiles = 0;
 
+/** Memory-backed when the host has /dev/shm: a file that lives for one batch need not touch a disk journal. */
+const NESTED_BATCH_DIR = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+
 function nestedBatchFile(): string {
-  return path.join(os.tmpdir(), `berth-ip-batch-${process.pid}-${nestedFiles++}`);
+  return path.join(NESTED_BATCH_DIR, `berth-ip-batch-${process.pid}-${nestedFiles++}`);
 }
 
 /**
@@ -95,10 +98,10 @@ async function runNested(netnsArgs: readonly string[], nested: NonNullable<IpBat
   const exec = `netns exec ${netnsArgument(nested.netns)} ip -force -batch ${file}`;
   let outcome: SessionOutcome;
   try {
-    fs.writeFileSync(file, nested.commands.join('\n') + '\n');
+    await fs.promises.writeFile(file, nested.commands.join('\n') + '\n');
     outcome = await ipExecLane(netnsArgs).run([exec]);
   } finally {
-    fs.rmSync(file, { force: true });
+    await fs.promises.rm(file, { force: true });
   }
   const failures = failuresOf(outcome, { [file]: nested.commands, '-': [exec] }, `ip ${netnsArgs.join(' ')} -batch`);
   const nestedFailed = failures.some((f) => f.nested);

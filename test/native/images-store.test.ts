@@ -10,7 +10,7 @@ import { composeImage, storeLayer } from '../../node-agent/images/compose';
 import { DigestMismatchError, SizeMismatchError, sha256 } from '../../node-agent/images/digest';
 import { hasXattr } from '../../node-agent/images/fsops';
 import { MediaType, UnknownMediaTypeError } from '../../node-agent/images/media';
-import { isMountPoint } from '../../node-agent/images/overlay';
+import { isMountPoint, isOverlayMounted } from '../../node-agent/images/overlay';
 import { ImageStore } from '../../node-agent/images/store';
 import { UnsafeLayerEntryError, unpackLayer } from '../../node-agent/images/unpack';
 
@@ -77,6 +77,11 @@ describe('ImageStore (root: mounts, mknod, xattrs)', () => {
     const out = execFileSync('chroot', [rootfs, '/bin/sh', '-c', 'echo hello > /tmp/x && cat /tmp/x && ls /bin/ls'], { encoding: 'utf8' });
     expect(out).toBe('hello\n/bin/ls\n');
     expect(fs.readFileSync(path.join(store.upperDir('c1'), 'tmp/x'), 'utf8')).toBe('hello\n');
+    // Preparing it again (a restart of the container) keeps the one mount and the writes in it.
+    expect(await isOverlayMounted(rootfs)).toBe(true);
+    expect(await store.prepareRootfs(digest, 'c1')).toBe(rootfs);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === rootfs)).toHaveLength(1);
+    expect(fs.readFileSync(path.join(rootfs, 'tmp/x'), 'utf8')).toBe('hello\n');
     // the shared layer is untouched by the container's write
     expect(fs.existsSync(path.join(store.layerDir(store.getConfig(digest).rootfs.diff_ids[0]), 'tmp/x'))).toBe(false);
     await store.releaseRootfs('c1');
