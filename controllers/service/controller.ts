@@ -106,6 +106,9 @@ export class ServiceController {
     const annotations = svc.metadata.annotations ?? {};
     const rollingOut = !!status.currentRevision && updateRevision !== status.currentRevision && status.rollout?.abortedRevision !== updateRevision;
     const prePull: PrePullState = rollingOut ? await this.prePull(svc, (status.revisions ?? []).find((r) => r.name === status.currentRevision)) : { done: true };
+    if (prePull.done && prePull.message && status.rollout?.message?.startsWith('pre-pulling')) {
+      await this.events.record(svc, prePull.failed ? 'Warning' : 'Normal', prePull.failed ? 'PrePullFailed' : 'PrePulled', prePull.message).catch(() => undefined);
+    }
     const p = plan({
       service: svc.metadata.name!,
       replicas: int(spec.replicas, 1),

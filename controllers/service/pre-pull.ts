@@ -41,7 +41,7 @@ export function targetNodes(nodes: readonly BerthNode[]): string[] {
   return nodes.filter((n) => isConditionTrue(n.status?.conditions, 'Ready') && n.spec?.unschedulable !== true).map((n) => n.metadata.name!).sort();
 }
 
-export type PrePullState = { readonly done: true; readonly message?: string } | { readonly done: false; readonly message: string };
+export type PrePullState = { readonly done: true; readonly message?: string; readonly failed?: boolean } | { readonly done: false; readonly message: string };
 
 /**
  * How far the pre-pull of `ref` through `image` has come on `nodes`: done once every node holds it. A failed pull is
@@ -53,7 +53,7 @@ export function prePullState(ref: string, image: Image | undefined, nodes: reado
   const status = (image?.status ?? {}) as { phase?: string; message?: string; digest?: string; nodes?: string[] };
   const holding = status.digest ? nodes.filter((n) => status.nodes?.includes(n)) : [];
   if (holding.length === nodes.length) return { done: true, message: `pre-pulled ${ref} on ${nodes.length} node(s)` };
-  if (status.phase === 'Failed') return { done: true, message: `pre-pull of ${ref} failed (${status.message ?? 'no reason given'}): the containers pull it themselves` };
+  if (status.phase === 'Failed') return { done: true, failed: true, message: `pre-pull of ${ref} failed (${status.message ?? 'no reason given'}): the containers pull it themselves` };
   const waiting = nodes.filter((n) => !holding.includes(n));
   return { done: false, message: `pre-pulling ${ref}: ${holding.length} of ${nodes.length} node(s) hold it, waiting for ${waiting.join(', ')}` };
 }

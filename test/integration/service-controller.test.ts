@@ -155,6 +155,8 @@ describe('service controller against a real API server', () => {
       const status = (await svc('pp')).status as { revisions: Array<{ number: number; images?: Record<string, string> }> };
       expect(status.revisions.map((r) => r.number)).toEqual([1, 2]);
       expect(status.revisions[1].images).toEqual({ 'registry.local/pp:v2': digest });
+      const pulled = (await api.client.list(RESOURCES.events, { namespace: 'default' })).items.find((e) => e.reason === 'PrePulled' && (e.involvedObject as { name: string }).name === 'pp');
+      expect(pulled?.message).toBe('pre-pulled registry.local/pp:v2 on 1 node(s)');
     } finally {
       await api.client.delete(RESOURCES.nodes, 'pp-node', {});
     }

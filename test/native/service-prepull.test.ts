@@ -112,6 +112,8 @@ test('a rollout to a new image pre-pulls it on the node before any container of 
   const revisions = ((await client().get<Service>(RESOURCES.services, 'app', namespace)).status as { revisions: Array<{ name: string; images?: Record<string, string> }> }).revisions;
   expect(revisions.map((r) => r.name)).toEqual([v1, done.currentRevision]);
   expect(revisions[1].images).toEqual({ [ref]: digest });
+  const reasons = (await client().list(RESOURCES.events, { namespace })).items.filter((e) => (e.involvedObject as { name: string }).name === 'app').map((e) => e.reason);
+  expect(reasons).toEqual(expect.arrayContaining(['PrePulling', 'PrePulled']));
   const diffIds = cluster.images.getConfig(digest).rootfs.diff_ids;
   expect(diffIds.every((d) => fs.existsSync(cluster.images.layerDir(d)))).toBe(true);
 }, 90_000);

@@ -19,8 +19,13 @@ describe('pre-pull', () => {
     ['nodes listed without a digest', image({ nodes: ['a', 'b'] }), false, 'pre-pulling reg.local/app:v2: 0 of 2 node(s) hold it, waiting for a, b'],
     ['every node holds it', image({ digest: 'sha256:1', nodes: ['b', 'a', 'z'] }), true, 'pre-pulled reg.local/app:v2 on 2 node(s)'],
     ['the pull failed', image({ phase: 'Failed', message: 'manifest unknown' }), true, 'pre-pull of reg.local/app:v2 failed (manifest unknown): the containers pull it themselves'],
-  ])('%s → done %s', (_what, img, done, message) => {
-    expect(prePullState('reg.local/app:v2', img, ['a', 'b'])).toEqual({ done, message });
+  ] as const)('%s → done %s', (_what, img, done, message) => {
+    expect(prePullState('reg.local/app:v2', img, ['a', 'b'])).toMatchObject({ done, message });
+  });
+
+  it('tells a failed pull from a finished one', () => {
+    expect(prePullState('reg.local/app:v2', image({ phase: 'Failed' }), ['a'])).toMatchObject({ done: true, failed: true });
+    expect(prePullState('reg.local/app:v2', image({ digest: 'sha256:1', nodes: ['a'] }), ['a'])).not.toHaveProperty('failed');
   });
 
   it('has nothing to wait for without nodes', () => {
