@@ -84,12 +84,12 @@ export async function sqliteInsertsPerSecond(opts: { path: string; n: number }):
   }
 }
 
-/** Puts `n` fresh keys into etcd at `endpoint` from `concurrency` parallel callers through the etcd3 client. */
-export async function etcdPutsPerSecond(opts: EtcdFloorOptions): Promise<number> {
+/** Runs `write(client, key)` for `n` fresh keys under a new prefix through one etcd3 client; writes per second. */
+async function etcdWritesPerSecond(opts: EtcdFloorOptions, what: string, write: (client: Etcd3, key: Buffer) => PromiseLike<unknown>): Promise<number> {
   const client = new Etcd3({ hosts: [opts.endpoint] });
-  const prefix = freshPrefix('floor');
+  const prefix = freshPrefix(what);
   try {
-    const rate = await perSecond(opts.n, opts.concurrency, (i) => client.put(`${prefix}/o${i}`).value(PAYLOAD).exec());
+    const rate = await perSecond(opts.n, opts.concurrency, (i) => write(client, Buffer.from(`${prefix}/o${i}`)));
     await cleanUp(client, opts, prefix);
     return rate;
   } finally {
@@ -97,25 +97,20 @@ export async function etcdPutsPerSecond(opts: EtcdFloorOptions): Promise<number>
   }
 }
 
+/** Puts `n` fresh keys into etcd at `endpoint` from `concurrency` parallel callers through the etcd3 client. */
+export const etcdPutsPerSecond = (opts: EtcdFloorOptions): Promise<number> =>
+  etcdWritesPerSecond(opts, 'floor', (client, key) => client.put(key).value(PAYLOAD).exec());
+
+const VALUE = Buffer.from(PAYLOAD);
+
 /**
  * What etcd itself does for a create: `n` fresh keys, each written by a transaction that puts only if the key is
  * absent (compare mod_revision = 0), as every create must — through the same etcd3 client, values and concurrency.
  */
-export async function etcdCreateTxnsPerSecond(opts: EtcdFloorOptions): Promise<number> {
-  const client = new Etcd3({ hosts: [opts.endpoint] });
-  const prefix = freshPrefix('txn');
-  try {
-    const value = Buffer.from(PAYLOAD);
-    const rate = await perSecond(opts.n, opts.concurrency, (i) => {
-      const key = Buffer.from(`${prefix}/o${i}`);
-      return client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: 0 }], success: [{ request_put: { key, value } }] });
-    });
-    await cleanUp(client, opts, prefix);
-    return rate;
-  } finally {
-    client.close();
-  }
-}
+export const etcdCreateTxnsPerSecond = (opts: EtcdFloorOptions): Promise<number> =>
+  etcdWritesPerSecond(opts, 'txn', (client, key) =>
+    client.kv.txn({ compare: [{ key, target: 'Mod', result: 'Equal', mod_revision: 0 }], success: [{ request_put: { key, value: VALUE } }] }),
+  );
 
 /**
  * Creates `n` fresh objects through EtcdStorage behind the watch cache with its upstream watch running (as in the
