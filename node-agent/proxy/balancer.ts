@@ -44,6 +44,11 @@ export class WeightedBalancer {
     return best.endpoint;
   }
 
+  /** Whether an endpoint other than `id` and outside `exclude` is in the rotation. */
+  hasOther(id: string, exclude?: ReadonlySet<string>): boolean {
+    return this.slots.some((s) => s.endpoint.id !== id && !exclude?.has(s.endpoint.id));
+  }
+
   size(): number {
     return this.slots.length;
   }

@@ -8,7 +8,7 @@ export interface ServiceProxyOptions {
   readonly port: number;
   /** Count each response by its status line (5xx are errors) and time it from the request's first byte. */
   readonly httpAware?: boolean;
-  /** How long one connect may take before the next endpoint is tried; 1 s unless set. */
+  /** How long one connect may take before another endpoint, if there is one, is tried instead; 1 s unless set. */
   readonly connectTimeoutMs?: number;
   /** How long a new connection may wait for an endpoint it has not tried yet to come into rotation; 2 s unless set. */
   readonly endpointWaitMs?: number;
@@ -130,7 +130,8 @@ export class ProxyListener {
     this.events.openChanged(endpoint.id);
     const upstream = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, allowHalfOpen: true, timeout: this.connectTimeoutMs });
     link.upstream = upstream;
-    upstream.on('timeout', () => this.attemptFailed(link, upstream));
+    // A slow connect is given up only for another endpoint: alone, it may be a SYN the kernel is still retrying.
+    upstream.on('timeout', () => (this.balancer.hasOther(endpoint.id, link.tried) ? this.attemptFailed(link, upstream) : upstream.setTimeout(0)));
     upstream.on('error', () => (link.connected ? link.upstream === upstream && link.client.destroy() : this.attemptFailed(link, upstream)));
     upstream.once('close', () => {
       const left = this.open.get(endpoint.id)! - 1;

@@ -23,29 +23,47 @@ require.extensions['.ts'] = (m, file) =>
 require(require('node:worker_threads').workerData.entry);
 `;
 
+/** The least time between two starts of a thread that keeps dying. */
+const RESTART_MS = 1000;
+/** How long the thread outlives its last proxy: a port closed and opened again (a Service updated) reuses it. */
+const LINGER_MS = 1000;
+
 class ProxyThread {
   private worker?: Worker;
   private readonly clients = new Map<number, ThreadClient>();
   private nextId = 1;
+  private linger?: NodeJS.Timeout;
+  /** A restart is due: messages meanwhile are dropped, the restart replays every proxy's state. */
+  private restarting = false;
 
   add(client: ThreadClient): number {
     const id = this.nextId++;
     this.clients.set(id, client);
-    if (!this.worker) this.start();
+    clearTimeout(this.linger);
+    if (!this.worker && !this.restarting) this.start();
     return id;
   }
 
   remove(id: number): void {
     this.clients.delete(id);
-    if (this.clients.size === 0 && this.worker) {
+    if (this.clients.size > 0 || !this.worker) return;
+    clearTimeout(this.linger);
+    this.linger = setTimeout(() => {
       const w = this.worker;
       this.worker = undefined;
-      void w.terminate();
-    }
+      void w?.terminate();
+    }, LINGER_MS).unref();
   }
 
   post(m: ToProxyThread): void {
     this.worker?.postMessage(m);
+  }
+
+  private restart(): void {
+    this.restarting = false;
+    if (this.clients.size === 0) return;
+    this.start();
+    for (const c of this.clients.values()) for (const m of c.replay()) this.post(m);
   }
 
   private start(): void {
@@ -54,12 +72,13 @@ class ProxyThread {
     w.unref(); // the published ports never keep a process alive by themselves
     w.on('message', (m: FromProxyThread) => this.clients.get(m.proxy)?.receive(m));
     w.on('error', (err) => console.error(JSON.stringify({ component: 'berth-service-proxy', msg: 'proxy thread failed, starting it again', err: err.message })));
+    const startedAt = Date.now();
     w.on('exit', () => {
       if (this.worker !== w) return; // ended on purpose
       this.worker = undefined;
-      if (this.clients.size === 0) return;
-      this.start();
-      for (const c of this.clients.values()) for (const m of c.replay()) this.post(m);
+      this.restarting = true;
+      // A thread that dies at once (it cannot even load) is not restarted in a tight loop.
+      setTimeout(() => this.restart(), Date.now() - startedAt < RESTART_MS ? RESTART_MS : 0).unref();
     });
     this.worker = w;
   }

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { Endpoint, ServiceProxy, WeightedBalancer } from '../../../node-agent/proxy';
+import { proxyThread } from '../../../node-agent/proxy/thread';
+import { freePort } from '../../helpers/ports';
+import { until } from '../../helpers/until';
 
 const ep = (id: string, weight: number, port = 1, group = id): Endpoint => ({ id, host: '127.0.0.1', port, weight, group });
 
@@ -76,15 +80,16 @@ describe('ServiceProxy with real sockets', () => {
     for (let i = 0; i < 4; i++) expect((await get(port)).body).toBe('live');
   });
 
-  /** A server whose process is stopped with its accept queue full: a connect to it hangs, as to a frozen container. */
-  async function hungEndpoint(): Promise<{ port: number; release: () => void }> {
-    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"]);
+  /** An echo server whose process is stopped with its accept queue full: a connect to it hangs, as to a frozen container. */
+  async function hungEndpoint(): Promise<{ port: number; thaw: () => void; release: () => void }> {
+    const child = spawn(process.execPath, ['-e', "require('net').createServer((s) => s.pipe(s)).listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"]);
     const port = Number(await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     process.kill(child.pid!, 'SIGSTOP');
     const fillers = Array.from({ length: 3 }, () => net.connect({ host: '127.0.0.1', port }).on('error', () => undefined));
     await new Promise((r) => setTimeout(r, 50));
     return {
       port,
+      thaw: () => process.kill(child.pid!, 'SIGCONT'),
       release: () => {
         for (const f of fillers) f.destroy();
         process.kill(child.pid!, 'SIGKILL');
@@ -113,6 +118,27 @@ describe('ServiceProxy with real sockets', () => {
       expect(proxy.stats.snapshot()).toMatchObject({ 'rev-hung': { requests: 1, errors: 1 }, 'rev-live': { requests: 2, errors: 0 } });
     } finally {
       hung.release();
+    }
+  });
+
+  it('keeps waiting on a slow connect when there is no other endpoint to try', async () => {
+    const slow = await hungEndpoint();
+    try {
+      proxy = new ServiceProxy({ port: 0, connectTimeoutMs: 200 });
+      const port = await proxy.listen();
+      proxy.setEndpoints([ep('slow', 1, slow.port)]);
+      const c = net.connect({ host: '127.0.0.1', port });
+      c.write('hello');
+      const echoed = new Promise<string>((resolve, reject) => {
+        c.once('data', (d: Buffer) => resolve(d.toString()));
+        c.once('error', reject);
+      });
+      await new Promise((r) => setTimeout(r, 500)); // well past the connect timeout
+      slow.thaw(); // the kernel's next SYN retransmission gets through
+      expect(await echoed).toBe('hello');
+      c.destroy();
+    } finally {
+      slow.release();
     }
   });
 
@@ -179,6 +205,17 @@ describe('ServiceProxy with real sockets', () => {
     expect(proxy.connections('e')).toBe(0);
     expect(proxy.isDrained('e')).toBe(true);
     await new Promise((r) => echo.close(r));
+  });
+
+  it('comes back on the same port with the same rotation when the proxy thread dies', async () => {
+    const live = await backend('live');
+    const port = await freePort();
+    proxy = new ServiceProxy({ port });
+    await proxy.listen();
+    proxy.setEndpoints([ep('live', 1, live)]);
+    expect((await get(port)).body).toBe('live');
+    await (proxyThread as unknown as { worker: Worker }).worker.terminate(); // as if it crashed
+    expect(await until(() => get(port).then((r) => r.body), 10_000)).toBe('live');
   });
 
   it('reports a taken port clearly', async () => {
