@@ -35,6 +35,9 @@ const isSeededBusybox = (ref: string): boolean => /^busybox(:latest)?$/.test(ref
  * static busybox, since a node may have no route to a public registry.
  */
 export class StoreImageProvider implements ImageProvider {
+  /** The busybox seeding in progress: containers asking at once share one import (it packs ~400 applets). */
+  private seeding?: Promise<string>;
+
   constructor(
     readonly store: ImageStore,
     private readonly opts: StoreImageProviderOptions = {},
@@ -45,7 +48,7 @@ export class StoreImageProvider implements ImageProvider {
     const digest = named
       ? this.digestOf(ref, named)
       : isSeededBusybox(ref)
-        ? this.tryResolve(ref) ?? (await importBusybox(this.store))
+        ? this.tryResolve(ref) ?? (await this.seedBusybox())
         : await this.pull(ref, policy, onProgress);
     return { digest, config: this.store.getConfig(digest).config ?? {} };
   }
@@ -56,6 +59,11 @@ export class StoreImageProvider implements ImageProvider {
 
   releaseRootfs(containerId: string): Promise<void> {
     return this.store.releaseRootfs(containerId);
+  }
+
+  private seedBusybox(): Promise<string> {
+    this.seeding ??= importBusybox(this.store).finally(() => (this.seeding = undefined));
+    return this.seeding;
   }
 
   /** A Container naming an Image object runs its digest once the Image controller has made it present here. */
