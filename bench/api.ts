@@ -3,8 +3,10 @@
  * Per backend: raw floor (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s of values the size of
  * a stored Container, 64 concurrent, against the same etcd), for etcd also etcd's own put-if-absent transactions
  * and Berth's storage layer alone creating the same objects (where a create's cost comes from), API creates/s with
- * 64 concurrent clients, get latency, list of 10,000 objects, watch delivery p50/p99 with 1,000 watchers. The server runs as its own process (as in production); the load average is printed
- * with every backend (the machine is shared); the last line is one JSON object with every figure.
+ * 64 concurrent clients, get latency, list of 10,000 objects, watch delivery p50/p99 with 1,000 watchers. The floor
+ * is measured before and after the API figures and compared by its mean; the load average is printed with every
+ * backend (the machine is shared). The server runs as its own process (as in production); the last line is one
+ * JSON object with every figure.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -59,6 +61,40 @@ const measureWatch = async (client: ApiClient): Promise<{ p50: number; p99: numb
   return { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), delivered: latencies.length };
 };
 
+interface ApiFigures {
+  readonly createsPerSecond: number;
+  readonly getLatencies: number[];
+  readonly listTimes: number[];
+  readonly watch: { p50: number; p99: number; delivered: number };
+}
+
+/** Starts the API server on `store` and measures creates, gets, lists and watches through it. */
+const measureApi = async (home: string, store: StoreKind, etcdEndpoint: string | undefined): Promise<ApiFigures> => {
+  const server = await spawnApiServer(home, { store, etcdEndpoint });
+  const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
+  try {
+    await client.create(RESOURCES.namespaces, { metadata: { name: 'bench' } });
+    const createsPerSecond = await createMany(client, 'bench', 'c', LIST_SIZE);
+    const getLatencies: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const t0 = performance.now();
+      await client.get(RESOURCES.containers, `c-${i}`, 'bench');
+      getLatencies.push(performance.now() - t0);
+    }
+    const listTimes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const list = await client.list(RESOURCES.containers, { namespace: 'bench' });
+      listTimes.push(performance.now() - t0);
+      if (list.items.length !== LIST_SIZE) throw new Error(`list returned ${list.items.length} items, expected ${LIST_SIZE}`);
+    }
+    return { createsPerSecond, getLatencies, listTimes, watch: await measureWatch(client) };
+  } finally {
+    client.close();
+    await server.kill('SIGTERM');
+  }
+};
+
 const benchBackend = async (store: StoreKind): Promise<Record<string, number | number[]>> => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `berth-bench-${store}-`));
   const etcd = store === 'etcd' ? await startEtcd() : undefined;
@@ -66,52 +102,37 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, number | n
     const loadBefore = os.loadavg()[0];
     // Each etcd figure writes fresh keys and leaves them in this private etcd (see EtcdFloorOptions.cleanup).
     const etcdFloor = etcd && { endpoint: etcd.endpoint, n: 10_000, concurrency: CONCURRENCY };
-    const floor = etcdFloor ? await etcdPutsPerSecond(etcdFloor) : await sqliteInsertsPerSecond({ path: path.join(home, 'floor.db'), n: 20_000 });
+    let floorRuns = 0;
+    const measureFloor = (): Promise<number> =>
+      etcdFloor ? etcdPutsPerSecond(etcdFloor) : sqliteInsertsPerSecond({ path: path.join(home, `floor-${++floorRuns}.db`), n: 20_000 });
+    // The floor before and after the API figures, compared with their mean: load changes on a shared machine.
+    const floorBefore = await measureFloor();
     const createTxns = etcdFloor && (await etcdCreateTxnsPerSecond(etcdFloor));
     const storageCreates = etcdFloor && (await etcdStorageCreatesPerSecond(etcdFloor));
-    const server = await spawnApiServer(home, { store, etcdEndpoint: etcd?.endpoint });
-    const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
-    try {
-      await client.create(RESOURCES.namespaces, { metadata: { name: 'bench' } });
-      const createsPerSecond = await createMany(client, 'bench', 'c', LIST_SIZE);
-      const getLatencies: number[] = [];
-      for (let i = 0; i < 1000; i++) {
-        const t0 = performance.now();
-        await client.get(RESOURCES.containers, `c-${i}`, 'bench');
-        getLatencies.push(performance.now() - t0);
-      }
-      const listTimes: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t0 = performance.now();
-        const list = await client.list(RESOURCES.containers, { namespace: 'bench' });
-        listTimes.push(performance.now() - t0);
-        if (list.items.length !== LIST_SIZE) throw new Error(`list returned ${list.items.length} items, expected ${LIST_SIZE}`);
-      }
-      const watch = await measureWatch(client);
-      return {
-        floorWritesPerSecond: Math.round(floor),
-        ...(!createTxns || !storageCreates
-          ? {}
-          : {
-              createTxnsPerSecond: Math.round(createTxns),
-              createTxnsVsFloor: round(createTxns / floor, 3),
-              storageCreatesPerSecond: Math.round(storageCreates),
-              storageVsFloor: round(storageCreates / floor, 3),
-            }),
-        createsPerSecond: Math.round(createsPerSecond),
-        createsVsFloor: round(createsPerSecond / floor, 3),
-        getP50Ms: round(percentile(getLatencies, 50), 2),
-        getP99Ms: round(percentile(getLatencies, 99), 2),
-        list10kMs: round(percentile(listTimes, 50)),
-        watchP50Ms: watch.p50,
-        watchP99Ms: watch.p99,
-        watchDelivered: watch.delivered,
-        loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)],
-      };
-    } finally {
-      client.close();
-      await server.kill('SIGTERM');
-    }
+    const api = await measureApi(home, store, etcd?.endpoint);
+    const floorAfter = await measureFloor();
+    const floor = (floorBefore + floorAfter) / 2;
+    return {
+      floorWritesPerSecond: Math.round(floor),
+      floorBeforeAfter: [Math.round(floorBefore), Math.round(floorAfter)],
+      ...(!createTxns || !storageCreates
+        ? {}
+        : {
+            createTxnsPerSecond: Math.round(createTxns),
+            createTxnsVsFloor: round(createTxns / floor, 3),
+            storageCreatesPerSecond: Math.round(storageCreates),
+            storageVsFloor: round(storageCreates / floor, 3),
+          }),
+      createsPerSecond: Math.round(api.createsPerSecond),
+      createsVsFloor: round(api.createsPerSecond / floor, 3),
+      getP50Ms: round(percentile(api.getLatencies, 50), 2),
+      getP99Ms: round(percentile(api.getLatencies, 99), 2),
+      list10kMs: round(percentile(api.listTimes, 50)),
+      watchP50Ms: api.watch.p50,
+      watchP99Ms: api.watch.p99,
+      watchDelivered: api.watch.delivered,
+      loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)],
+    };
   } finally {
     await etcd?.stop();
     fs.rmSync(home, { recursive: true, force: true });
@@ -128,7 +149,7 @@ const main = async (): Promise<void> => {
         ? ''
         : `create txns ${r.createTxnsPerSecond}/s (${r.createTxnsVsFloor}x) | storage creates ${r.storageCreatesPerSecond}/s (${r.storageVsFloor}x) | `;
     console.log(
-      `${store.padEnd(6)} floor ${r.floorWritesPerSecond}/s | ${storage}API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, 64 clients) | ` +
+      `${store.padEnd(6)} floor ${r.floorWritesPerSecond}/s (before ${(r.floorBeforeAfter as number[]).join(', after ')}) | ${storage}API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, 64 clients) | ` +
         `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms | ` +
         `load average ${(r.loadAverage as number[]).join(' → ')}`,
     );
