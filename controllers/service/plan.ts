@@ -41,8 +41,10 @@ class PlanBuilder {
   readonly delete: string[] = [];
   rollout: RolloutStatus;
   private requeueAfterMs?: number;
-  /** The plan waits on a timer of the strategy (a delay, a timed pause): waiting on purpose is not a stall. */
-  private waitsOnPurpose = false;
+  /** When the strategy's timer the plan waits on ends (a batch delay, a timed pause): waiting on purpose is no stall. */
+  private waitEnd?: number;
+  /** The progress clock does not run (a pre-pull): no deadline, and a fresh clock once it is over. */
+  private clockStopped = false;
 
   constructor(private readonly input: PlanInput) {
     this.rollout = input.rollout ?? { phase: 'Progressing' };
@@ -90,11 +92,11 @@ class PlanBuilder {
 
   /** Look again in `ms` because the strategy waits on a timer. */
   wait(ms: number): void {
-    this.waitsOnPurpose = true;
+    this.waitEnd = Math.max(this.waitEnd ?? 0, this.input.now + ms);
     this.requeueAt(ms);
   }
 
-  private requeueAt(ms: number): void {
+  requeueAt(ms: number): void {
     const left = Math.max(1, Math.ceil(ms));
     this.requeueAfterMs = this.requeueAfterMs === undefined ? left : Math.min(this.requeueAfterMs, left);
   }
@@ -118,8 +120,12 @@ class PlanBuilder {
 
   finish(weights: Record<string, number>, currentRevision: string | undefined, previewRevision?: string): Plan {
     let progressDeadlineExceeded = false;
-    if (this.rollout.phase === 'Progressing') {
-      if (this.create.length || this.delete.length || this.waitsOnPurpose) this.rollout = { ...this.rollout, progressedAt: iso(this.input.now) };
+    if (this.rollout.phase === 'Progressing' && !this.clockStopped) {
+      // The clock restarts at a change, or at the end of a timer being waited on: both stay put between reconciles
+      // (a `now` here would rewrite the status on every reconcile, and each write triggers the next).
+      const moved = this.create.length > 0 || this.delete.length > 0;
+      const at = Math.max(moved ? this.input.now : since(this.rollout.progressedAt), this.waitEnd ?? 0);
+      this.rollout = { ...this.rollout, progressedAt: iso(at) };
       progressDeadlineExceeded = this.stalledSeconds() !== undefined;
       if (!progressDeadlineExceeded) this.requeueAt(this.lastProgressAt() + this.deadlineMs() + 1 - this.input.now);
     }
@@ -181,8 +187,9 @@ class PlanBuilder {
   /** The update's image is still being pulled onto the nodes: nothing new starts, and the progress clock stands still. */
   prePulling(message: string): Plan {
     this.keepSizes();
-    this.rollout = { ...this.rollout, phase: 'Progressing', message };
-    this.wait(PRE_PULL_RECHECK_MS);
+    this.rollout = { ...this.rollout, phase: 'Progressing', message, progressedAt: undefined };
+    this.clockStopped = true;
+    this.requeueAt(PRE_PULL_RECHECK_MS);
     return this.finish(this.readyWeights(), this.input.currentRevision);
   }
 
@@ -244,7 +251,7 @@ class PlanBuilder {
       ...this.rollout,
       phase: done ? 'Healthy' : 'Progressing',
       activeRevision: done ? update : current,
-      message: `${this.readyCount(update)} of ${replicas} updated containers ready, ${this.others([update]).length} old still running${delaying ? `; next batch in ${Math.ceil((nextBatchAt - now) / 1000)}s` : ''}`,
+      message: `${this.readyCount(update)} of ${replicas} updated containers ready, ${this.others([update]).length} old still running${delaying ? `; next batch at ${iso(nextBatchAt)} (delaySeconds ${ru.delaySeconds})` : ''}`,
     };
     return this.finish(this.readyWeights(), done ? update : current);
   }

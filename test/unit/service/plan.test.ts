@@ -202,6 +202,20 @@ describe('rollout planner', () => {
     expect(p.rollout.progressedAt).toBe(new Date(w.now).toISOString());
   });
 
+  it.each([
+    ['a batch delay', { rollingUpdate: { delaySeconds: 30 } }, {}],
+    ['a pre-pull', {}, { prePulling: 'pre-pulling reg.local/app:v2: 0 of 1 node(s) hold it, waiting for n1' }],
+  ])('while waiting on %s, planning again later changes no status (each status write would trigger another reconcile)', (_what, extra, more) => {
+    const w = deployed('RollingUpdate', 4);
+    const input = { replicas: 4, strategy: strategy('RollingUpdate', extra), updateRevision: B, ...more };
+    w.run(input, 3);
+    const base = { ...input, service: 'web', owned: w.owned, currentRevision: w.current, rollout: w.rollout, previousUpdateRevision: B };
+    const first = plan({ ...base, now: w.now });
+    const later = plan({ ...base, now: w.now + 1500 });
+    expect(later.rollout).toEqual(first.rollout);
+    expect(later.rollout).toEqual(w.rollout);
+  });
+
   it('progress resets the deadline: a slow rollout whose replicas keep turning ready is not stalled', () => {
     const w = deployed('RollingUpdate', 6);
     const p = w.run({ replicas: 6, strategy: strategy('RollingUpdate', { rollingUpdate: { maxSurge: 1, maxUnavailable: 0, failureAction: 'rollback' } }), updateRevision: B, progressDeadlineSeconds: 3 }, 30);
@@ -213,7 +227,8 @@ describe('rollout planner', () => {
     const w = deployed(type, 3);
     const input = { replicas: 3, strategy: strategy(type), updateRevision: B, progressDeadlineSeconds: 2, prePulling: 'pre-pulling reg.local/app:v2: 0 of 1 node(s) hold it, waiting for n1' };
     const p = w.run(input, 5);
-    expect(p.rollout).toMatchObject({ phase: 'Progressing', message: input.prePulling, progressedAt: new Date(w.now - 1000).toISOString() });
+    expect(p.rollout).toMatchObject({ phase: 'Progressing', message: input.prePulling });
+    expect(p.rollout.progressedAt).toBeUndefined();
     expect(p.progressDeadlineExceeded).toBe(false);
     expect(p.requeueAfterMs).toBeLessThanOrEqual(2000);
     expect(p.currentRevision).toBe(A);
