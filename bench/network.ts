@@ -41,10 +41,21 @@ const PING_COUNT = 200;
 interface PathFigures {
   readonly throughputGbps: number;
   readonly rttAvgMs: number;
+  readonly cpuPerGbps: number;
 }
 
-/** Runs the iperf3 server in `server.ns` and the client in `clientNs` (the host's namespace when undefined); returns received Gbit/s. */
-async function iperf(server: { ns?: string; address: string }, clientNs: string | undefined, port: number): Promise<number> {
+interface IperfRun {
+  readonly gbps: number;
+  /**
+   * CPU of both iperf3 processes (their share of the run's wall time, in %, kernel work done in their context
+   * included) per Gbit/s: what a byte costs on this path. Unlike throughput it hardly depends on what else runs, so
+   * loopback's cost over the bridge's is the throughput ratio to expect when both get whole CPUs.
+   */
+  readonly cpuPerGbps: number;
+}
+
+/** Runs the iperf3 server in `server.ns` and the client in `clientNs` (the host's namespace when undefined). */
+async function iperf(server: { ns?: string; address: string }, clientNs: string | undefined, port: number): Promise<IperfRun> {
   const prefix = (ns?: string) => (ns ? ['ip', 'netns', 'exec', ns] : []);
   const serverArgv = [...prefix(server.ns), 'iperf3', '-s', '-1', '-B', server.address, '-p', String(port)];
   const child = spawn(serverArgv[0], serverArgv.slice(1), { stdio: 'ignore' });
@@ -54,7 +65,9 @@ async function iperf(server: { ns?: string; address: string }, clientNs: string 
       await new Promise((r) => setTimeout(r, 100));
       try {
         const out = await runChecked([...prefix(clientNs), 'iperf3', '-c', server.address, '-p', String(port), ...IPERF_FLAGS, '-J']);
-        return JSON.parse(out.stdout).end.sum_received.bits_per_second / 1e9;
+        const { end } = JSON.parse(out.stdout);
+        const gbps = end.sum_received.bits_per_second / 1e9;
+        return { gbps, cpuPerGbps: (end.cpu_utilization_percent.host_total + end.cpu_utilization_percent.remote_total) / gbps };
       } catch (err) {
         lastError = err; // the server may not listen yet
       }
@@ -111,28 +124,33 @@ async function main(): Promise<void> {
       await driver.attach(net1500, id, await createNetns(created[index]), allocation.address, { interfaceName: 'eth1', defaultRoute: false });
     }
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const samples = { bridgeGbps: [] as number[], bridgeRtt: [] as number[], loopbackGbps: [] as number[], loopbackRtt: [] as number[], bridge1500Gbps: [] as number[], hostLoopbackGbps: [] as number[] };
+    const runs = { bridge: [] as IperfRun[], bridge1500: [] as IperfRun[], loopback: [] as IperfRun[], hostLoopback: [] as IperfRun[] };
+    const samples = { bridgeRtt: [] as number[], loopbackRtt: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      samples.bridgeGbps.push(await iperf({ ns: server, address: serverIp }, client, port));
-      samples.bridge1500Gbps.push(await iperf({ ns: server, address: ips1500[1] }, client, port + 2));
-      samples.loopbackGbps.push(await iperf({ ns: client, address: '127.0.0.1' }, client, port + 1));
-      samples.hostLoopbackGbps.push(await iperf({ address: '127.0.0.1' }, undefined, port + 3));
+      runs.bridge.push(await iperf({ ns: server, address: serverIp }, client, port));
+      runs.bridge1500.push(await iperf({ ns: server, address: ips1500[1] }, client, port + 2));
+      runs.loopback.push(await iperf({ ns: client, address: '127.0.0.1' }, client, port + 1));
+      runs.hostLoopback.push(await iperf({ address: '127.0.0.1' }, undefined, port + 3));
       samples.bridgeRtt.push(await pingRtt(client, serverIp));
       samples.loopbackRtt.push(await pingRtt(client, '127.0.0.1'));
     }
-    const bridge: PathFigures = { throughputGbps: Math.max(...samples.bridgeGbps), rttAvgMs: median(samples.bridgeRtt) };
-    const loopback: PathFigures = { throughputGbps: Math.max(...samples.loopbackGbps), rttAvgMs: median(samples.loopbackRtt) };
+    const gbps = (path: IperfRun[]) => path.map((r) => r.gbps);
+    const cost = (path: IperfRun[]) => median(path.map((r) => r.cpuPerGbps));
+    const bridge: PathFigures = { throughputGbps: Math.max(...gbps(runs.bridge)), rttAvgMs: median(samples.bridgeRtt), cpuPerGbps: cost(runs.bridge) };
+    const loopback: PathFigures = { throughputGbps: Math.max(...gbps(runs.loopback)), rttAvgMs: median(samples.loopbackRtt), cpuPerGbps: cost(runs.loopback) };
     const result = {
       bench: 'network',
       compared: `iperf3 ${IPERF_FLAGS.join(' ')}: client in container A to server in container B over bridge ${bridgeName(net.key)} (MTU ${net.mtu ?? DEFAULT_BRIDGE_MTU}) vs client and server both in container A on its loopback (MTU 65536)`,
       bridge,
       loopback,
       throughputRatio: round(bridge.throughputGbps / loopback.throughputGbps),
-      throughputRatioOfMedians: round(median(samples.bridgeGbps) / median(samples.loopbackGbps)),
-      rounds: { bridgeGbps: samples.bridgeGbps.map(round), loopbackGbps: samples.loopbackGbps.map(round), bridgeMtu1500Gbps: samples.bridge1500Gbps.map(round), hostLoopbackGbps: samples.hostLoopbackGbps.map(round) },
+      throughputRatioOfMedians: round(median(gbps(runs.bridge)) / median(gbps(runs.loopback))),
+      /** Bytes per CPU second, bridge over loopback (see IperfRun.cpuPerGbps): the load-insensitive figure. */
+      cpuEfficiencyRatio: round(loopback.cpuPerGbps / bridge.cpuPerGbps),
+      rounds: { bridgeGbps: gbps(runs.bridge).map(round), loopbackGbps: gbps(runs.loopback).map(round), bridgeMtu1500Gbps: gbps(runs.bridge1500).map(round), hostLoopbackGbps: gbps(runs.hostLoopback).map(round) },
+      bridgeMtu1500: { throughputRatio: round(Math.max(...gbps(runs.bridge1500)) / loopback.throughputGbps), cpuEfficiencyRatio: round(loopback.cpuPerGbps / cost(runs.bridge1500)) },
       /** Reference only: the host namespace's loopback has the host's netfilter rules and conntrack on its path. */
-      hostLoopbackGbps: round(Math.max(...samples.hostLoopbackGbps)),
-      bridgeMtu1500RatioToLoopback: round(Math.max(...samples.bridge1500Gbps) / loopback.throughputGbps),
+      hostLoopbackGbps: round(Math.max(...gbps(runs.hostLoopback))),
       rttRatio: round(bridge.rttAvgMs / loopback.rttAvgMs),
       attachMsMedian: round(median(attachMs)),
       attachMsMax: round(Math.max(...attachMs)),
@@ -142,10 +160,11 @@ async function main(): Promise<void> {
     };
     console.log(`compared: ${result.compared}`);
     console.log(`bridge:   ${bridge.throughputGbps.toFixed(2)} Gbit/s, rtt ${bridge.rttAvgMs.toFixed(3)} ms (best of ${ROUNDS} iperf3 rounds of ${IPERF_SECONDS} s; median rtt of ping x${PING_COUNT})`);
-    console.log(`bridge at MTU 1500 (same containers, eth1): ${Math.max(...samples.bridge1500Gbps).toFixed(2)} Gbit/s, ${result.bridgeMtu1500RatioToLoopback} of loopback`);
+    console.log(`bridge at MTU 1500 (same containers, eth1): ${Math.max(...gbps(runs.bridge1500)).toFixed(2)} Gbit/s, ${result.bridgeMtu1500.throughputRatio} of loopback; CPU efficiency ${result.bridgeMtu1500.cpuEfficiencyRatio} of loopback`);
     console.log(`loopback: ${loopback.throughputGbps.toFixed(2)} Gbit/s, rtt ${loopback.rttAvgMs.toFixed(3)} ms (in container A)`);
     console.log(`host-namespace loopback (reference, not the target's denominator): ${result.hostLoopbackGbps.toFixed(2)} Gbit/s`);
     console.log(`throughput bridge/loopback ${result.throughputRatio} (target >= 0.8; ratio of medians ${result.throughputRatioOfMedians}); rtt ratio ${result.rttRatio}`);
+    console.log(`CPU per Gbit/s (both iperf3 processes, median): bridge ${bridge.cpuPerGbps.toFixed(2)} %, loopback ${loopback.cpuPerGbps.toFixed(2)} % -> bridge efficiency ${result.cpuEfficiencyRatio} of loopback (the ratio to expect on idle CPUs)`);
     console.log(`attach: median ${result.attachMsMedian} ms, max ${result.attachMsMax} ms over ${attachMs.length} containers (target <= 20 ms)`);
     console.log(`1-minute load average during the run: ${result.loadAverage.toFixed(2)} on ${os.cpus().length} CPUs`);
     console.log(JSON.stringify(result));

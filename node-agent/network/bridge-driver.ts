@@ -93,8 +93,10 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async removeNetwork(net: NetworkConfig): Promise<void> {
-    await this.hostBatch([`link del ${bridgeName(net.key)}`], `remove bridge of network ${describeNetwork(net)}`, ALREADY_GONE);
+    // Rules first, the bridge last: a caller (or a test) that sees the bridge gone may end the process at once,
+    // and rules left behind would be walked by every forwarded packet of the host from then on.
     await this.isolation.remove(bridgeName(net.key));
+    await this.hostBatch([`link del ${bridgeName(net.key)}`], `remove bridge of network ${describeNetwork(net)}`, ALREADY_GONE);
   }
 
   private hostBatch(commands: readonly string[], context: string, tolerated: RegExp): Promise<void> {

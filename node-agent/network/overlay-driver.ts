@@ -90,8 +90,8 @@ export class OverlayDriver implements NetworkDriver {
       netns: this.options.hostNetns,
       tolerated: ALREADY_GONE,
     });
+    await this.gatewayFilter.remove(net); // before the bridge, whose absence callers take as "all gone"
     await this.bridge.removeNetwork(net);
-    await this.gatewayFilter.remove(net);
   }
 }
 
