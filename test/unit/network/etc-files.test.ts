@@ -36,7 +36,7 @@ describe('hosts and resolv.conf', () => {
       writeInPlace(file, 'two\n');
       expect(fs.statSync(file).ino).toBe(inode);
       expect(fs.readFileSync(file, 'utf8')).toBe('two\n');
-      expect(() => writeInPlace(path.join(dir, 'missing', 'hosts'), 'x')).toThrow(/^write .*missing\/hosts$/);
+      expect(() => writeInPlace(path.join(dir, 'missing', 'hosts'), 'x')).toThrow(/^write .*missing\/hosts: ENOENT/);
     } finally {
       fs.rmSync(dir, { recursive: true });
     }
