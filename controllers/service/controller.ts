@@ -1,7 +1,7 @@
 import { ApiClient, BerthNode, Container, Image, isAlreadyExistsError, isNotFoundError, KubeObject, RESOURCES, Secret, Service } from '../../client';
 import { Condition, Controller, EventRecorder, Informer, keyOf, listWatcherFor, Result, setCondition, splitKey } from '../runtime';
 import { plan } from './plan';
-import { PRE_PULL_LABEL, prePullImage, prePullState, servesRef, targetNodes, type PrePullState } from './pre-pull';
+import { isPrePullMessage, PRE_PULL_LABEL, prePullImage, prePullState, servesRef, targetNodes, type PrePullState } from './pre-pull';
 import { canonicalJson, containerName } from './revision';
 import { pinnedImage, referencedSecrets, revisionInputs, type RevisionInputs } from './revision-inputs';
 import type { Plan, Replica, RolloutStatus, StrategySpec, TrafficStats } from './types';
@@ -106,7 +106,7 @@ export class ServiceController {
     const annotations = svc.metadata.annotations ?? {};
     const rollingOut = !!status.currentRevision && updateRevision !== status.currentRevision && status.rollout?.abortedRevision !== updateRevision;
     const prePull: PrePullState = rollingOut ? await this.prePull(svc, (status.revisions ?? []).find((r) => r.name === status.currentRevision)) : { done: true };
-    if (prePull.done && prePull.message && status.rollout?.message?.startsWith('pre-pulling')) {
+    if (prePull.done && prePull.message && isPrePullMessage(status.rollout?.message)) {
       await this.events.record(svc, prePull.failed ? 'Warning' : 'Normal', prePull.failed ? 'PrePullFailed' : 'PrePulled', prePull.message).catch(() => undefined);
     }
     const p = plan({

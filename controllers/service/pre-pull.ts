@@ -41,6 +41,12 @@ export function targetNodes(nodes: readonly BerthNode[]): string[] {
   return nodes.filter((n) => isConditionTrue(n.status?.conditions, 'Ready') && n.spec?.unschedulable !== true).map((n) => n.metadata.name!).sort();
 }
 
+/** How `status.rollout.message` starts while a pre-pull holds the rollout. */
+const PRE_PULLING = 'pre-pulling ';
+
+/** Whether a rollout message says a pre-pull is holding the rollout. */
+export const isPrePullMessage = (message: string | undefined): boolean => message?.startsWith(PRE_PULLING) === true;
+
 export type PrePullState = { readonly done: true; readonly message?: string; readonly failed?: boolean } | { readonly done: false; readonly message: string };
 
 /**
@@ -55,5 +61,5 @@ export function prePullState(ref: string, image: Image | undefined, nodes: reado
   if (holding.length === nodes.length) return { done: true, message: `pre-pulled ${ref} on ${nodes.length} node(s)` };
   if (status.phase === 'Failed') return { done: true, failed: true, message: `pre-pull of ${ref} failed (${status.message ?? 'no reason given'}): the containers pull it themselves` };
   const waiting = nodes.filter((n) => !holding.includes(n));
-  return { done: false, message: `pre-pulling ${ref}: ${holding.length} of ${nodes.length} node(s) hold it, waiting for ${waiting.join(', ')}` };
+  return { done: false, message: `${PRE_PULLING}${ref}: ${holding.length} of ${nodes.length} node(s) hold it, waiting for ${waiting.join(', ')}` };
 }
