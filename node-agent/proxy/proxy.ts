@@ -21,6 +21,7 @@ export class ServiceProxy {
   private listening = false;
   private listenWaiter?: { resolve: (port: number) => void; reject: (err: Error) => void };
   private closeWaiter?: () => void;
+  private closed?: Promise<void>;
   private readonly syncWaiters = new Map<number, () => void>();
   private syncSeq = 0;
 
@@ -59,12 +60,13 @@ export class ServiceProxy {
     });
   }
 
-  /** Stops accepting and closes every open connection. */
+  /** Stops accepting and closes every open connection (once: later calls return the same promise). */
   close(): Promise<void> {
-    return new Promise<void>((resolve) => {
+    this.closed ??= new Promise<void>((resolve) => {
       this.closeWaiter = resolve;
       proxyThread.post({ type: 'close', proxy: this.id });
     }).then(() => proxyThread.remove(this.id));
+    return this.closed;
   }
 
   /** Resolves once every count and outcome the thread had when asked is reflected here. */
@@ -103,6 +105,10 @@ export class ServiceProxy {
 
   /** A fresh thread knows nothing: its connections died with the old one, so nothing is open any more. */
   private replay(): ToProxyThread[] {
+    if (this.closed) {
+      this.closeWaiter?.(); // closed with the old thread
+      return [];
+    }
     this.open = new Map();
     this.acknowledged = 0;
     const messages: ToProxyThread[] = [{ type: 'create', proxy: this.id, options: this.opts }];

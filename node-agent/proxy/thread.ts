@@ -69,7 +69,6 @@ class ProxyThread {
   private start(): void {
     const entry = path.join(__dirname, `worker${path.extname(__filename)}`);
     const w = entry.endsWith('.ts') ? new Worker(WORKER_FROM_SOURCES, { eval: true, workerData: { entry } }) : new Worker(entry);
-    w.unref(); // the published ports never keep a process alive by themselves
     w.on('message', (m: FromProxyThread) => this.clients.get(m.proxy)?.receive(m));
     w.on('error', (err) => console.error(JSON.stringify({ component: 'berth-service-proxy', msg: 'proxy thread failed, starting it again', err: err.message })));
     const startedAt = Date.now();
@@ -80,6 +79,7 @@ class ProxyThread {
       // A thread that dies at once (it cannot even load) is not restarted in a tight loop.
       setTimeout(() => this.restart(), Date.now() - startedAt < RESTART_MS ? RESTART_MS : 0).unref();
     });
+    w.unref(); // after the listeners (a 'message' listener refs it again): published ports never keep a process alive by themselves
     this.worker = w;
   }
 }

@@ -60,7 +60,8 @@ function create(id: number, options: ConstructorParameters<typeof ProxyListener>
 
 port.on('message', (m: ToProxyThread) => {
   if (m.type === 'create') return create(m.proxy, m.options);
-  const entry = entries.get(m.proxy)!;
+  const entry = entries.get(m.proxy);
+  if (!entry) return m.type === 'sync' ? send({ type: 'synced', proxy: m.proxy, seq: m.seq }) : undefined; // closed already
   switch (m.type) {
     case 'listen':
       entry.listener.listen().then(
