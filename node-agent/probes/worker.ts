@@ -14,6 +14,11 @@ export interface ProbeWorkerOptions {
  * Runs one probe on Kubernetes' timing: the first attempt after initialDelaySeconds, then every periodSeconds;
  * the verdict flips to success after successThreshold consecutive successes and to failure after
  * failureThreshold consecutive failures. Readiness starts as failed; startup and liveness start as unknown.
+ *
+ * One departure: until a readiness probe has succeeded once, a failed attempt is retried after 50 ms, doubling up to
+ * periodSeconds, instead of a whole period later. A new container is usually ready a few milliseconds after its first
+ * probe missed it, and waiting a period there is what made rollouts and self-healing slow. Failures cannot flip a
+ * verdict that is already "not ready", so the faster retries change nothing else.
  */
 export class ProbeWorker {
   private timer?: { cancel(): void };
@@ -21,6 +26,8 @@ export class ProbeWorker {
   private successes = 0;
   private failures = 0;
   private verdict: boolean | undefined;
+  private everSucceeded = false;
+  private firstReadyRetryMs = FIRST_READY_RETRY_MS;
   private readonly clock: Clock;
 
   constructor(private readonly opts: ProbeWorkerOptions) {
@@ -59,6 +66,16 @@ export class ProbeWorker {
       this.verdict = false;
       this.opts.onResult(this.opts.kind, false, `${this.opts.kind} probe failed ${this.failures} times in a row`);
     }
-    this.schedule((spec.periodSeconds ?? 10) * 1000);
+    if (ok) this.everSucceeded = true;
+    this.schedule(this.nextDelayMs(ok, (spec.periodSeconds ?? 10) * 1000));
+  }
+
+  private nextDelayMs(ok: boolean, periodMs: number): number {
+    if (ok || this.everSucceeded || this.opts.kind !== 'readiness') return periodMs;
+    const delay = Math.min(this.firstReadyRetryMs, periodMs);
+    this.firstReadyRetryMs *= 2;
+    return delay;
   }
 }
+
+const FIRST_READY_RETRY_MS = 50;

@@ -40,6 +40,32 @@ describe('ProbeWorker timing', () => {
     ]);
   });
 
+  it('retries a readiness probe that has never succeeded after 50 ms, doubling, then keeps periodSeconds', async () => {
+    const clock = new ManualClock();
+    const outcomes = [false, false, true, false];
+    const attemptsAt: number[] = [];
+    const verdicts: Array<[number, boolean]> = [];
+    const w = new ProbeWorker({
+      kind: 'readiness',
+      spec: { periodSeconds: 10, failureThreshold: 1 },
+      check: async () => (attemptsAt.push(clock.now()), outcomes[attemptsAt.length - 1] ?? true),
+      onResult: (_k, ok) => verdicts.push([clock.now(), ok]),
+      clock,
+    });
+    const start = clock.now();
+    w.start();
+    for (let t = 0; t <= 10_200; t += 10) {
+      clock.advance(10);
+      await flush();
+    }
+    w.stop();
+    expect(attemptsAt.map((t) => t - start)).toEqual([0, 60, 160, 10_160]);
+    expect(verdicts.map(([t, ok]) => [t - start, ok])).toEqual([
+      [160, true],
+      [10_160, false],
+    ]);
+  });
+
   it('stops attempting after stop()', async () => {
     const clock = new ManualClock();
     let attempts = 0;
