@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Container, KubeObject, RESOURCES } from '../../client';
@@ -22,6 +23,9 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
   let agent: ChildProcess | undefined;
   let subnets: string[] = [];
   const nodeName = `berth-lr-${process.pid}`;
+  // Runtime ids, cgroups and netns are named after namespace.name host-wide: names of this run only.
+  const tag = crypto.randomBytes(3).toString('hex');
+  const steady = `steady-${tag}`;
 
   const startAgent = () => {
     agent = spawn(process.execPath, [CLI, 'agent', '--kubeconfig', api.kubeconfigPath, '--node-name', nodeName], {
@@ -50,12 +54,16 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
   afterAll(async () => {
     // A live agent removes what it made (containers, then networks, each behind its finalizer); then stop it.
     if (!agent || agent.exitCode !== null) startAgent();
-    for (const ref of [RESOURCES.containers, RESOURCES.networks]) {
-      const items = (await api.client.list(ref, { namespace: 'default' })).items;
-      await Promise.all(items.map((o) => api.client.delete(ref, o.metadata.name!, { namespace: 'default' }).catch(() => undefined)));
-      await until(async () => (await api.client.list(ref, { namespace: 'default' })).items.length === 0, 60_000, `every ${ref.plural} removed`).catch(() => undefined);
+    try {
+      for (const ref of [RESOURCES.containers, RESOURCES.networks]) {
+        const items = (await api.client.list(ref, { namespace: 'default' })).items;
+        await Promise.all(items.map((o) => api.client.delete(ref, o.metadata.name!, { namespace: 'default' }).catch(() => undefined)));
+        await until(async () => (await api.client.list(ref, { namespace: 'default' })).items.length === 0, 40_000, `every ${ref.plural} removed`).catch(() => undefined);
+      }
+    } finally {
+      // Never left running: an agent outliving its test would go on removing containers by their host-wide names.
+      await killAgent();
     }
-    await killAgent();
     await controllers.stop();
     const runtime = new BerthRuntime({ root: path.join(home, 'node', 'runtime') });
     for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
@@ -77,9 +85,9 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     api.client.create(RESOURCES.containers, { metadata: { name, namespace: 'default' }, spec: { image: 'busybox', command: ['sleep', '3600'], terminationGracePeriodSeconds: 1 } } as KubeObject);
 
   it('keeps containers running and re-adopts them (same pid, same restart count) after kill -9', async () => {
-    await create('steady');
+    await create(steady);
     const before = await until(async () => {
-      const c = (await containers()).find((x) => x.metadata.name === 'steady');
+      const c = (await containers()).find((x) => x.metadata.name === steady);
       const st = c?.status as { phase?: string; pid?: number } | undefined;
       return st?.phase === 'Running' ? st : undefined;
     }, 60_000);
@@ -87,7 +95,7 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     expect(fs.existsSync(`/proc/${before.pid}`)).toBe(true);
     startAgent();
     await new Promise((r) => setTimeout(r, 2000));
-    const after = (await api.client.get<Container>(RESOURCES.containers, 'steady', 'default')).status as { phase?: string; pid?: number; restartCount?: number };
+    const after = (await api.client.get<Container>(RESOURCES.containers, steady, 'default')).status as { phase?: string; pid?: number; restartCount?: number };
     expect(after).toMatchObject({ phase: 'Running', pid: before.pid, restartCount: 0 });
   });
 
@@ -127,17 +135,17 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
   });
 
   it('ends in exactly the desired state, without duplicates or leaks, after 10 kills during 200 creates and deletes', async () => {
-    const wanted = new Set<string>(['steady']);
+    const wanted = new Set<string>([steady]);
     let n = 0;
     for (let round = 0; round < 10; round++) {
       const ops: Array<Promise<unknown>> = [];
       for (let i = 0; i < 10; i++) {
-        const name = `churn-${n++}`;
+        const name = `churn-${tag}-${n++}`;
         wanted.add(name);
         ops.push(create(name));
       }
       // Delete half of what exists so far, while creates are in flight.
-      for (const name of [...wanted].filter((x) => x !== 'steady').slice(0, 5)) {
+      for (const name of [...wanted].filter((x) => x !== steady).slice(0, 5)) {
         wanted.delete(name);
         ops.push(api.client.delete(RESOURCES.containers, name, { namespace: 'default' }).catch(() => undefined));
       }
@@ -164,10 +172,10 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     for (const c of (await runtimeIds()).map((id) => id)) expect(desired).toContain(c);
     const berthMounts = mounts.split('\n').filter((l) => l.includes(home));
     expect(berthMounts.length).toBe(desired.length);
-    const cgroups = fs.readdirSync('/sys/fs/cgroup/pids/berth').filter((d) => d.startsWith('default.churn-') || d === 'default.steady');
+    const cgroups = fs.readdirSync('/sys/fs/cgroup/pids/berth').filter((d) => d.startsWith(`default.churn-${tag}-`) || d === `default.${steady}`);
     expect(cgroups.sort()).toEqual(desired);
     // No network namespace and no shim process (found on the host, not from the state dirs) of a deleted one.
-    const deleted = Array.from({ length: n }, (_, i) => `default.churn-${i}`).filter((id) => !desired.includes(id));
+    const deleted = Array.from({ length: n }, (_, i) => `default.churn-${tag}-${i}`).filter((id) => !desired.includes(id));
     const netns = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
     expect(deleted.filter((id) => netns.includes(containerNetnsName(id)))).toEqual([]);
     expect(deleted.flatMap((id) => shimsIn(path.join(home, 'node', 'runtime', id)))).toEqual([]);
