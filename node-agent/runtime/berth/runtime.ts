@@ -227,11 +227,10 @@ export class BerthRuntime implements ContainerRuntime {
 
   /**
    * Kills every process of the container, found on the host and not only in state.json: first the init (its shim
-   * then records the exit, which a pending `wait` reports), then what is left — the processes in the cgroup (a
-   * container whose creator died mid-create has no recorded pid) and the shims still working in the state
-   * directory, with their children (an init not yet in its cgroup). A shim whose creator died keeps acting on the
-   * directory's paths: left alive, it would write its fifo or its exit status into a container re-created under
-   * the same id. A shim may fork (the double fork, the init) while it is being looked for: search again until a
+   * then records the exit, which a pending `wait` reports), then what is left — the shims still working in the
+   * state directory with their children (an init not yet in its cgroup), and every process in the cgroup (a
+   * container whose creator died mid-create has no recorded pid). A shim outliving its creator is harmless to a
+   * re-created directory (it works through an fd of the old one) but would leak. A shim may fork (the double fork, the init) while it is being looked for: search again until a
    * search finds none. The shim recorded in state.json spares the search of /proc (milliseconds per hundred
    * processes). Throws, naming them, if processes are still alive after `timeoutMs`.
    */
