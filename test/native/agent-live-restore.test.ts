@@ -167,6 +167,12 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
       const stuck = (await containers()).filter((c) => (c.status as { phase?: string } | undefined)?.phase !== 'Running').map((c) => c.metadata.name!);
       throw new Error(`${err.message}: ${seen}; warnings: ${JSON.stringify(await warnings(stuck))}`);
     });
+    // No duplicate and no restart: each Container reports the one process that runs for it, in its first run.
+    const runtime = new BerthRuntime({ root: path.join(home, 'node', 'runtime') });
+    for (const c of await containers()) {
+      const st = c.status as { pid?: number; restartCount?: number };
+      expect({ name: c.metadata.name, pid: st.pid, restartCount: st.restartCount }).toEqual({ name: c.metadata.name, pid: (await runtime.state(`default.${c.metadata.name}`)).pid, restartCount: 0 });
+    }
     // Nothing of the deleted ones is left on the node.
     const mounts = fs.readFileSync('/proc/mounts', 'utf8');
     for (const c of (await runtimeIds()).map((id) => id)) expect(desired).toContain(c);
