@@ -132,9 +132,11 @@ export function runStorageSuite(name: string, makeStore: () => Promise<StoreFixt
         expect(got).toEqual(created);
       });
 
-      it('refuses to create an existing key and reports a missing one', async () => {
-        await store.create('/registry/containers/ns1/a', newObject('a'));
-        await expectStorageError(store.create('/registry/containers/ns1/a', newObject('a')), 'AlreadyExists');
+      it('refuses to create an existing key (naming its revision) and reports a missing one', async () => {
+        const existing = await store.create('/registry/containers/ns1/a', newObject('a'));
+        const refused = await expectStorageError(store.create('/registry/containers/ns1/a', newObject('a')), 'AlreadyExists');
+        expect(refused.revision).toBe(rv(existing));
+        expect(await store.get('/registry/containers/ns1/a')).toEqual(existing);
         await expectStorageError(store.get('/registry/containers/ns1/missing'), 'NotFound');
       });
 
