@@ -2,7 +2,8 @@
  * `npm run bench:services`: a Service scaled 0→100→0 (time until all ready / all gone), a rolling update of 100
  * replicas, and the service proxy's throughput and added p99 latency against requests sent straight to one
  * container (bench/proxy-compare: new connections to httpd, and round trips on kept-alive connections to an echo
- * server). One node in this process (API server, controllers, agent). The last line is one JSON object.
+ * server). One node in this process (API server, controllers, agent); busybox is on the node before the scale-up.
+ * The last line is one JSON object.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,15 +13,17 @@ import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES, Service } 
 import { startControllers } from '../controllers/main';
 import { startAgent } from '../node-agent/main';
 import { compareProxy, describe, keptAliveRoundTrips, newConnectionPerRequest } from './proxy-compare';
+import { describePhases, formatPhases, scrapeMetrics } from './start-phases';
+import { round } from './stats';
 
 const NS = 'default';
 const PORT = 18080 + Math.floor(Math.random() * 1000);
 
-async function waitFor(cond: () => Promise<boolean>, what: string, ms = 600_000): Promise<number> {
+async function waitFor(cond: () => Promise<boolean>, what: string, ms = 600_000, pollMs = 100): Promise<number> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   return Date.now() - t0;
 }
@@ -59,10 +62,23 @@ async function main(): Promise<void> {
   const svcStatus = async () => ((await client.get<Service>(RESOURCES.services, 'web', NS)).status ?? {}) as { readyReplicas?: number; currentRevision?: string; updateRevision?: string; rollout?: { phase?: string } };
   const containers = async () => (await client.list<Container>(RESOURCES.containers, { namespace: NS, labelSelector: 'berth.dev/service=web' })).items;
   try {
+    // The node as after any earlier use: busybox seeded and unpacked, the namespace's network up. The scale-up then
+    // measures starting containers (a first-ever container also seeds the image: ~1-3 s more, once).
+    await client.create(RESOURCES.containers, { metadata: { name: 'warm-up', namespace: NS }, spec: { image: 'busybox', command: ['true'], restartPolicy: 'Never' } });
+    await waitFor(async () => (await client.get<Container>(RESOURCES.containers, 'warm-up', NS)).status?.phase === 'Succeeded', 'the warm-up container');
+    await client.delete(RESOURCES.containers, 'warm-up', { namespace: NS });
+    await waitFor(async () => (await client.list(RESOURCES.containers, { namespace: NS })).items.length === 0, 'the warm-up container gone');
+
     await client.create(RESOURCES.services, web(0, 'v1'));
+    const phasesBefore = await scrapeMetrics(agent.startTimings.metrics);
+    const cpuBefore = process.cpuUsage();
     await client.patch(RESOURCES.services, 'web', { spec: { replicas: 100 } }, { namespace: NS, subresource: 'scale' });
-    const up = await waitFor(async () => (await svcStatus()).readyReplicas === 100, '100 ready');
-    console.log(`scale 0→100: all ready in ${up} ms`);
+    const up = await waitFor(async () => (await svcStatus()).readyReplicas === 100, '100 ready', 600_000, 20);
+    const cpu = process.cpuUsage(cpuBefore);
+    const upPhases = describePhases(phasesBefore, await scrapeMetrics(agent.startTimings.metrics));
+    const cpuPerContainerMs = round((cpu.user + cpu.system) / 1000 / 100);
+    console.log(`scale 0→100: all ready in ${up} ms (load average ${os.loadavg()[0].toFixed(1)})`);
+    console.log(`    agent phases, mean ms: ${formatPhases(upPhases)}; CPU ms per container (API server, controllers and agent: this process): ${cpuPerContainerMs}`);
 
     // The proxy over the 100 against one container directly: new connections to httpd, then round trips on kept-alive connections to an echo server.
     const ipOf = (c: Container) => (c.status as { ip?: string } | undefined)?.ip;
@@ -91,6 +107,8 @@ async function main(): Promise<void> {
       JSON.stringify({
         benchmark: 'services',
         scaleUp100Ms: up,
+        scaleUpPhasesMs: upPhases,
+        scaleUpCpuMsPerContainer: cpuPerContainerMs,
         scaleDown100Ms: down,
         rollingUpdate100Ms: rolled,
         proxy: { newConnectionPerRequest: perRequest, keptAlive },

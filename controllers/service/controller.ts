@@ -203,7 +203,8 @@ export class ServiceController {
         if (!isNotFoundError(err)) throw err;
       });
     }
-    for (const c of p.create) {
+    // Created CREATES_IN_FLIGHT at a time: one after another, a scale-up of 100 waits for 100 round trips.
+    await inParallel(p.create, CREATES_IN_FLIGHT, async (c) => {
       const name = containerName(svc.metadata.name!, c.revision, c.index);
       // Each revision's containers are made from that revision's own template and digests (healing the stable
       // revision during an aborted rollout must not start the new template).
@@ -222,7 +223,7 @@ export class ServiceController {
       await this.client.create(RESOURCES.containers, container).catch((err) => {
         if (!isAlreadyExistsError(err)) throw err;
       });
-    }
+    });
     if (p.rollout.phase !== (svc.status as Partial<ServiceStatus> | undefined)?.rollout?.phase) {
       const type = p.rollout.phase === 'Aborted' || p.rollout.phase === 'RolledBack' || p.rollout.phase === 'Degraded' ? 'Warning' : 'Normal';
       await this.events.record(svc, type, `Rollout${p.rollout.phase}`, p.rollout.message ?? p.rollout.phase).catch(() => undefined);
@@ -318,4 +319,21 @@ function nullsFor(prev: object, next: object): Record<string, null> {
 function sameStatus(prev: Partial<ServiceStatus>, next: ServiceStatus): boolean {
   const { traffic: _traffic, ...rest } = prev;
   return canonicalJson(rest) === canonicalJson(next);
+}
+
+/** Creates of one reconcile in flight at once. */
+const CREATES_IN_FLIGHT = 8;
+
+/** Runs `work` for each item, at most `limit` at once; rejects with the first failure once all have settled. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await work(item).catch((err: unknown) => void failures.push(err));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
