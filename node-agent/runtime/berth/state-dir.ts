@@ -94,7 +94,10 @@ export class StateDir {
     return fs.existsSync(this.file('exec.fifo'));
   }
 
+  /** Retried on ENOTEMPTY: a shim whose exec was still pending when delete searched for it (its creator died mid-
+   *  spawn) may add its fifo meanwhile. Once the directory is gone it can write nothing (it works through an fd of
+   *  the deleted directory) and exits on its own. */
   remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }
