@@ -124,8 +124,11 @@ export class NodeAgent {
         throw err;
       }
       // Supervised from the patch's answer, not after its watch event comes back (whichever is first starts it;
-      // a supervisor already started is not handed this answer, which may be older than what it has seen).
+      // a supervisor already started is not handed this answer, which may be older than what it has seen). An
+      // answer that arrives after the object was deleted and released (or re-created) starts nothing: it would run
+      // a container no object accounts for.
       if (this.supervisors.has(key)) return;
+      if (this.informer.get(key)?.metadata.uid !== finalized.metadata.uid) return void this.seenAt.delete(key);
       return this.sync(finalized);
     }
     const seenAt = this.seenAt.get(key);
