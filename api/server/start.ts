@@ -19,6 +19,7 @@ import { NamespaceIndex } from '../registry/namespaces';
 import { nowTimestamp } from '../registry/metadata';
 import { createApp, type Admission, type ApiApp } from './app';
 import { forbidden } from './errors';
+import { startWorkers, type ApiEndpoint } from './workers';
 
 export interface StartOptions {
   /** All state lives here (store, PKI, tokens, kubeconfig, audit log). */
@@ -33,27 +34,27 @@ export interface StartOptions {
   readonly etcdPrefix?: string;
   /** Validity of the node certificates joining agents get (default 90 days; agents renew at two thirds of it). */
   readonly nodeCertificateDays?: number;
+  /**
+   * Run the jobs one server per cluster is enough for: garbage collection and storage compaction (default true).
+   * Several API servers on one etcd set it on one of them (see workers.ts); the others only serve.
+   */
+  readonly clusterJobs?: boolean;
 }
 
-export interface RunningServer {
-  readonly url: string;
-  readonly port: number;
-  readonly kubeconfigPath: string;
-  readonly adminToken: string;
-  readonly caPem: string;
+export interface RunningServer extends ApiEndpoint {
   readonly api: ApiApp;
   readonly storage: Storage;
-  close(): Promise<void>;
 }
 
 export const defaultHome = (): string => process.env.BERTH_HOME ?? path.join(process.env.HOME ?? '/root', '.berth');
 
 /** The backend, Secrets encrypted at rest right above it, the watch cache on top (so each event is decrypted once). */
 const openStore = (opts: StartOptions): { storage: Storage; keys: KeyRing } => {
+  const common = { watchCache: false, compaction: opts.clusterJobs === false ? false : undefined } as const;
   const backend =
     opts.store === 'etcd'
-      ? openStorage({ backend: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix, watchCache: false })
-      : openStorage({ backend: 'sqlite', path: path.join(opts.home, 'berth.db'), watchCache: false });
+      ? openStorage({ ...common, backend: 'etcd', endpoints: opts.etcdEndpoints ?? ['http://127.0.0.1:2379'], prefix: opts.etcdPrefix })
+      : openStorage({ ...common, backend: 'sqlite', path: path.join(opts.home, 'berth.db') });
   const encrypted = encryptedStorage(opts.home, backend);
   return { storage: new CachedStorage(encrypted), keys: encrypted.keys };
 };
@@ -156,13 +157,13 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
   const kubeconfigPath = path.join(opts.home, 'admin.kubeconfig');
   writeKubeconfig(kubeconfigPath, { server: url, caPem: security.pki.ca.certPem, user: { token: security.adminToken } });
 
-  const gc = new GarbageCollector(api.rest, schemas);
-  await gc.start();
+  const gc = opts.clusterJobs === false ? undefined : new GarbageCollector(api.rest, schemas);
+  await gc?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      gc.stop();
+      gc?.stop();
       crdWatch.stop();
       namespaces.stop();
       for (const socket of sockets) socket.destroy();
@@ -172,3 +173,10 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     })());
   return { url, port, kubeconfigPath, adminToken: security.adminToken, caPem: security.pki.ca.certPem, api, storage, close };
 };
+
+/**
+ * The API server in this process (`workers` 1, the default), or `workers` processes sharing its port on the etcd
+ * store, supervised from this one (workers.ts). SQLite refuses more than one.
+ */
+export const serve = (opts: StartOptions & { readonly workers?: number }): Promise<ApiEndpoint> =>
+  (opts.workers ?? 1) === 1 ? start(opts) : startWorkers({ ...opts, workers: opts.workers ?? 1 });

@@ -1,6 +1,6 @@
 /** `berth up` / `berth apiserver`: run the API server in the foreground until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import type { RunningServer } from '../../api';
+import type { ApiEndpoint } from '../../api';
 import { ApiClient, loadKubeconfig } from '../../client';
 import { claimHome, releaseHome } from './down';
 import { startNodeAndControllers, type RunningNode } from './node';
@@ -13,16 +13,20 @@ interface UpOptions {
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
   nodeCertDays?: string;
+  workers: string;
 }
 
 const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
   if (opts.store !== 'sqlite' && opts.store !== 'etcd') throw new Error(`--store must be sqlite or etcd, not "${String(opts.store)}"`);
   // Loaded here, not at the top: every other command (agent, runtime, get...) would otherwise pay for the server's
   // modules (express, etcd, SQLite) in start-up time and memory.
-  const { defaultHome, start } = require('../../api') as typeof import('../../api');
+  const { checkWorkerCount, defaultHome, serve } = require('../../api') as typeof import('../../api');
+  const workers = Number(opts.workers);
+  checkWorkerCount(opts.store, workers);
   const home = defaultHome();
   claimHome(home);
-  const server = await start({
+  const server = await serve({
+    workers,
     home,
     port: Number(opts.port),
     address: opts.address,
@@ -30,7 +34,7 @@ const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
     etcdEndpoints: opts.etcdEndpoints?.split(','),
     nodeCertificateDays: opts.nodeCertDays === undefined ? undefined : positiveDays(opts.nodeCertDays),
   });
-  console.log(`berth: API server listening on ${server.url} (store: ${opts.store}, home: ${home})`);
+  console.log(`berth: API server listening on ${server.url} (store: ${opts.store}, home: ${home}, ${workers} process${workers > 1 ? 'es' : ''})`);
   console.log(`berth: admin kubeconfig: ${server.kubeconfigPath}`);
   const client = withNode ? new ApiClient(loadKubeconfig(server.kubeconfigPath)) : undefined;
   const node: RunningNode | undefined = client ? await startNodeAndControllers(client, home) : undefined;
@@ -51,7 +55,7 @@ const runServer = async (opts: UpOptions, withNode: boolean): Promise<void> => {
 };
 
 /** Stops in dependency order: agent and controllers first (containers keep running: live-restore), then the server. */
-const shutdown = async (home: string, server: RunningServer, node?: RunningNode, client?: ApiClient): Promise<void> => {
+const shutdown = async (home: string, server: ApiEndpoint, node?: RunningNode, client?: ApiClient): Promise<void> => {
   await node?.stop();
   client?.close();
   await server.close();
@@ -64,7 +68,8 @@ const serverOptions = (cmd: Command): Command =>
     .option('--address <address>', 'address to listen on', '127.0.0.1')
     .option('--store <store>', 'sqlite (embedded, default) or etcd', 'sqlite')
     .option('--etcd-endpoints <urls>', 'comma-separated etcd URLs (with --store etcd)', 'http://127.0.0.1:2379')
-    .option('--node-cert-days <days>', 'validity of the certificates joining nodes get (default 90; they renew at two thirds of it)');
+    .option('--node-cert-days <days>', 'validity of the certificates joining nodes get (default 90; they renew at two thirds of it)')
+    .option('--workers <n>', 'API server processes sharing the port (more than 1 needs --store etcd; one process uses one core)', '1');
 
 const positiveDays = (days: string): number => {
   const n = Number(days);

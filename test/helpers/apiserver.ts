@@ -69,12 +69,16 @@ export interface ApiServerProcess {
   kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
 }
 
-/** Runs `berth apiserver` (the built dist/) as a child process on $BERTH_HOME=home and a free port. */
-export const spawnApiServer = async (home: string, opts: { store?: StoreKind; etcdEndpoint?: string; port?: number } = {}): Promise<ApiServerProcess> => {
+/** Runs `berth apiserver` (the built dist/) as a child process on $BERTH_HOME=home and a free port (with `workers`: its primary). */
+export const spawnApiServer = async (
+  home: string,
+  opts: { store?: StoreKind; etcdEndpoint?: string; port?: number; workers?: number } = {},
+): Promise<ApiServerProcess> => {
   const main = path.resolve(__dirname, '../../cli/main.js');
   const script = fs.existsSync(main) ? main : path.resolve(__dirname, '../../dist/cli/main.js');
   const args = [script, 'apiserver', '--port', String(opts.port ?? 0), '--store', opts.store ?? 'sqlite'];
   if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
+  if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, { env: { ...process.env, BERTH_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let output = '';
