@@ -7,7 +7,7 @@ import type { Mount } from '../runtime/spec';
 import { ContainerNotFoundError, type ContainerRuntime, type ExitStatus } from '../runtime/types';
 import { SecretNotReadyError, SecretVolumes } from '../secrets';
 import { BundleError, buildRuntimeSpec, resolveUser } from './bundle';
-import { runCleanup, type CleanupStep } from './cleanup';
+import { runCleanup, type CleanupOptions, type CleanupStep } from './cleanup';
 import { BackOffOptions, KUBERNETES_BACKOFF, restartDelay, shouldRestart } from './restart-policy';
 import type { StartPhase, StartTimings } from './start-timing';
 import type {
@@ -467,17 +467,19 @@ export class ContainerSupervisor {
       { name: 'rootfs', run: () => this.deps.images.releaseRootfs(this.id) },
       { name: 'network', run: () => this.deps.network.detach(this.obj, this.id) },
       { name: 'bundle', run: () => fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true }) },
-      { name: 'finalizer', run: () => this.deps.reporter.release(this.obj) },
     ];
-    await runCleanup(steps, {
+    const options: CleanupOptions = {
       clock: this.clock,
       onFailure: async (step, attempt, err, retryInMs) => {
         const why = `removing the container's ${step} failed: ${err.message}`;
         console.error(JSON.stringify({ component: 'berth-agent', container: this.id, cleanupStep: step, attempt, err: err.message }));
         await this.warn('CleanupFailed', `${why}; retrying`);
-        if (step !== 'finalizer') await this.report({ reason: 'CleanupFailed', message: `${why} (attempt ${attempt}, next in ${Math.round(retryInMs / 100) / 10} s)` });
+        await this.report({ reason: 'CleanupFailed', message: `${why} (attempt ${attempt}, next in ${Math.round(retryInMs / 100) / 10} s)` });
       },
-    });
+    };
+    await runCleanup(steps, options);
+    // Released only once everything above has succeeded: the finalizer is what keeps the object while the node is not clean.
+    await runCleanup([{ name: 'finalizer', run: () => this.deps.reporter.release(this.obj) }], options);
   }
 
   private async report(change: Partial<ContainerStatusReport>): Promise<void> {
