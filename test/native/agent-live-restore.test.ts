@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -97,6 +97,29 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     await new Promise((r) => setTimeout(r, 2000));
     const after = (await api.client.get<Container>(RESOURCES.containers, steady, 'default')).status as { phase?: string; pid?: number; restartCount?: number };
     expect(after).toMatchObject({ phase: 'Running', pid: before.pid, restartCount: 0 });
+  });
+
+  it('keeps a deleted Container, saying which cleanup step fails and why, until the node is clean', async () => {
+    const name = `pinned-${tag}`;
+    await create(name);
+    await until(async () => (await containers()).find((c) => c.metadata.name === name && (c.status as { phase?: string } | undefined)?.phase === 'Running'), 60_000);
+    // An immutable file in the container's bundle directory: removing the bundle fails with EPERM until it is unpinned.
+    const pinned = path.join(home, 'node', 'bundles', `default.${name}`, 'pinned');
+    fs.writeFileSync(pinned, '');
+    execFileSync('chattr', ['+i', pinned]);
+    try {
+      await api.client.delete(RESOURCES.containers, name, { namespace: 'default' });
+      const stuck = await until(async () => {
+        const c = await api.client.get<Container>(RESOURCES.containers, name, 'default');
+        return (c.status as { reason?: string } | undefined)?.reason === 'CleanupFailed' ? c : undefined;
+      }, 30_000);
+      expect(stuck.metadata.finalizers).toContain('berth.dev/agent');
+      expect(stuck.status).toMatchObject({ phase: 'Terminating', message: expect.stringMatching(/^removing the container's bundle failed: .*\(attempt \d+, next in [\d.]+ s\)$/) });
+      expect((await warnings([name])).some((w) => w.startsWith(`${name} CleanupFailed: removing the container's bundle failed`))).toBe(true);
+    } finally {
+      execFileSync('chattr', ['-i', pinned]);
+    }
+    await until(async () => !(await containers()).some((c) => c.metadata.name === name), 30_000, `${name} removed once unpinned`);
   });
 
   it('removes a container whose creator was killed -9 mid-create from what is on the host, so its id can be reused at once', async () => {
