@@ -18,6 +18,10 @@ import { percentile, round } from './stats';
 import { etcdCreateTxnsPerSecond, etcdPutsPerSecond, etcdStorageCreatesPerSecond, sqliteInsertsPerSecond } from './store-floor';
 
 const CONCURRENCY = 64;
+/** The 64 clients share this many HTTP/2 connections: with several API server processes each connection is served by one. */
+const CONNECTIONS = 8;
+/** The etcd API figures are measured with one API server process and with this many (`berth apiserver --workers`). */
+const ETCD_WORKERS = [1, 2] as const;
 const LIST_SIZE = 10_000;
 const WATCHERS = 1_000;
 const WATCH_EVENTS = 50;
@@ -26,24 +30,25 @@ const WATCH_EVENT_INTERVAL_MS = 100;
 
 const container = (name: string, namespace: string): Container => ({ metadata: { name, namespace }, spec: { image: 'busybox', command: ['sleep', '1'] } });
 
-const createMany = async (client: ApiClient, namespace: string, prefix: string, n: number): Promise<number> => {
+const createMany = async (clients: readonly ApiClient[], namespace: string, prefix: string, n: number): Promise<number> => {
   let next = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: CONCURRENCY }, async (_, c) => {
+      const client = clients[c % clients.length];
       for (let i = next++; i < n; i = next++) await client.create(RESOURCES.containers, container(`${prefix}-${i}`, namespace));
     }),
   );
   return (n / (performance.now() - start)) * 1000;
 };
 
-const measureWatch = async (client: ApiClient): Promise<{ p50: number; p99: number; delivered: number }> => {
-  await client.create(RESOURCES.namespaces, { metadata: { name: 'bench-watch' } });
+const measureWatch = async (client: ApiClient, namespace: string): Promise<{ p50: number; p99: number; delivered: number }> => {
+  await client.create(RESOURCES.namespaces, { metadata: { name: namespace } });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const handles = await Promise.all(
     Array.from({ length: WATCHERS }, () =>
-      client.watch(RESOURCES.containers, { namespace: 'bench-watch', resourceVersion: undefined }, (type, obj) => {
+      client.watch(RESOURCES.containers, { namespace, resourceVersion: undefined }, (type, obj) => {
         const t0 = sentAt.get(String(obj.metadata.name));
         if (type === 'ADDED' && t0 !== undefined) latencies.push(performance.now() - t0);
       }),
@@ -53,7 +58,7 @@ const measureWatch = async (client: ApiClient): Promise<{ p50: number; p99: numb
   for (let i = 0; i < WATCH_EVENTS; i++) {
     const name = `w-${i}`;
     sentAt.set(name, performance.now());
-    await client.create(RESOURCES.containers, container(name, 'bench-watch'));
+    await client.create(RESOURCES.containers, container(name, namespace));
     await new Promise((r) => setTimeout(r, WATCH_EVENT_INTERVAL_MS));
   }
   for (let i = 0; i < 100 && latencies.length < WATCHERS * WATCH_EVENTS; i++) await new Promise((r) => setTimeout(r, 100));
@@ -68,38 +73,58 @@ interface ApiFigures {
   readonly watch: { p50: number; p99: number; delivered: number };
 }
 
-/** Starts the API server on `store` and measures creates, gets, lists and watches through it. */
-const measureApi = async (home: string, store: StoreKind, etcdEndpoint: string | undefined): Promise<ApiFigures> => {
-  const server = await spawnApiServer(home, { store, etcdEndpoint });
-  const client = new ApiClient(loadKubeconfig(server.kubeconfigPath));
+/**
+ * Starts the API server on `store` with `workers` processes and measures creates, gets, lists and watches through
+ * it, in namespaces of its own (several runs share one etcd).
+ */
+const measureApi = async (home: string, store: StoreKind, etcdEndpoint: string | undefined, workers: number): Promise<ApiFigures> => {
+  const server = await spawnApiServer(home, { store, etcdEndpoint, workers });
+  const kubeconfig = loadKubeconfig(server.kubeconfigPath);
+  const clients = Array.from({ length: CONNECTIONS }, () => new ApiClient(kubeconfig));
+  const [client] = clients;
+  const namespace = `bench-${workers}w`;
   try {
-    await client.create(RESOURCES.namespaces, { metadata: { name: 'bench' } });
-    const createsPerSecond = await createMany(client, 'bench', 'c', LIST_SIZE);
+    await client.create(RESOURCES.namespaces, { metadata: { name: namespace } });
+    const createsPerSecond = await createMany(clients, namespace, 'c', LIST_SIZE);
     const getLatencies: number[] = [];
     for (let i = 0; i < 1000; i++) {
       const t0 = performance.now();
-      await client.get(RESOURCES.containers, `c-${i}`, 'bench');
+      await client.get(RESOURCES.containers, `c-${i}`, namespace);
       getLatencies.push(performance.now() - t0);
     }
     const listTimes: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
-      const list = await client.list(RESOURCES.containers, { namespace: 'bench' });
+      const list = await client.list(RESOURCES.containers, { namespace });
       listTimes.push(performance.now() - t0);
       if (list.items.length !== LIST_SIZE) throw new Error(`list returned ${list.items.length} items, expected ${LIST_SIZE}`);
     }
-    return { createsPerSecond, getLatencies, listTimes, watch: await measureWatch(client) };
+    return { createsPerSecond, getLatencies, listTimes, watch: await measureWatch(client, `${namespace}-watch`) };
   } finally {
-    client.close();
+    for (const c of clients) c.close();
     await server.kill('SIGTERM');
   }
 };
 
-const benchBackend = async (store: StoreKind): Promise<Record<string, number | number[]>> => {
+type Figures = Record<string, number | number[]>;
+
+/** One API run's figures, creates as a ratio to the backend's floor. */
+const apiFigures = (api: ApiFigures, floor: number): Figures => ({
+  createsPerSecond: Math.round(api.createsPerSecond),
+  createsVsFloor: round(api.createsPerSecond / floor, 3),
+  getP50Ms: round(percentile(api.getLatencies, 50), 2),
+  getP99Ms: round(percentile(api.getLatencies, 99), 2),
+  list10kMs: round(percentile(api.listTimes, 50)),
+  watchP50Ms: api.watch.p50,
+  watchP99Ms: api.watch.p99,
+  watchDelivered: api.watch.delivered,
+});
+
+/** The backend's figures: one row per API server process count (`etcd`, `etcd-2-workers`), all against one floor. */
+const benchBackend = async (store: StoreKind): Promise<Record<string, Figures>> => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `berth-bench-${store}-`));
   const etcd = store === 'etcd' ? await startEtcd() : undefined;
   try {
-    const loadBefore = os.loadavg()[0];
     // Each etcd figure writes fresh keys and leaves them in this private etcd (see EtcdFloorOptions.cleanup).
     const etcdFloor = etcd && { endpoint: etcd.endpoint, n: 10_000, concurrency: CONCURRENCY };
     let floorRuns = 0;
@@ -109,10 +134,15 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, number | n
     const floorBefore = await measureFloor();
     const createTxns = etcdFloor && (await etcdCreateTxnsPerSecond(etcdFloor));
     const storageCreates = etcdFloor && (await etcdStorageCreatesPerSecond(etcdFloor));
-    const api = await measureApi(home, store, etcd?.endpoint);
+    const runs: { workers: number; api: ApiFigures; loadAverage: number[] }[] = [];
+    for (const workers of store === 'etcd' ? ETCD_WORKERS : [1]) {
+      const loadBefore = os.loadavg()[0];
+      const api = await measureApi(home, store, etcd?.endpoint, workers);
+      runs.push({ workers, api, loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)] });
+    }
     const floorAfter = await measureFloor();
     const floor = (floorBefore + floorAfter) / 2;
-    return {
+    const common: Figures = {
       floorWritesPerSecond: Math.round(floor),
       floorBeforeAfter: [Math.round(floorBefore), Math.round(floorAfter)],
       ...(!createTxns || !storageCreates
@@ -123,36 +153,41 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, number | n
             storageCreatesPerSecond: Math.round(storageCreates),
             storageVsFloor: round(storageCreates / floor, 3),
           }),
-      createsPerSecond: Math.round(api.createsPerSecond),
-      createsVsFloor: round(api.createsPerSecond / floor, 3),
-      getP50Ms: round(percentile(api.getLatencies, 50), 2),
-      getP99Ms: round(percentile(api.getLatencies, 99), 2),
-      list10kMs: round(percentile(api.listTimes, 50)),
-      watchP50Ms: api.watch.p50,
-      watchP99Ms: api.watch.p99,
-      watchDelivered: api.watch.delivered,
-      loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)],
     };
+    return Object.fromEntries(
+      runs.map(({ workers, api, loadAverage }) => [
+        workers === 1 ? store : `${store}-${workers}-workers`,
+        { ...common, workers, ...apiFigures(api, floor), loadAverage },
+      ]),
+    );
   } finally {
     await etcd?.stop();
     fs.rmSync(home, { recursive: true, force: true });
   }
 };
 
+const printRow = (name: string, r: Figures): void => {
+  const storage =
+    r.storageCreatesPerSecond === undefined
+      ? ''
+      : `create txns ${r.createTxnsPerSecond}/s (${r.createTxnsVsFloor}x) | storage creates ${r.storageCreatesPerSecond}/s (${r.storageVsFloor}x) | `;
+  console.log(
+    `${name.padEnd(16)} floor ${r.floorWritesPerSecond}/s (before ${(r.floorBeforeAfter as number[]).join(', after ')}) | ${storage}` +
+      `API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, ${CONCURRENCY} clients on ${CONNECTIONS} connections, ${r.workers} server process(es)) | ` +
+      `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms | ` +
+      `load average ${(r.loadAverage as number[]).join(' → ')}`,
+  );
+};
+
 const main = async (): Promise<void> => {
-  const results: Record<string, Record<string, number | number[]>> = {};
-  for (const store of ['sqlite', 'etcd'] as const) {
-    results[store] = await benchBackend(store);
-    const r = results[store];
-    const storage =
-      r.storageCreatesPerSecond === undefined
-        ? ''
-        : `create txns ${r.createTxnsPerSecond}/s (${r.createTxnsVsFloor}x) | storage creates ${r.storageCreatesPerSecond}/s (${r.storageVsFloor}x) | `;
-    console.log(
-      `${store.padEnd(6)} floor ${r.floorWritesPerSecond}/s (before ${(r.floorBeforeAfter as number[]).join(', after ')}) | ${storage}API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, 64 clients) | ` +
-        `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms | ` +
-        `load average ${(r.loadAverage as number[]).join(' → ')}`,
-    );
+  const results: Record<string, Figures> = {};
+  // BENCH_API_STORES=etcd measures one backend only (the other takes as long again).
+  const stores = (process.env.BENCH_API_STORES ?? 'sqlite,etcd').split(',') as StoreKind[];
+  for (const store of stores) {
+    for (const [name, row] of Object.entries(await benchBackend(store))) {
+      results[name] = row;
+      printRow(name, row);
+    }
   }
   console.log(JSON.stringify(results));
 };

@@ -94,7 +94,10 @@ export const spawnApiServer = async (
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    void exited.then((code) => reject(new Error(`berth apiserver exited with ${code}: ${output}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`berth apiserver exited with ${code}: ${output}`));
+    });
   });
   return {
     url,
