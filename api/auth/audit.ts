@@ -46,12 +46,18 @@ export interface AuditLogOptions {
 
 export class AuditLog {
   private fd: number;
-  private size: number;
+  private ino: number;
   private closed = false;
+  private pending: Buffer[] = [];
   private readonly maxBytes: number;
   private readonly backups: number;
 
-  /** Opens `file` for appending (created mode 0600). Writes are synchronous, so an entry survives a crash right after. */
+  /**
+   * Opens `file` for appending (created mode 0600). Lines written in one event-loop turn are appended together by one
+   * write at the end of the turn (setImmediate), not one synchronous write each; close() writes what is pending, so a
+   * clean shutdown loses nothing (a crash can lose the lines of its last turn). Several processes (API server workers)
+   * may append to one file: each write is one O_APPEND write of whole lines, and rotation notices another's.
+   */
   constructor(
     readonly file: string,
     opts: AuditLogOptions = {},
@@ -60,36 +66,66 @@ export class AuditLog {
     this.backups = opts.backups ?? 3;
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     this.fd = fs.openSync(file, 'a', 0o600);
-    this.size = fs.fstatSync(this.fd).size;
+    this.ino = fs.fstatSync(this.fd).ino;
   }
 
-  /** Appends one line. Never throws: a failing audit write is reported on stderr, not turned into a crashed server. */
+  /** Queues one line. Never throws: a failing audit write is reported on stderr, not turned into a crashed server. */
   write(entry: AuditEntry): void {
     if (this.closed) return; // a response that finishes while the server shuts down
-    const line = Buffer.from(JSON.stringify(entry) + '\n');
+    if (this.pending.length === 0) setImmediate(() => this.flush());
+    this.pending.push(Buffer.from(JSON.stringify(entry) + '\n'));
+  }
+
+  /** Appends the queued lines, rotating first whenever the next line would take the file past maxBytes. */
+  private flush(): void {
+    const lines = this.pending;
+    this.pending = [];
+    if (lines.length === 0 || this.closed) return;
     try {
-      if (this.size > 0 && this.size + line.length > this.maxBytes) this.rotate();
-      fs.writeSync(this.fd, line);
-      this.size += line.length;
+      // The file's real size: other processes may append to it too.
+      let size = fs.fstatSync(this.fd).size;
+      let chunk: Buffer[] = [];
+      let chunkBytes = 0;
+      for (const line of lines) {
+        if (size + chunkBytes > 0 && size + chunkBytes + line.length > this.maxBytes) {
+          fs.writeSync(this.fd, Buffer.concat(chunk));
+          size = this.rotate();
+          chunk = [];
+          chunkBytes = 0;
+        }
+        chunk.push(line);
+        chunkBytes += line.length;
+      }
+      fs.writeSync(this.fd, Buffer.concat(chunk));
     } catch (err) {
       console.error(`berth-apiserver: cannot write audit log ${this.file}: ${(err as Error).message}`);
     }
   }
 
-  /** FILE → FILE.1 → … → FILE.N (the oldest dropped), then a fresh FILE. */
-  private rotate(): void {
+  /**
+   * FILE → FILE.1 → … → FILE.N (the oldest dropped), then a fresh FILE; if another process has just rotated it (FILE
+   * is no longer the file this one appends to), only reopens FILE. Returns the size of the file now open.
+   */
+  private rotate(): number {
     fs.closeSync(this.fd);
-    for (let i = this.backups; i >= 1; i--) {
-      const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
-      if (fs.existsSync(from)) fs.renameSync(from, `${this.file}.${i}`);
+    const current = fs.statSync(this.file, { throwIfNoEntry: false });
+    if (current === undefined || current.ino === this.ino) {
+      for (let i = this.backups; i >= 1; i--) {
+        const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
+        if (fs.existsSync(from)) fs.renameSync(from, `${this.file}.${i}`);
+      }
+      if (this.backups === 0) fs.rmSync(this.file, { force: true });
     }
-    if (this.backups === 0) fs.unlinkSync(this.file);
     this.fd = fs.openSync(this.file, 'a', 0o600);
-    this.size = 0;
+    const stat = fs.fstatSync(this.fd);
+    this.ino = stat.ino;
+    return stat.size;
   }
 
+  /** Writes the pending lines and closes the file; later writes are ignored. */
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     fs.closeSync(this.fd);
   }

@@ -2,7 +2,8 @@
  * A small JSON state file (tokens, key ring, issued certificates) that several processes share: the server reads it,
  * `berth token ...` / `berth secrets ...` write it. Writes are atomic renames with mode 0600; reads re-parse the
  * file whenever its identity (mtime, inode, size) changed, so another process's write is seen on the next use at the
- * cost of one stat.
+ * cost of one stat — or, with `recheckMs`, on the first use after at most that long (one stat per period, for a
+ * file read on every request).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,8 @@ import { writeSecretFile } from './pki';
 export class SharedJsonFile<T> {
   private value!: T;
   private loadedVersion = '';
+  /** When the file's identity was last checked (performance.now()). */
+  private checkedAt = -Infinity;
 
   /**
    * Creates `file` with `initial()` if it does not exist. `validate` checks what was read and throws (with the
@@ -20,6 +23,7 @@ export class SharedJsonFile<T> {
     readonly file: string,
     initial: () => T,
     private readonly validate: (value: T) => void = () => undefined,
+    private readonly recheckMs = 0,
   ) {
     if (!fs.existsSync(file)) {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -30,6 +34,11 @@ export class SharedJsonFile<T> {
 
   /** The current content (re-read if another process replaced the file). */
   read(): T {
+    if (this.recheckMs > 0) {
+      const now = performance.now();
+      if (now - this.checkedAt < this.recheckMs) return this.value;
+      this.checkedAt = now;
+    }
     const stat = fs.statSync(this.file);
     const version = `${stat.mtimeMs}:${stat.ino}:${stat.size}`;
     if (version !== this.loadedVersion) {
@@ -50,10 +59,12 @@ export class SharedJsonFile<T> {
   write(value: T): void {
     writeSecretFile(this.file, JSON.stringify(value, null, 2) + '\n');
     this.loadedVersion = '';
+    this.checkedAt = -Infinity;
   }
 
   /** Read-modify-write of the current content. */
   update(change: (current: T) => T): T {
+    this.checkedAt = -Infinity; // never change a stale copy
     const next = change(this.read());
     this.write(next);
     return next;

@@ -2,7 +2,8 @@
  * Static bearer tokens kept in `$BERTH_HOME/tokens.json` (mode 0600), the equivalent of Kubernetes' token file.
  *
  * The file is shared with `berth token ...` in other processes (SharedJsonFile), so a revocation takes effect on the
- * next request without a restart. Tokens are compared by their SHA-256 digest with `timingSafeEqual` against every
+ * next request without a restart (with `recheckMs`, within that long: the API server checks the file once a second
+ * rather than on every request; a revocation through this instance takes effect at once). Tokens are compared by their SHA-256 digest with `timingSafeEqual` against every
  * entry, so lookup time does not depend on how much of a guessed token matches.
  */
 import * as crypto from 'node:crypto';
@@ -29,11 +30,15 @@ export class TokenFileAuthenticator implements Authenticator {
   private readonly state: SharedJsonFile<TokenFile>;
   private digestsOf?: { entries: TokenEntry[]; digests: Buffer[] };
 
-  /** `file` is created (empty) if missing. */
-  constructor(readonly file: string) {
-    this.state = new SharedJsonFile<TokenFile>(file, () => ({ tokens: [] }), (f) => {
+  /** `file` is created (empty) if missing; it is checked for changes at most every `recheckMs` (default: every use). */
+  constructor(
+    readonly file: string,
+    opts: { readonly recheckMs?: number } = {},
+  ) {
+    const validate = (f: TokenFile): void => {
       if (!Array.isArray(f.tokens)) throw new Error(`token file ${file} has no "tokens" array`);
-    });
+    };
+    this.state = new SharedJsonFile<TokenFile>(file, () => ({ tokens: [] }), validate, opts.recheckMs);
   }
 
   /** The admin token (user `admin`, group `system:masters`), created on first call and the same ever after. */

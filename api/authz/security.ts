@@ -86,7 +86,8 @@ export interface ClusterSecurity {
 
 export function createClusterSecurity(opts: ClusterSecurityOptions): ClusterSecurity {
   const pki = ensureClusterPki(opts.home, { hosts: opts.hosts, includeInterfaceAddresses: opts.includeInterfaceAddresses });
-  const tokens = new TokenFileAuthenticator(path.join(opts.home, 'tokens.json'));
+  // Read on every request: its stat is taken at most once a second (`berth token revoke` is seen within that second).
+  const tokens = new TokenFileAuthenticator(path.join(opts.home, 'tokens.json'), { recheckMs: 1000 });
   const adminToken = tokens.ensureAdminToken();
   const serviceAccounts = ServiceAccountTokens.fromHome(opts.home);
   const joinTokens = JoinTokens.fromHome(opts.home, pki.caFingerprint);
