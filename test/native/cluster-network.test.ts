@@ -180,6 +180,18 @@ test('a container on a Network with driver none has loopback only', async () => 
   expect((await execIn('loner', ['ip', '-o', 'link'])).out.trim().split('\n')).toHaveLength(1);
 });
 
+test('a container on an overlay Network of a node without a VTEP address stays Pending with the reason named', async () => {
+  await client().create(RESOURCES.networks, { metadata: { name: 'ov', namespace }, spec: { driver: 'overlay' } });
+  await run('stranded', ['ov'], ['sleep', '1000']);
+  const st = await until(async () => {
+    const status = (await getContainer('stranded')).status;
+    return status?.reason === 'NetworkSetupError' ? status : undefined;
+  }, 20_000);
+  expect(st.message).toMatch(/spec\.networks\[0\]: network \S+\/ov: overlay Networks need a VTEP address on this node/);
+  expect(st.phase).toBe('Pending');
+  await client().delete(RESOURCES.containers, 'stranded', { namespace });
+}, 30_000);
+
 test('100 containers on one Network: distinct addresses, apply→Running measured, all detached without leftovers', async () => {
   await client().create(RESOURCES.networks, { metadata: { name: 'churn', namespace }, spec: { subnet: subnets[2] } });
   const names = Array.from({ length: 100 }, (_, i) => `churn-${i}`);
