@@ -3,9 +3,19 @@ import { getUser, statusBody, UserInfo } from '../auth';
 import { requestAttributes } from './requestinfo';
 import { Attributes, Authorizer } from './types';
 
-/** The request's authorization attributes, parsed from its URL (what the audit middleware also wants). */
+const parsedAttributes = new WeakMap<Request, Attributes>();
+
+/**
+ * The request's authorization attributes, parsed from its URL (what the audit middleware and admission also want):
+ * parsed once per request, since method and URL do not change.
+ */
 export function attributesOf(req: Request): Attributes {
-  return requestAttributes({ method: req.method, path: req.originalUrl.split('?')[0], query: req.query });
+  let attrs = parsedAttributes.get(req);
+  if (attrs === undefined) {
+    attrs = requestAttributes({ method: req.method, path: req.originalUrl.split('?')[0], query: req.query });
+    parsedAttributes.set(req, attrs);
+  }
+  return attrs;
 }
 
 /**
