@@ -9,6 +9,50 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeSecretFile } from './pki';
 
+const LOCK_TIMEOUT_MS = 5000;
+const LOCK_POLL_MS = 2;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Whether the process named in `lock` has exited (a holder that crashed must not block everyone forever). */
+const holderGone = (lock: string): boolean => {
+  const pid = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'r' }).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written right now
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+};
+
+/**
+ * Runs `fn` holding `lock` (created O_EXCL with our pid; removed after). Synchronous, like the file operations it
+ * guards: holders keep it for well under a millisecond, so waiting polls every 2 ms, for at most 5 s.
+ */
+const withFileLock = <R>(lock: string, fn: () => R): R => {
+  const deadline = Date.now() + LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`cannot create lock ${lock}`, { cause: err });
+    }
+    try {
+      if (holderGone(lock)) fs.rmSync(lock, { force: true });
+    } catch {
+      // released meanwhile: try again
+    }
+    if (Date.now() > deadline) throw new Error(`lock ${lock} still held after ${LOCK_TIMEOUT_MS} ms (remove it if no berth process runs)`);
+    Atomics.wait(sleepCell, 0, 0, LOCK_POLL_MS);
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+};
+
 export class SharedJsonFile<T> {
   private value!: T;
   private loadedVersion = '';
@@ -62,11 +106,16 @@ export class SharedJsonFile<T> {
     this.checkedAt = -Infinity;
   }
 
-  /** Read-modify-write of the current content. */
+  /**
+   * Read-modify-write of the current content, holding FILE.lock: several processes (API server workers, the CLI)
+   * change these files, and without the lock one's change could replace another's made in between.
+   */
   update(change: (current: T) => T): T {
-    this.checkedAt = -Infinity; // never change a stale copy
-    const next = change(this.read());
-    this.write(next);
-    return next;
+    return withFileLock(`${this.file}.lock`, () => {
+      this.checkedAt = -Infinity; // never change a stale copy
+      const next = change(this.read());
+      this.write(next);
+      return next;
+    });
   }
 }
