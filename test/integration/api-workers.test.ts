@@ -135,4 +135,13 @@ describe('berth apiserver --workers 2 on etcd', () => {
     await until(() => workers.every((pid) => !alive(pid)), 10_000, 'every worker gone');
     expect(workers.filter(alive)).toEqual([]);
   });
+
+  it('When the primary is killed with SIGKILL, Then its workers close and exit on their own', async () => {
+    const crashing = await spawnApiServer(home, { store: 'etcd', etcdEndpoint: etcd.endpoint, workers: 2 });
+    const workers = childrenOf(crashing.pid);
+    expect(workers).toHaveLength(2);
+    await crashing.kill('SIGKILL');
+    await until(() => workers.every((pid) => !alive(pid)), 10_000, 'every orphaned worker gone');
+    expect(workers.filter(alive)).toEqual([]);
+  });
 });
