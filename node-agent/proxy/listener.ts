@@ -30,11 +30,21 @@ interface Link {
   tried?: Set<string>;
   /** While waiting for an endpoint: when to give up. */
   timer?: NodeJS.Timeout;
-  /** performance.now() of the first byte of a request not answered yet; -1 when none is pending (HTTP-aware only). */
+  /** performance.now() of the first byte of an HTTP request not answered yet; -1 when none is pending (HTTP-aware only). */
   requestAt: number;
 }
 
 const HTTP_ = 0x48545450; // "HTTP" as a big-endian uint32
+
+/** Whether a chunk starts like an HTTP/1.x request line: a method of 3 to 7 capitals, then a space. */
+function isHttpRequest(chunk: Buffer): boolean {
+  for (let i = 0; i < chunk.length && i < 8; i++) {
+    const c = chunk[i];
+    if (c === 0x20) return i >= 3;
+    if (c < 0x41 || c > 0x5a) return false;
+  }
+  return false;
+}
 
 /** The status code of a chunk starting with an HTTP/1.x status line (`HTTP/1.1 200 ...`), or 0. */
 function statusOf(chunk: Buffer): number {
@@ -176,8 +186,9 @@ export class ProxyListener {
     upstream.setTimeout(0);
     const { client } = link;
     if (this.opts.httpAware) {
-      client.on('data', () => {
-        if (link.requestAt < 0) link.requestAt = performance.now();
+      client.on('data', (chunk: Buffer) => {
+        // Only HTTP requests are timed and counted: other protocols (a client that never hears back, a banner) are no errors.
+        if (link.requestAt < 0 && isHttpRequest(chunk)) link.requestAt = performance.now();
       });
       upstream.on('data', (chunk: Buffer) => {
         if (link.requestAt < 0) return; // the rest of a response

@@ -180,6 +180,24 @@ describe('ServiceProxy with real sockets', () => {
     expect(proxy.stats.snapshot().rev).toMatchObject({ requests: 2, errors: 0 });
   });
 
+  it('counts an HTTP request left unanswered as an error, and nothing for another protocol', async () => {
+    const silent = net.createServer((s) => s.resume()); // reads, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    proxy = new ServiceProxy({ port: 0, httpAware: true });
+    const port = await proxy.listen();
+    proxy.setEndpoints([ep('s', 1, (silent.address() as net.AddressInfo).port, 'rev')]);
+    for (const request of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'hello, not http\n']) {
+      const c = net.connect({ host: '127.0.0.1', port });
+      c.write(request);
+      await new Promise((r) => setTimeout(r, 100));
+      c.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    await proxy.sync();
+    expect(proxy.stats.snapshot().rev).toMatchObject({ requests: 1, errors: 1 });
+    await new Promise((r) => silent.close(r));
+  });
+
   it('lets an open connection finish after its endpoint leaves the rotation', async () => {
     const echo = net.createServer((s) => s.pipe(s));
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
