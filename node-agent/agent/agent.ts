@@ -7,7 +7,7 @@ import { AGENT_FINALIZER, ApiStatusReporter } from './api-reporter';
 import { nodeStatus } from './node-status';
 import type { BackOffOptions } from './restart-policy';
 import { StartTimings } from './start-timing';
-import { ContainerSupervisor, runtimeIdOf } from './supervisor';
+import { ContainerSupervisor } from './supervisor';
 import type { ContainerObject, ImageProvider, LogProvider, NetworkProvider } from './types';
 
 export const NODE_LEASE_NAMESPACE = 'berth-node-lease';
@@ -166,15 +166,22 @@ export class NodeAgent {
     void s.finished().then(() => this.supervisors.delete(key));
   }
 
-  /** Runtime containers of this agent that no bound Container accounts for (deleted while the agent was down). */
+  /**
+   * Runtime containers (and secret volumes) of this agent that no bound Container accounts for (deleted while the
+   * agent was down). Decided per container at the time of removal: a Container bound while the agent started may
+   * have had its container created by its supervisor after any list of wanted ids was taken.
+   */
   private async removeOrphans(): Promise<void> {
-    const wanted = new Set(this.informer.list().map((c) => runtimeIdOf(c as unknown as ContainerObject)));
+    const accountedFor = (id: string) => {
+      const key = id.replace('.', '/'); // runtime ids are namespace.name (supervisor.ts runtimeIdOf); a namespace has no dot
+      return this.informer.get(key) !== undefined || this.supervisors.has(key);
+    };
     for (const state of await this.opts.runtime.list()) {
-      if (wanted.has(state.id)) continue;
+      if (accountedFor(state.id)) continue;
       await this.opts.runtime.delete(state.id, { force: true }).catch(() => undefined);
       await this.opts.images.releaseRootfs(state.id).catch(() => undefined);
     }
-    for (const id of this.opts.secrets?.held() ?? []) if (!wanted.has(id)) await this.opts.secrets?.release(id);
+    for (const id of this.opts.secrets?.held() ?? []) if (!accountedFor(id)) await this.opts.secrets?.release(id);
   }
 
   private async register(): Promise<void> {
