@@ -3,18 +3,20 @@
  * Per backend: raw floor (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s of values the size of
  * a stored Container, 64 concurrent, against the same etcd), for etcd also etcd's own put-if-absent transactions
  * and Berth's storage layer alone creating the same objects (where a create's cost comes from), API creates/s with
- * 64 concurrent clients, get latency, list of 10,000 objects, watch delivery p50/p99 with 1,000 watchers. The floor
- * is measured before and after the API figures and compared by its mean; the load average is printed with every
- * backend (the machine is shared). The server runs as its own process (as in production); the last line is one
- * JSON object with every figure.
+ * 64 concurrent clients (on 8 HTTP/2 connections) and the CPU the server (and etcd) spent per create, get latency,
+ * list of 10,000 objects, watch delivery p50/p99 with 1,000 watchers. etcd's API figures are measured with one API
+ * server process and with two (`--workers 2`), both against the same floor. The floor is measured before and after
+ * the API figures and compared by its mean; the load average is printed with every figure (the machine is shared).
+ * The server runs as its own process (as in production); the last line is one JSON object with every figure.
+ * BENCH_API_STORES=etcd (or sqlite) measures one backend only.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiClient, RESOURCES, loadKubeconfig, type Container } from '../client';
 import { spawnApiServer, type StoreKind } from '../test/helpers/apiserver';
-import { startEtcd } from '../test/helpers/etcd';
-import { percentile, round } from './stats';
+import { startEtcd, type EtcdInstance } from '../test/helpers/etcd';
+import { cpuMs, percentile, round } from './stats';
 import { etcdCreateTxnsPerSecond, etcdPutsPerSecond, etcdStorageCreatesPerSecond, sqliteInsertsPerSecond } from './store-floor';
 
 const CONCURRENCY = 64;
@@ -66,8 +68,17 @@ const measureWatch = async (client: ApiClient, namespace: string): Promise<{ p50
   return { p50: round(percentile(latencies, 50), 2), p99: round(percentile(latencies, 99), 2), delivered: latencies.length };
 };
 
+/** CPU time of a process and its children (the API server primary and its workers), ms. */
+const treeCpuMs = (pid: number): number => {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return cpuMs(pid) + children.reduce((sum, child) => sum + cpuMs(child), 0);
+};
+
 interface ApiFigures {
   readonly createsPerSecond: number;
+  /** CPU the API server processes (and etcd, when given) spent per create, µs: steadier than rates on a shared machine. */
+  readonly serverCpuUsPerCreate: number;
+  readonly etcdCpuUsPerCreate?: number;
   readonly getLatencies: number[];
   readonly listTimes: number[];
   readonly watch: { p50: number; p99: number; delivered: number };
@@ -77,15 +88,18 @@ interface ApiFigures {
  * Starts the API server on `store` with `workers` processes and measures creates, gets, lists and watches through
  * it, in namespaces of its own (several runs share one etcd).
  */
-const measureApi = async (home: string, store: StoreKind, etcdEndpoint: string | undefined, workers: number): Promise<ApiFigures> => {
-  const server = await spawnApiServer(home, { store, etcdEndpoint, workers });
+const measureApi = async (home: string, store: StoreKind, etcd: EtcdInstance | undefined, workers: number): Promise<ApiFigures> => {
+  const server = await spawnApiServer(home, { store, etcdEndpoint: etcd?.endpoint, workers });
   const kubeconfig = loadKubeconfig(server.kubeconfigPath);
   const clients = Array.from({ length: CONNECTIONS }, () => new ApiClient(kubeconfig));
   const [client] = clients;
   const namespace = `bench-${workers}w`;
   try {
     await client.create(RESOURCES.namespaces, { metadata: { name: namespace } });
+    const [serverCpuBefore, etcdCpuBefore] = [treeCpuMs(server.pid), etcd && cpuMs(etcd.pid)];
     const createsPerSecond = await createMany(clients, namespace, 'c', LIST_SIZE);
+    const serverCpuUsPerCreate = ((treeCpuMs(server.pid) - serverCpuBefore) * 1000) / LIST_SIZE;
+    const etcdCpuUsPerCreate = etcd && etcdCpuBefore !== undefined ? ((cpuMs(etcd.pid) - etcdCpuBefore) * 1000) / LIST_SIZE : undefined;
     const getLatencies: number[] = [];
     for (let i = 0; i < 1000; i++) {
       const t0 = performance.now();
@@ -99,7 +113,7 @@ const measureApi = async (home: string, store: StoreKind, etcdEndpoint: string |
       listTimes.push(performance.now() - t0);
       if (list.items.length !== LIST_SIZE) throw new Error(`list returned ${list.items.length} items, expected ${LIST_SIZE}`);
     }
-    return { createsPerSecond, getLatencies, listTimes, watch: await measureWatch(client, `${namespace}-watch`) };
+    return { createsPerSecond, serverCpuUsPerCreate, etcdCpuUsPerCreate, getLatencies, listTimes, watch: await measureWatch(client, `${namespace}-watch`) };
   } finally {
     for (const c of clients) c.close();
     await server.kill('SIGTERM');
@@ -112,6 +126,8 @@ type Figures = Record<string, number | number[]>;
 const apiFigures = (api: ApiFigures, floor: number): Figures => ({
   createsPerSecond: Math.round(api.createsPerSecond),
   createsVsFloor: round(api.createsPerSecond / floor, 3),
+  serverCpuUsPerCreate: Math.round(api.serverCpuUsPerCreate),
+  ...(api.etcdCpuUsPerCreate === undefined ? {} : { etcdCpuUsPerCreate: Math.round(api.etcdCpuUsPerCreate) }),
   getP50Ms: round(percentile(api.getLatencies, 50), 2),
   getP99Ms: round(percentile(api.getLatencies, 99), 2),
   list10kMs: round(percentile(api.listTimes, 50)),
@@ -137,7 +153,7 @@ const benchBackend = async (store: StoreKind): Promise<Record<string, Figures>> 
     const runs: { workers: number; api: ApiFigures; loadAverage: number[] }[] = [];
     for (const workers of store === 'etcd' ? ETCD_WORKERS : [1]) {
       const loadBefore = os.loadavg()[0];
-      const api = await measureApi(home, store, etcd?.endpoint, workers);
+      const api = await measureApi(home, store, etcd, workers);
       runs.push({ workers, api, loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)] });
     }
     const floorAfter = await measureFloor();
@@ -173,7 +189,8 @@ const printRow = (name: string, r: Figures): void => {
       : `create txns ${r.createTxnsPerSecond}/s (${r.createTxnsVsFloor}x) | storage creates ${r.storageCreatesPerSecond}/s (${r.storageVsFloor}x) | `;
   console.log(
     `${name.padEnd(16)} floor ${r.floorWritesPerSecond}/s (before ${(r.floorBeforeAfter as number[]).join(', after ')}) | ${storage}` +
-      `API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, ${CONCURRENCY} clients on ${CONNECTIONS} connections, ${r.workers} server process(es)) | ` +
+      `API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, ${CONCURRENCY} clients on ${CONNECTIONS} connections, ${r.workers} server process(es); CPU per create: server ${r.serverCpuUsPerCreate} µs` +
+      `${r.etcdCpuUsPerCreate === undefined ? '' : `, etcd ${r.etcdCpuUsPerCreate} µs`}) | ` +
       `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms | ` +
       `load average ${(r.loadAverage as number[]).join(' → ')}`,
   );
