@@ -1,13 +1,13 @@
 /**
- * `npm run bench:api`: the API server against its raw store floors, both backends, side by side.
- * Per backend: raw floor (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s of values the size of
- * a stored Container, 64 concurrent, against the same etcd), for etcd also etcd's own put-if-absent transactions
- * and Berth's storage layer alone creating the same objects (where a create's cost comes from), API creates/s with
- * 64 concurrent clients (on 8 HTTP/2 connections) and the CPU the server (and etcd) spent per create, get latency,
+ * `npm run bench:api`: the API server against its raw store floors, both backends, side by side. Per backend: raw floor
+ * (better-sqlite3 inserts/s with the backend's settings; etcd3 puts/s of values the size of a stored Container, 64
+ * concurrent, against the same etcd), for etcd also etcd's own put-if-absent transactions and Berth's storage layer
+ * alone creating the same objects (where a create's cost comes from), API creates/s with 64 concurrent clients (on 8
+ * HTTP/2 connections, after 10,000 warm-up creates) and the CPU the server (and etcd) spent per create, get latency,
  * list of 10,000 objects, watch delivery p50/p99 with 1,000 watchers. etcd's API figures are measured with one API
- * server process and with two (`--workers 2`), both against the same floor. The floor is measured before and after
- * the API figures and compared by its mean; the load average is printed with every figure (the machine is shared).
- * The server runs as its own process (as in production); the last line is one JSON object with every figure.
+ * server process and with two (`--workers 2`), both against the same floor. The floor is measured before and after the
+ * API figures and compared by its mean; the load average is printed with every figure (the machine is shared). The
+ * server runs as its own process (as in production); the last line is one JSON object with every figure.
  * BENCH_API_STORES=etcd (or sqlite) measures one backend only.
  */
 import * as fs from 'node:fs';
@@ -25,6 +25,12 @@ const CONNECTIONS = 8;
 /** The etcd API figures are measured with one API server process and with this many (`berth apiserver --workers`). */
 const ETCD_WORKERS = [1, 2] as const;
 const LIST_SIZE = 10_000;
+/**
+ * Creates before the measured ones (not counted): a fresh server process spends its first thousands of requests
+ * compiling its hot code (measured: ~470 µs CPU per create over the first 10,000 etcd creates, ~300–340 µs after),
+ * while the floor runs in this process, warmed up by the floor runs before it. A server in use is warm.
+ */
+const WARMUP_CREATES = 10_000;
 const WATCHERS = 1_000;
 const WATCH_EVENTS = 50;
 /** Time between the watched writes: 10 writes/s × 1,000 watchers = 10,000 deliveries/s. */
@@ -96,6 +102,8 @@ const measureApi = async (home: string, store: StoreKind, etcd: EtcdInstance | u
   const namespace = `bench-${workers}w`;
   try {
     await client.create(RESOURCES.namespaces, { metadata: { name: namespace } });
+    await client.create(RESOURCES.namespaces, { metadata: { name: `${namespace}-warmup` } });
+    await createMany(clients, `${namespace}-warmup`, 'w', WARMUP_CREATES);
     const [serverCpuBefore, etcdCpuBefore] = [treeCpuMs(server.pid), etcd && cpuMs(etcd.pid)];
     const createsPerSecond = await createMany(clients, namespace, 'c', LIST_SIZE);
     const serverCpuUsPerCreate = ((treeCpuMs(server.pid) - serverCpuBefore) * 1000) / LIST_SIZE;
@@ -189,7 +197,7 @@ const printRow = (name: string, r: Figures): void => {
       : `create txns ${r.createTxnsPerSecond}/s (${r.createTxnsVsFloor}x) | storage creates ${r.storageCreatesPerSecond}/s (${r.storageVsFloor}x) | `;
   console.log(
     `${name.padEnd(16)} floor ${r.floorWritesPerSecond}/s (before ${(r.floorBeforeAfter as number[]).join(', after ')}) | ${storage}` +
-      `API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, ${CONCURRENCY} clients on ${CONNECTIONS} connections, ${r.workers} server process(es); CPU per create: server ${r.serverCpuUsPerCreate} µs` +
+      `API creates ${r.createsPerSecond}/s (${r.createsVsFloor}x floor, ${CONCURRENCY} clients on ${CONNECTIONS} connections, warm, ${r.workers} server process(es); CPU per create: server ${r.serverCpuUsPerCreate} µs` +
       `${r.etcdCpuUsPerCreate === undefined ? '' : `, etcd ${r.etcdCpuUsPerCreate} µs`}) | ` +
       `get p50 ${r.getP50Ms} ms p99 ${r.getP99Ms} ms | list 10k ${r.list10kMs} ms | watch (${WATCHERS} watchers) p50 ${r.watchP50Ms} ms p99 ${r.watchP99Ms} ms | ` +
       `load average ${(r.loadAverage as number[]).join(' → ')}`,
