@@ -10,20 +10,24 @@ const main = async (): Promise<void> => {
   if (!json || !process.send) throw new Error(`not started by the API server primary (no ${WORKER_OPTIONS_ENV} or IPC channel)`);
   // A terminal's Ctrl-C reaches every process of the group: the primary decides when and in which order workers stop.
   process.on('SIGINT', () => undefined);
+  // Listening before start() finishes: a stop asked for while starting is carried out once there is a server to close.
+  let stopAsked = false;
+  let stop = (): void => void (stopAsked = true);
+  process.on('message', (m: unknown) => {
+    if (m === STOP_MESSAGE) stop();
+  });
+  process.on('disconnect', () => stop());
   const server = await start(JSON.parse(json) as StartOptions);
   let closing: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
-    (closing ??= server.close().then(
+  stop = (): void =>
+    void (closing ??= server.close().then(
       () => process.exit(0),
       (err: unknown) => {
         console.error(`berth: API server worker ${process.pid} failed to close:`, err);
         process.exit(1);
       },
     ));
-  process.on('message', (m: unknown) => {
-    if (m === STOP_MESSAGE) void stop();
-  });
-  process.on('disconnect', () => void stop());
+  if (stopAsked) return stop();
   const { url, port, kubeconfigPath, adminToken, caPem } = server;
   const ready: WorkerReady = { type: 'berth-apiserver-ready', url, port, kubeconfigPath, adminToken, caPem };
   process.send(ready);
