@@ -60,7 +60,16 @@ let nestedFiles = 0;
 const NESTED_BATCH_DIR = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 function nestedBatchFile(): string {
+  if (nestedFiles === 0) removeBatchFilesOfEndedProcesses();
   return path.join(NESTED_BATCH_DIR, `berth-ip-batch-${process.pid}-${nestedFiles++}`);
+}
+
+/** Batch files left by processes that ended with batches in flight (killed agents, ended test runs). */
+export function removeBatchFilesOfEndedProcesses(): void {
+  for (const name of fs.readdirSync(NESTED_BATCH_DIR)) {
+    const pid = /^berth-ip-batch-(\d+)-\d+$/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !fs.existsSync(`/proc/${pid}`)) fs.rmSync(path.join(NESTED_BATCH_DIR, name), { force: true });
+  }
 }
 
 /**

@@ -1,5 +1,9 @@
 /** ip batches through the long-lived session: per-batch line numbers, tolerated failures, recovery after ip exits. */
-import { runIpBatch, runIpBatchChecked, ALREADY_EXISTS } from '../../node-agent/network/ip-batch';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runIpBatch, runIpBatchChecked, ALREADY_EXISTS, removeBatchFilesOfEndedProcesses } from '../../node-agent/network/ip-batch';
 import { createNetns, deleteNetns, listBerthResources, listNetns, resourcesNamed } from '../../node-agent/network';
 import { testTag } from '../../node-agent/network/testing';
 
@@ -73,4 +77,17 @@ it('pipelines batches sent at once: each gets its own failures, and the ones aft
     [[1, `link set ${device} up`]],
     [],
   ]);
+});
+
+it('removes the nested batch files that ended processes left behind (a process with batches in flight was killed)', () => {
+  const dir = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const ended = spawnSync('true').pid!; // a pid whose process has ended
+  const stale = path.join(dir, `berth-ip-batch-${ended}-0`);
+  const own = path.join(dir, `berth-ip-batch-${process.pid}-999999`);
+  fs.writeFileSync(stale, 'link set lo up\n');
+  fs.writeFileSync(own, 'link set lo up\n');
+  removeBatchFilesOfEndedProcesses();
+  expect(fs.existsSync(stale)).toBe(false);
+  expect(fs.existsSync(own)).toBe(true);
+  fs.rmSync(own);
 });
