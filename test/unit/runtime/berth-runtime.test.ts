@@ -13,7 +13,7 @@ class RecordingCgroup implements CgroupManager {
   readonly version = 1 as const;
   readonly directories: readonly string[] = [];
   readonly procsFiles: readonly string[] = [];
-  constructor(readonly path: string, readonly actions: string[]) {}
+  constructor(readonly path: string, readonly actions: string[], private readonly inside: number[] = []) {}
   create(): void {
     this.actions.push(`cgroup create ${this.path}`);
   }
@@ -24,7 +24,7 @@ class RecordingCgroup implements CgroupManager {
     this.actions.push(`cgroup apply ${pid}`);
   }
   pids(): number[] {
-    return [];
+    return this.inside;
   }
   stats(): CgroupStats {
     return { cpuUsageNs: 0, memoryUsage: 0, oomKillCount: 0, pidsCurrent: 0 };
@@ -42,7 +42,7 @@ class RecordingCgroup implements CgroupManager {
   }
 }
 
-function newFixture(spawn: NativeRuntime['spawnShim'] = () => { throw new NativeError('spawn `berth-shim`: No such file or directory', 2); }) {
+function newFixture(spawn: NativeRuntime['spawnShim'] = () => { throw new NativeError('spawn `berth-shim`: No such file or directory', 2); }, cgroupPids: number[] = []) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-unit-rt-'));
   const root = path.join(work, 'state');
   const bundle = path.join(work, 'bundle');
@@ -56,7 +56,7 @@ function newFixture(spawn: NativeRuntime['spawnShim'] = () => { throw new Native
       return spawn(configPath, stdio);
     },
   };
-  const rt = new BerthRuntime({ root, native, cgroups: (id, p) => new RecordingCgroup(p ?? `berth/${id}`, actions), seccompCache: path.join(work, 'seccomp') });
+  const rt = new BerthRuntime({ root, native, cgroups: (id, p) => new RecordingCgroup(p ?? `berth/${id}`, actions, cgroupPids), seccompCache: path.join(work, 'seccomp') });
   return { rt, root, bundle, actions, cleanup: () => fs.rmSync(work, { recursive: true, force: true }) };
 }
 
@@ -99,7 +99,7 @@ describe('BerthRuntime with a fake native seam', () => {
   });
 
   it('reports a half-created container as creating and force-deletes it through its cgroup', async () => {
-    const f = newFixture();
+    const f = newFixture(undefined, [424242]); // a process of the half-created container still in its cgroup
     try {
       // What an agent that died between claiming the state dir and writing state.json leaves behind.
       fs.mkdirSync(path.join(f.root, 'c2'), { recursive: true });
