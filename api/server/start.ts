@@ -147,7 +147,10 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
     server.listen(opts.port, opts.address, () => resolve());
   });
   const sockets = new Set<Socket>();
+  let stopping = false;
   server.on('connection', (socket: Socket) => {
+    // A client that reconnects while the server stops would otherwise keep server.close() waiting forever.
+    if (stopping) return void socket.destroy();
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
@@ -166,6 +169,7 @@ export const start = async (opts: StartOptions): Promise<RunningServer> => {
       gc?.stop();
       crdWatch.stop();
       namespaces.stop();
+      stopping = true;
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await storage.close();

@@ -15,6 +15,8 @@ import { ImageController, type ImageControllerOptions } from '../../node-agent/a
 import { ApiNetworkProvider } from '../../node-agent/agent/network-provider';
 import { ServiceProxies } from '../../node-agent/agent/service-proxies';
 import { bridgeName, listBerthResources, NodeNetworking, resourcesNamed } from '../../node-agent/network';
+import { contains, parseCidr, parseIpv4 } from '../../node-agent/network/cidr';
+import { runChecked } from '../../node-agent/network/command';
 import { pickFreeSubnets, releaseSubnets } from '../../node-agent/network/testing';
 import type { BackOffOptions } from '../../node-agent/agent/restart-policy';
 import { ImageStore } from '../../node-agent/images/store';
@@ -108,9 +110,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       await scheduler.stop();
       const all = await api.client.list<Container>(RESOURCES.containers, { namespace: '' });
       await Promise.all(all.items.map((c) => api.client.delete(RESOURCES.containers, c.metadata.name!, { namespace: c.metadata.namespace }).catch(() => undefined)));
-      const end = Date.now() + 30_000;
+      let end = Date.now() + 30_000;
       while ((await api.client.list(RESOURCES.containers, { namespace: '' })).items.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       // Networks go once no Container uses them (finalizer); the agent then removes their bridges.
+      end = Date.now() + 30_000;
       const nets = await api.client.list(RESOURCES.networks, { namespace: '' });
       await Promise.all(nets.items.map((n) => api.client.delete(RESOURCES.networks, n.metadata.name!, { namespace: n.metadata.namespace }).catch(() => undefined)));
       while ((await api.client.list(RESOURCES.networks, { namespace: '' })).items.length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
@@ -119,6 +122,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       await networks.stop();
       agent.stop();
       await networking.close();
+      await removeStrayBridges(pool.cidr);
       releaseSubnets(reserved);
       for (const s of await runtime.list()) await runtime.delete(s.id, { force: true }).catch(() => undefined);
       await api.stop();
@@ -126,4 +130,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     },
   };
   return cluster as TestCluster;
+}
+
+/**
+ * Bridges of this cluster's pool still on the host after the agent stopped (a Network whose removal outlasted the
+ * waits above, under a loaded machine): removed so the pool stays usable, and named on stderr so the leak is seen.
+ */
+async function removeStrayBridges(poolCidr: string): Promise<void> {
+  const pool = parseCidr(poolCidr, 'networkPool.cidr');
+  const links = JSON.parse((await runChecked(['ip', '-j', '-4', 'addr', 'show', 'type', 'bridge'])).stdout) as { ifname?: string; addr_info?: { local: string }[] }[];
+  const strays = links.filter((l) => l.ifname?.startsWith('berth-br-') && (l.addr_info ?? []).some((a) => contains(pool, parseIpv4(a.local, 'address'))));
+  for (const link of strays) {
+    console.warn(`test cluster: bridge ${link.ifname} of pool ${poolCidr} outlived the cluster; removing it`);
+    await runChecked(['ip', 'link', 'del', link.ifname!]);
+  }
 }
