@@ -22,6 +22,16 @@ function filesOf(file: string): string[] {
   return fs.existsSync(file) ? [...rotated, file] : rotated;
 }
 
+/** A file listed a moment ago may have been rotated away (renamed onto the next number, the last one deleted). */
+function readIfPresent(f: string): string {
+  try {
+    return fs.readFileSync(f, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
 function render(line: LogLine, opts: ReadLogOptions): string {
   const text = line.partial ? line.text : `${line.text}\n`;
   return opts.timestamps ? `${line.time} ${text}` : text;
@@ -38,7 +48,7 @@ function accept(line: LogLine | undefined, opts: ReadLogOptions): line is LogLin
 export async function* readLog(file: string, opts: ReadLogOptions = {}): AsyncGenerator<string> {
   const lines: LogLine[] = [];
   for (const f of filesOf(file)) {
-    for (const raw of fs.readFileSync(f, 'utf8').split('\n')) {
+    for (const raw of readIfPresent(f).split('\n')) {
       const line = parseLine(raw);
       if (accept(line, opts)) lines.push(line);
     }

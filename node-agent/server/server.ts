@@ -99,14 +99,19 @@ export class AgentServer {
     const tail = q.get('tailLines');
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.flushHeaders();
-    for await (const line of readLog(file, {
-      follow: bool(q.get('follow')),
-      timestamps: bool(q.get('timestamps')),
-      tailLines: tail !== null ? Number(tail) : undefined,
-      since: since !== null ? new Date(Date.now() - Number(since) * 1000) : undefined,
-      signal: abort.signal,
-    })) {
-      if (!res.write(line)) await new Promise((r) => res.once('drain', r));
+    try {
+      for await (const line of readLog(file, {
+        follow: bool(q.get('follow')),
+        timestamps: bool(q.get('timestamps')),
+        tailLines: tail !== null ? Number(tail) : undefined,
+        since: since !== null ? new Date(Date.now() - Number(since) * 1000) : undefined,
+        signal: abort.signal,
+      })) {
+        if (!res.write(line)) await new Promise((r) => res.once('drain', r));
+      }
+    } catch (err) {
+      // Headers are out: cutting the connection is the only way left to tell the reader the log is incomplete.
+      return this.fail(res, 500, `read log ${file}: ${(err as Error).message}`);
     }
     res.end();
   }
