@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { Container, KubeObject, RESOURCES } from '../../client';
 import { startControllers, type RunningControllers } from '../../controllers/main';
 import { ImageStore } from '../../node-agent/images/store';
-import { containerNetnsName } from '../../node-agent/network';
+import { bridgeName, containerNetnsName, listBerthResources, resourcesNamed } from '../../node-agent/network';
 import { pickFreeSubnets, releaseSubnets } from '../../node-agent/network/testing';
 import { BerthRuntime } from '../../node-agent/runtime';
 import { shimsIn } from '../../node-agent/runtime/berth/proc';
@@ -22,6 +22,7 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
   let home: string;
   let agent: ChildProcess | undefined;
   let subnets: string[] = [];
+  let bridge = '';
   const nodeName = `berth-lr-${process.pid}`;
   // Runtime ids, cgroups and netns are named after namespace.name host-wide: names of this run only.
   const tag = crypto.randomBytes(3).toString('hex');
@@ -47,7 +48,8 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
     // The default Network on a subnet reserved for this test: one picked from the pool could collide with another
     // test's bridge on this shared host.
     subnets = await pickFreeSubnets(1);
-    await api.client.create(RESOURCES.networks, { metadata: { name: 'default', namespace: 'default' }, spec: { driver: 'bridge', subnet: subnets[0] } } as KubeObject);
+    const net = await api.client.create(RESOURCES.networks, { metadata: { name: 'default', namespace: 'default' }, spec: { driver: 'bridge', subnet: subnets[0] } } as KubeObject);
+    bridge = bridgeName(net.metadata.uid!);
     startAgent();
   });
 
@@ -60,6 +62,8 @@ describe('live-restore: the agent is a separate process that can be killed -9 at
         await Promise.all(items.map((o) => api.client.delete(ref, o.metadata.name!, { namespace: 'default' }).catch(() => undefined)));
         await until(async () => (await api.client.list(ref, { namespace: 'default' })).items.length === 0, 40_000, `every ${ref.plural} removed`).catch(() => undefined);
       }
+      // The agent removes the bridge just after it releases the Network: killing it sooner would leave the bridge.
+      await until(async () => resourcesNamed(await listBerthResources(), [bridge]).length === 0, 20_000, `bridge ${bridge} removed`);
     } finally {
       // Never left running: an agent outliving its test would go on removing containers by their host-wide names.
       await killAgent();
