@@ -20,19 +20,12 @@ import { BerthRuntime } from '../node-agent/runtime';
 import { AGENT_FINALIZER } from '../node-agent/agent';
 import { describePhases, formatPhases, scrapeSocket } from './start-phases';
 import { cpuMs, median, percentile, round, rssBytes } from './stats';
+import { waitFor } from './wait';
 
 const NS = 'bench';
 const PODMAN = ['--runtime', 'runc', '--cgroup-manager', 'cgroupfs'];
 const PODMAN_RUN = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', '--cgroup-parent', '/berth/podman-bench', '--label', 'berth-bench=1'];
 const MiB = 2 ** 20;
-
-async function waitFor(cond: () => Promise<boolean> | boolean, what: string, ms = 600_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const containerOf = (name: string): KubeObject => ({ metadata: { name, namespace: NS }, spec: { image: 'busybox', command: ['sleep', '100000'], terminationGracePeriodSeconds: 1 } });
 

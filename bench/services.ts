@@ -15,18 +15,10 @@ import { startAgent } from '../node-agent/main';
 import { compareProxy, describe, keptAliveRoundTrips, newConnectionPerRequest } from './proxy-compare';
 import { describePhases, formatPhases, scrapeMetrics } from './start-phases';
 import { round } from './stats';
+import { waitFor } from './wait';
 
 const NS = 'default';
 const PORT = 18080 + Math.floor(Math.random() * 1000);
-
-async function waitFor(cond: () => Promise<boolean>, what: string, ms = 600_000, pollMs = 100): Promise<number> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-  return Date.now() - t0;
-}
 
 const web = (replicas: number, version: string): KubeObject => ({
   metadata: { name: 'web', namespace: NS },

@@ -5,9 +5,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './ports';
 
 export interface EtcdInstance {
   /** `http://127.0.0.1:PORT`, for `new EtcdStorage({ endpoints: [endpoint] })`. */
@@ -21,18 +21,6 @@ export interface EtcdInstance {
 }
 
 const ETCD_BINARY = '/usr/bin/etcd';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function isHealthy(endpoint: string): Promise<boolean> {
   return new Promise((resolve) => {

@@ -13,6 +13,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { hashSync } from 'bcryptjs';
+import { freePort } from './ports';
 
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
@@ -35,17 +36,6 @@ export interface TestRegistry {
   /** Token requests the token server has answered. */
   readonly tokenRequests: string[];
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
 
 function selfSigned(dir: string, name: string, cn: string): { cert: string; key: string } {

@@ -7,19 +7,12 @@ import * as net from 'node:net';
 import { Container, KubeObject, RESOURCES, Service } from '../../client';
 import { testTag } from '../../node-agent/network/testing';
 import { startCluster, TestCluster } from '../helpers/cluster';
+import { freePort } from '../helpers/ports';
 import { until } from '../helpers/until';
 
 const namespace = `dr-${testTag()}`;
 let cluster: TestCluster;
 let port: number;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address() as net.AddressInfo;
-      s.close(() => resolve(p));
-    });
-  });
 
 beforeAll(async () => {
   cluster = await startCluster();
