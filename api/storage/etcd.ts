@@ -1,10 +1,10 @@
 /**
- * The distributed backend: etcd v3 through the `etcd3` client. etcd's own revision is the resourceVersion; creates,
- * updates and deletes are transactions comparing `mod_revision` (0 = absent) so racing API servers cannot lose
- * writes; lists read at one revision (`revision` on the range) so continue pages are consistent; watches are etcd
- * watches from a start revision. Objects are encoded exactly as the SQLite backend encodes them (codec.ts).
+ * The distributed backend: etcd v3, spoken to directly over gRPC (etcd-rpc.ts, etcd-watch.ts on grpc.ts). etcd's own
+ * revision is the resourceVersion; creates, updates and deletes are transactions comparing `mod_revision` (0 = absent)
+ * so racing API servers cannot lose writes; lists read at one revision (`revision` on the range) so continue pages
+ * are consistent; watches are etcd watches from a start revision. Objects are encoded exactly as the SQLite backend
+ * encodes them (codec.ts).
  */
-import { Etcd3, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse, Watcher as EtcdWatcher } from 'etcd3';
 import { AutoCompaction, scheduleCompaction } from './compaction';
 import {
   checkPreconditions,
@@ -16,6 +16,9 @@ import {
   isSameEncoding,
   prefixEnd,
 } from './codec';
+import { EtcdKv, KeyValue, RangeRequest, RangeResponse, RequestOp, TxnResponse } from './etcd-rpc';
+import { EtcdEvent, EtcdWatch } from './etcd-watch';
+import { GrpcConnection } from './grpc';
 import {
   ListOptions,
   ListResult,
@@ -44,13 +47,9 @@ export interface EtcdStorageOptions {
 /** Unlimited lists are read in batches so no single gRPC response grows without bound. */
 const LIST_BATCH = 1000;
 
-interface Revisioned {
-  readonly kv: IKeyValue;
-  readonly revision: number;
-}
-
 export class EtcdStorage implements Storage {
-  private readonly client: Etcd3;
+  private readonly connection: GrpcConnection;
+  private readonly kv: EtcdKv;
   private readonly prefix: string;
   private readonly watchCapacity: number;
   private readonly channels = new Set<WatchChannel>();
@@ -60,28 +59,26 @@ export class EtcdStorage implements Storage {
   constructor(private readonly options: EtcdStorageOptions) {
     this.prefix = options.prefix ?? '';
     this.watchCapacity = options.watchCapacity ?? 10_000;
-    this.client = new Etcd3({
-      hosts: options.endpoints,
-      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
-    });
+    this.connection = new GrpcConnection(options.endpoints);
+    this.kv = new EtcdKv(this.connection);
     if (options.compaction) this.stopCompaction = scheduleCompaction(this, options.compaction);
   }
 
   async create(key: string, obj: StoredObject): Promise<StoredObject> {
     const text = encodeObject(key, obj);
     // No read in the failure branch: a create rarely finds its key taken, and a smaller txn is cheaper on both ends.
-    const res = await this.txn(key, 0, { request_put: { key: this.etcdKey(key), value: Buffer.from(text) } }, false);
+    const res = await this.txn(key, 0, { put: { key: this.etcdKey(key), value: Buffer.from(text) } }, false);
     if (!res.succeeded) {
       const { kv } = await this.read(key).catch(() => ({ kv: undefined }));
-      throw new StorageError('AlreadyExists', key, `${key} already exists`, kv ? Number(kv.mod_revision) : undefined);
+      throw new StorageError('AlreadyExists', key, `${key} already exists`, kv?.modRevision);
     }
-    return decodeObject(key, text, Number(res.header.revision));
+    return decodeObject(key, text, res.revision);
   }
 
   async get(key: string): Promise<StoredObject> {
     const { kv, revision } = await this.read(key);
     if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
-    return decodeObject(key, kv.value.toString(), Number(kv.mod_revision));
+    return decodeObject(key, kv.value.toString(), kv.modRevision);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -95,11 +92,11 @@ export class EtcdStorage implements Storage {
     for (;;) {
       // One more than the page needs tells whether a continue token is due; a predicate may skip any number.
       const batch = Number.isFinite(limit) && !opts.predicate ? Math.min(limit - items.length + 1, LIST_BATCH) : LIST_BATCH;
-      const res = await this.range(prefix, { key: from, range_end: end, limit: batch, revision: revision || undefined });
-      revision ||= Number(res.header.revision);
+      const res = await this.range(prefix, { key: from, rangeEnd: end, limit: batch, revision: revision || undefined });
+      revision ||= res.revision;
       for (const kv of res.kvs) {
         const key = this.storageKey(kv);
-        const obj = decodeObject(key, kv.value.toString(), Number(kv.mod_revision));
+        const obj = decodeObject(key, kv.value.toString(), kv.modRevision);
         if (opts.predicate && !opts.predicate(obj)) continue;
         if (items.length === limit) return { items, revision, continue: encodeContinue({ revision, lastKey }) };
         items.push(obj);
@@ -115,15 +112,15 @@ export class EtcdStorage implements Storage {
     for (;;) {
       if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
       const storedText = kv.value.toString();
-      const current = decodeObject(key, storedText, Number(kv.mod_revision));
+      const current = decodeObject(key, storedText, kv.modRevision);
       checkPreconditions(key, current, preconditions);
       const text = encodeObject(key, await tryUpdate(current));
       if (isSameEncoding(storedText, text)) return current;
-      const res = await this.txn(key, Number(kv.mod_revision), { request_put: { key: this.etcdKey(key), value: Buffer.from(text) } });
-      if (res.succeeded) return decodeObject(key, text, Number(res.header.revision));
+      const res = await this.txn(key, kv.modRevision, { put: { key: this.etcdKey(key), value: Buffer.from(text) } });
+      if (res.succeeded) return decodeObject(key, text, res.revision);
       // Lost the race: the failure branch read the winner's state; try again on it.
-      kv = res.responses[0]?.response_range?.kvs[0];
-      revision = Number(res.header.revision);
+      kv = res.responses[0]?.range?.kvs[0];
+      revision = res.revision;
     }
   }
 
@@ -132,59 +129,61 @@ export class EtcdStorage implements Storage {
     for (;;) {
       if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
       const text = kv.value.toString();
-      checkPreconditions(key, decodeObject(key, text, Number(kv.mod_revision)), preconditions);
-      const res = await this.txn(key, Number(kv.mod_revision), { request_delete_range: { key: this.etcdKey(key) } });
-      if (res.succeeded) return decodeObject(key, text, Number(res.header.revision));
-      kv = res.responses[0]?.response_range?.kvs[0];
-      revision = Number(res.header.revision);
+      checkPreconditions(key, decodeObject(key, text, kv.modRevision), preconditions);
+      const res = await this.txn(key, kv.modRevision, { deleteRange: { key: this.etcdKey(key) } });
+      if (res.succeeded) return decodeObject(key, text, res.revision);
+      kv = res.responses[0]?.range?.kvs[0];
+      revision = res.revision;
     }
   }
 
   async watch(prefix: string, opts: WatchOptions): Promise<Watcher> {
+    this.assertOpen(prefix);
     // "From now" is made explicit so no write between this call and etcd registering the watch is missed.
     const from = opts.fromRevision > 0 ? opts.fromRevision : await this.currentRevision();
     if (opts.fromRevision > 0) await this.assertNotCompacted(prefix, from);
-    const builder = this.client.watch().withPreviousKV().startRevision(String(from + 1));
-    if (isPrefix(prefix)) builder.inRange({ start: this.etcdKey(prefix), end: this.etcdKey(prefixEnd(prefix)) });
-    else builder.key(this.etcdKey(prefix));
-    const etcdWatcher = builder.watcher();
+    let etcdWatch: EtcdWatch | undefined;
     const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, {
       capacity: this.watchCapacity,
       revision: () => 0, // known only through the events themselves
       onEnd: (c) => {
         this.channels.delete(c);
-        void etcdWatcher.cancel().catch(() => undefined); // ending a watch whose stream is already gone
+        etcdWatch?.stop();
       },
     });
-    // A handler that throws would be rethrown by etcd3 outside any promise and kill the process: fail the watch instead.
-    const guarded = (deliver: () => void): void => {
-      try {
-        deliver();
-      } catch (err) {
-        channel.fail(this.toStorageError(prefix, err));
-      }
-    };
-    etcdWatcher
-      .on('put', (kv, prev) => guarded(() => channel.push(this.putEvent(kv, prev))))
-      .on('delete', (kv, prev) => guarded(() => channel.push(this.deleteEvent(kv, prev))))
-      // etcd3 resumes after the newest revision any response header named, which during a replay is ahead of the
-      // events delivered so far; resume after the last event we really received instead.
-      .on('disconnected', () => (etcdWatcher.request.start_revision = String(channel.progress() + 1)));
+    const spec = isPrefix(prefix)
+      ? { key: this.etcdKey(prefix), rangeEnd: this.etcdKey(prefixEnd(prefix)), prevKv: true }
+      : { key: this.etcdKey(prefix), prevKv: true };
+    etcdWatch = new EtcdWatch(this.connection, spec, {
+      onEvents: (events) => this.deliver(channel, events),
+      onCanceled: (reason, compactRevision) =>
+        compactRevision > 0
+          ? channel.fail(this.compacted(prefix, channel.progress(), compactRevision))
+          : void this.failWatch(channel, new Error(`etcd canceled the watch on ${prefix}${reason ? `: ${reason}` : ''}`)),
+      // A stream lost with its connection continues after the last event this channel received.
+      resumeRevision: () => channel.progress() + 1,
+    });
     this.channels.add(channel);
     try {
-      await new Promise<void>((resolve, reject) => {
-        etcdWatcher.once('error', reject);
-        etcdWatcher.once('connected', () => {
-          etcdWatcher.off('error', reject);
-          etcdWatcher.on('error', (err) => void this.failWatch(channel, err));
-          resolve();
-        });
-      });
+      await etcdWatch.start(from + 1);
     } catch (err) {
       channel.stop(); // the caller learns of the failure from the rejection, not from onError
       throw this.toStorageError(prefix, err);
     }
     return channel;
+  }
+
+  /** A response's events into the channel; one etcd cannot be decoded fails the watch (never the process). */
+  private deliver(channel: WatchChannel, events: EtcdEvent[]): void {
+    try {
+      for (const { type, kv, prevKv } of events) channel.push(type === 'put' ? this.putEvent(kv, prevKv) : this.deleteEvent(kv, prevKv));
+    } catch (err) {
+      channel.fail(this.toStorageError(channel.prefix, err));
+    }
+  }
+
+  private compacted(prefix: string, revision: number, compactRevision: number): StorageError {
+    return new StorageError('Gone', prefix, `etcd ${prefix}: revision ${revision + 1} was compacted (compacted through ${compactRevision})`, compactRevision);
   }
 
   /**
@@ -200,13 +199,14 @@ export class EtcdStorage implements Storage {
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.range('', { key: this.etcdKey('/'), count_only: true });
-    return Number(res.header.revision);
+    const res = await this.range('', { key: this.etcdKey('/'), countOnly: true });
+    return res.revision;
   }
 
   async compact(revision: number): Promise<void> {
     try {
-      await this.client.kv.compact({ revision, physical: true });
+      this.assertOpen('');
+      await this.kv.compact(revision);
     } catch (err) {
       const e = this.toStorageError('', err);
       if (e.code === 'Gone') return; // already compacted at or past it
@@ -221,44 +221,44 @@ export class EtcdStorage implements Storage {
     for (const channel of [...this.channels]) {
       channel.fail(new StorageError('Unavailable', channel.prefix, `etcd client for ${this.options.endpoints.join(',')} closed`));
     }
-    this.client.close();
+    this.connection.close();
   }
 
   private etcdKey(key: string): Buffer {
     return Buffer.from(this.prefix + key);
   }
 
-  private storageKey(kv: IKeyValue): string {
+  private storageKey(kv: KeyValue): string {
     return kv.key.toString().slice(this.prefix.length);
   }
 
-  private async read(key: string): Promise<{ kv?: IKeyValue; revision: number }> {
+  private async read(key: string): Promise<{ kv?: KeyValue; revision: number }> {
     const res = await this.range(key, { key: this.etcdKey(key) });
-    return { kv: res.kvs[0], revision: Number(res.header.revision) };
+    return { kv: res.kvs[0], revision: res.revision };
   }
 
   /**
    * Runs `op` only if the key's mod_revision is `modRevision` (0: the key is absent); otherwise reads the key
    * (the failure response's first range) unless `readOnFailure` is false.
    */
-  private async txn(key: string, modRevision: number, op: IRequestOp, readOnFailure = true): Promise<ITxnResponse> {
+  private async txn(key: string, modRevision: number, op: RequestOp, readOnFailure = true): Promise<TxnResponse> {
     this.assertOpen(key);
     const etcdKey = this.etcdKey(key);
     try {
-      return await this.client.kv.txn({
-        compare: [{ key: etcdKey, target: 'Mod', result: 'Equal', mod_revision: modRevision }],
+      return await this.kv.txn({
+        compare: { key: etcdKey, modRevision },
         success: [op],
-        failure: readOnFailure ? [{ request_range: { key: etcdKey } }] : [],
+        failure: readOnFailure ? [{ range: { key: etcdKey } }] : [],
       });
     } catch (err) {
       throw this.toStorageError(key, err);
     }
   }
 
-  private async range(key: string, req: IRangeRequest) {
+  private async range(key: string, req: RangeRequest): Promise<RangeResponse> {
     this.assertOpen(key);
     try {
-      return await this.client.kv.range(req);
+      return await this.kv.range(req);
     } catch (err) {
       throw this.toStorageError(key, err);
     }
@@ -267,31 +267,31 @@ export class EtcdStorage implements Storage {
   /** A read at `revision` fails exactly when it was compacted, which is the watch's Gone condition too. */
   private async assertNotCompacted(prefix: string, revision: number): Promise<void> {
     try {
-      await this.range(prefix, { key: this.etcdKey(prefix), revision, count_only: true });
+      await this.range(prefix, { key: this.etcdKey(prefix), revision, countOnly: true });
     } catch (err) {
       if ((err as StorageError).code !== 'TooLargeResourceVersion') throw err; // a future revision is fine to watch
     }
   }
 
-  private putEvent(kv: IKeyValue, prev: IKeyValue | undefined): WatchEvent {
+  private putEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
     const key = this.storageKey(kv);
-    const revision = Number(kv.mod_revision);
+    const revision = kv.modRevision;
     const object = decodeObject(key, kv.value.toString(), revision);
-    if (kv.create_revision === kv.mod_revision) return { type: 'ADDED', key, object, revision };
-    const prevObject = prev ? decodeObject(key, prev.value.toString(), Number(prev.mod_revision)) : undefined;
+    if (kv.createRevision === kv.modRevision) return { type: 'ADDED', key, object, revision };
+    const prevObject = prev ? decodeObject(key, prev.value.toString(), prev.modRevision) : undefined;
     return { type: 'MODIFIED', key, object, prevObject, revision };
   }
 
-  private deleteEvent(kv: IKeyValue, prev: IKeyValue | undefined): WatchEvent {
+  private deleteEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
     const key = this.storageKey(kv);
-    const revision = Number(kv.mod_revision);
+    const revision = kv.modRevision;
     if (!prev) throw new StorageError('Invalid', key, `etcd sent a deletion of ${key} at ${revision} without its last state`, revision);
     const text = prev.value.toString();
     return {
       type: 'DELETED',
       key,
       object: decodeObject(key, text, revision),
-      prevObject: decodeObject(key, text, Number(prev.mod_revision)),
+      prevObject: decodeObject(key, text, prev.modRevision),
       revision,
     };
   }
