@@ -1,6 +1,4 @@
-export { WeightedBalancer } from './balancer';
-export type { Endpoint } from './balancer';
 export { ProxyStats } from './stats';
 export type { GroupStats } from './stats';
 export { ServiceProxy } from './proxy';
-export type { ServiceProxyOptions } from './listener';
+export type { Endpoint, ServiceProxyOptions } from './proxy';

@@ -40,7 +40,7 @@ const LIBRARY = 'berth';
 const ERRLEN = 512;
 
 /** native/ relative to this file, whether running from the sources (ts-jest) or from dist/. */
-function nativeBuildDir(): string {
+export function nativeBuildDir(): string {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'native', 'Makefile'))) {
     const up = path.dirname(dir);

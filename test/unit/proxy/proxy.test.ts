@@ -1,29 +1,46 @@
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import type { Worker } from 'node:worker_threads';
-import { Endpoint, ServiceProxy, WeightedBalancer } from '../../../node-agent/proxy';
-import { proxyThread } from '../../../node-agent/proxy/thread';
+import * as path from 'node:path';
+import { Endpoint, ServiceProxy } from '../../../node-agent/proxy';
+import { decodeToken, encodeToken } from '../../../node-agent/proxy/protocol';
 import { freePort } from '../../helpers/ports';
 import { until } from '../../helpers/until';
 
+/** berth-proxy processes that are children of this one. */
+function relayPids(): number[] {
+  const children = fs
+    .readdirSync(`/proc/${process.pid}/task`)
+    .flatMap((tid) => fs.readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+  return children.filter((pid) => {
+    try {
+      return running(pid) && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'berth-proxy';
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+/** Whether process `pid` exists and is not a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const ep = (id: string, weight: number, port = 1, group = id): Endpoint => ({ id, host: '127.0.0.1', port, weight, group });
 
-describe('WeightedBalancer', () => {
-  it('follows the weights exactly over a full cycle and never bursts the small one', () => {
-    const b = new WeightedBalancer();
-    b.set([ep('stable', 90), ep('canary', 10)]);
-    const picks = Array.from({ length: 100 }, () => b.pick()!.id);
-    expect(picks.filter((p) => p === 'canary')).toHaveLength(10);
-    for (let i = 1; i < picks.length; i++) expect(picks[i] === 'canary' && picks[i - 1] === 'canary').toBe(false);
-  });
-
-  it('skips excluded and zero-weight endpoints', () => {
-    const b = new WeightedBalancer();
-    b.set([ep('a', 1), ep('b', 1), ep('c', 0)]);
-    expect(b.size()).toBe(2);
-    expect(b.pick(new Set(['a']))!.id).toBe('b');
-    expect(b.pick(new Set(['a', 'b']))).toBeUndefined();
+describe('relay protocol tokens', () => {
+  it('round-trips ids and groups whatever their characters, never producing a space or report punctuation', () => {
+    for (const s of ['', 'web-0a1b2c-3', 'a b', 'x=1,y+2!', '%41', 'ünïcödé ✓', '_']) {
+      const token = encodeToken(s);
+      expect(token).toMatch(/^_[A-Za-z0-9._%-]*$/);
+      expect(decodeToken(token)).toBe(s);
+    }
   });
 });
 
@@ -39,6 +56,27 @@ describe('ServiceProxy with real sockets', () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     return (s.address() as net.AddressInfo).port;
   }
+  /** Everything an endpoint sends on a new connection through `port`, once it closes. */
+  const readAll = (port: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let out = '';
+      net
+        .connect({ host: '127.0.0.1', port })
+        .on('data', (d: Buffer) => (out += d.toString()))
+        .on('close', () => resolve(out))
+        .on('error', reject);
+    });
+  /** Sends `ping` on a new connection through `port` and resolves with what came back first (an echo endpoint). */
+  const echoOnce = (port: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const c = net.connect({ host: '127.0.0.1', port }, () => c.write('ping'));
+      c.once('data', (d: Buffer) => {
+        resolve(d.toString());
+        c.destroy();
+      });
+      c.once('error', reject);
+      c.once('close', () => reject(new Error('closed without an answer')));
+    });
   const get = (port: number): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
       http
@@ -50,6 +88,16 @@ describe('ServiceProxy with real sockets', () => {
         .on('error', reject);
     });
   let proxy: ServiceProxy;
+  /** A ServiceProxy on a free port in front of one echo endpoint, `e`; resolves with the port. */
+  async function proxyToEcho(): Promise<number> {
+    const echo = net.createServer((s) => s.pipe(s));
+    servers.push(echo as unknown as http.Server);
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    proxy = new ServiceProxy({ port: 0 }); // port 0: a restarted relay must reuse the port it got, not pick anew
+    const port = await proxy.listen();
+    proxy.setEndpoints([ep('e', 1, (echo.address() as net.AddressInfo).port)]);
+    return port;
+  }
   afterEach(async () => {
     await proxy?.close();
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
@@ -225,15 +273,92 @@ describe('ServiceProxy with real sockets', () => {
     await new Promise((r) => echo.close(r));
   });
 
-  it('comes back on the same port with the same rotation when the proxy thread dies', async () => {
-    const live = await backend('live');
-    const port = await freePort();
-    proxy = new ServiceProxy({ port });
-    await proxy.listen();
-    proxy.setEndpoints([ep('live', 1, live)]);
-    expect((await get(port)).body).toBe('live');
-    await (proxyThread as unknown as { worker: Worker }).worker.terminate(); // as if it crashed
-    expect(await until(() => get(port).then((r) => r.body), 10_000)).toBe('live');
+  it('comes back on the same port with the same rotation when the relay process dies, counts reset', async () => {
+    const port = await proxyToEcho();
+    const held = net.connect({ host: '127.0.0.1', port });
+    await new Promise((r) => held.once('connect', r));
+    held.write('x');
+    await new Promise((r) => held.once('data', r));
+    await proxy.sync();
+    expect(proxy.connections('e')).toBe(1);
+    const [pid] = relayPids();
+    process.kill(pid, 'SIGKILL'); // as if it crashed
+    await new Promise((r) => held.once('close', r)); // its connections died with it
+    expect(await until(() => echoOnce(port).catch(() => undefined), 10_000)).toBe('ping');
+    expect(relayPids()).not.toContain(pid);
+    const countOf = async () => (await proxy.sync(), proxy.connections('e'));
+    expect(await until(async () => (await countOf()) === 0 || undefined, 2000)).toBe(true);
+  });
+
+  it('never bursts a small weight and never picks a zero weight (smooth weighted round-robin in the relay)', async () => {
+    const named = async (name: string) => {
+      const s = net.createServer((c) => c.end(name));
+      servers.push(s as unknown as http.Server);
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return (s.address() as net.AddressInfo).port;
+    };
+    proxy = new ServiceProxy({ port: 0 });
+    const port = await proxy.listen();
+    proxy.setEndpoints([ep('stable', 90, await named('stable')), ep('canary', 10, await named('canary')), ep('off', 0, await named('off'))]);
+    const picks: string[] = [];
+    for (let i = 0; i < 100; i++) picks.push(await readAll(port));
+    expect(picks.filter((p) => p === 'canary')).toHaveLength(10);
+    expect(picks.filter((p) => p === 'off')).toHaveLength(0);
+    for (let i = 1; i < picks.length; i++) expect(picks[i] === 'canary' && picks[i - 1] === 'canary').toBe(false);
+  });
+
+  it('relays megabytes both ways through a slow reader (backpressure), intact', async () => {
+    const port = await proxyToEcho();
+    const data = crypto.randomBytes(8 << 20);
+    const c = net.connect({ host: '127.0.0.1', port });
+    c.pause(); // nothing read for a while: the relay holds what the kernel buffers cannot
+    c.end(data);
+    await new Promise((r) => setTimeout(r, 300));
+    const got: Buffer[] = [];
+    c.on('data', (d: Buffer) => got.push(d)).resume();
+    await new Promise((r) => c.once('close', r));
+    expect(crypto.createHash('sha256').update(Buffer.concat(got)).digest('hex')).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+  });
+
+  it('lets the client go on sending after the endpoint shut its side (half-close the other way)', async () => {
+    let received = '';
+    let ended!: () => void;
+    const done = new Promise<void>((resolve) => (ended = resolve));
+    const upstream = net.createServer({ allowHalfOpen: true }, (c) => {
+      c.end('bye'); // FIN first, then read everything the client still sends
+      c.on('data', (d: Buffer) => (received += d.toString()));
+      c.on('end', ended);
+    });
+    servers.push(upstream as unknown as http.Server);
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    proxy = new ServiceProxy({ port: 0 });
+    const port = await proxy.listen();
+    proxy.setEndpoints([ep('e', 1, (upstream.address() as net.AddressInfo).port)]);
+    const c = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const closed = new Promise((r) => c.once('close', r));
+    let reply = '';
+    c.on('data', (d: Buffer) => (reply += d.toString()));
+    await new Promise((r) => c.once('end', r)); // the endpoint's FIN came through
+    c.write('still ');
+    c.end('talking');
+    await done;
+    expect(reply).toBe('bye');
+    expect(received).toBe('still talking');
+    await closed;
+  });
+
+  it('reports the count of a drained endpoint falling to zero within a few milliseconds, without being asked', async () => {
+    const port = await proxyToEcho();
+    const c = net.connect({ host: '127.0.0.1', port });
+    c.write('x');
+    await new Promise((r) => c.once('data', r));
+    proxy.setEndpoints([]);
+    expect(await until(() => proxy.connections('e') === 1 || undefined, 1000)).toBe(true); // the acknowledgement carries the count
+    c.destroy();
+    const closedAt = Date.now();
+    while (!proxy.isDrained('e') && Date.now() - closedAt < 1000) await new Promise((r) => setTimeout(r, 2));
+    // 10 ms in the relay plus the event loops of a busy machine: well short of the 250 ms batches of other counts.
+    expect(Date.now() - closedAt).toBeLessThan(200);
   });
 
   it('reports a taken port clearly', async () => {
@@ -242,5 +367,24 @@ describe('ServiceProxy with real sockets', () => {
     const second = new ServiceProxy({ port });
     await expect(second.listen()).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
     await second.close(); // closed itself already: resolves all the same
+  });
+});
+
+describe('berth-proxy process', () => {
+  const binary = path.join(__dirname, '../../../native/build/berth-proxy');
+
+  it('dies with its parent even while its control channel stays open', async () => {
+    // sh starts it with stdin on fd 3, a pipe this test keeps open: only the parent's death can end it.
+    const sh = spawn('sh', ['-c', `${binary} $$ <&3 & echo $!; wait`], { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] });
+    const pid = Number(await new Promise<string>((resolve) => sh.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(running(pid)).toBe(true);
+    sh.kill('SIGKILL');
+    expect(await until(() => !running(pid) || undefined, 2000)).toBe(true);
+    (sh.stdio[3] as net.Socket).destroy();
+  });
+
+  it('leaves no process behind once the last proxy is closed', async () => {
+    expect(await until(() => relayPids().length === 0 || undefined, 5000)).toBe(true);
   });
 });
