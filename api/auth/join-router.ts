@@ -5,7 +5,8 @@
  *   POST renew         { publicKeyPem }                 a node, with its current certificate → 201 a fresh one for itself
  * The private key never leaves the node: it sends only its public key. Bad input is a 400/422 Status, never a 500.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type RequestHandler } from 'express';
+import { forPaths } from '../server/route-filter';
 import { GROUP_BOOTSTRAPPERS, GROUP_MANAGERS, JoinRole, NodeCertificates } from './join';
 import { getUser } from './middleware';
 import type { CertificateAuthority } from './pki';
@@ -33,7 +34,7 @@ const RENEWAL: IssuePolicy = {
   roleOf: (user) => (user.groups.includes(GROUP_MANAGERS) ? 'manager' : 'worker'),
 };
 
-export function joinRouter(ca: CertificateAuthority, nodeCertificates: NodeCertificates): Router {
+export function joinRouter(ca: CertificateAuthority, nodeCertificates: NodeCertificates): RequestHandler {
   const router = express.Router();
   const json = express.json({ limit: 64 * 1024 });
 
@@ -60,5 +61,5 @@ export function joinRouter(ca: CertificateAuthority, nodeCertificates: NodeCerti
   router.post(`${JOIN_PATH_PREFIX}/renew`, json, issue(RENEWAL));
 
   router.use(JOIN_PATH_PREFIX, bodyParserErrors);
-  return router;
+  return forPaths(/^\/join\//i, router);
 }

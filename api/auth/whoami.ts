@@ -2,10 +2,11 @@
  * `kubectl auth whoami`: POST /apis/authentication.k8s.io/v1/selfsubjectreviews answers with the attributes the
  * server authenticated the caller as. The request body carries nothing of use (only metadata), so it is not read.
  */
-import express, { type Router } from 'express';
+import express, { type RequestHandler } from 'express';
+import { forPaths } from '../server/route-filter';
 import { getUser } from './middleware';
 
-export function selfSubjectReviewRouter(): Router {
+export function selfSubjectReviewRouter(): RequestHandler {
   const router = express.Router();
   router.post('/apis/authentication.k8s.io/v1/selfsubjectreviews', (req, res, next) => {
     const user = getUser(req);
@@ -18,5 +19,5 @@ export function selfSubjectReviewRouter(): Router {
       status: { userInfo: { username: user.username, ...(user.uid ? { uid: user.uid } : {}), groups: user.groups } },
     });
   });
-  return router;
+  return forPaths(/^\/apis\/authentication\.k8s\.io\//i, router);
 }

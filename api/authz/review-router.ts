@@ -3,7 +3,8 @@
  * selfsubjectaccessreviews, subjectaccessreviews and selfsubjectrulesreviews (for `--list`). It reads its own body
  * (JSON, or the protobuf kubectl sends), so it can be mounted among the guards, after authorization.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type RequestHandler } from 'express';
+import { forPaths } from '../server/route-filter';
 import { bodyParserErrors, getUser, sendStatus, UserInfo } from '../auth';
 import { parseBody, rawBody } from './body';
 import type { PolicyRule } from './rbac';
@@ -17,7 +18,7 @@ export interface AccessReviewRouterOptions {
   readonly rulesFor?: (user: UserInfo, namespace: string) => Promise<PolicyRule[]>;
 }
 
-export function accessReviewRouter(authorizer: Authorizer, opts: AccessReviewRouterOptions = {}): Router {
+export function accessReviewRouter(authorizer: Authorizer, opts: AccessReviewRouterOptions = {}): RequestHandler {
   const router = express.Router();
   const review = (kind: AccessReviewKind) => (req: Request, res: Response, next: NextFunction) => {
     const user = getUser(req);
@@ -73,5 +74,5 @@ export function accessReviewRouter(authorizer: Authorizer, opts: AccessReviewRou
     });
   }
   router.use(bodyParserErrors);
-  return router;
+  return forPaths(/^\/apis\/authorization\.k8s\.io\//i, router);
 }

@@ -5,7 +5,8 @@
  * service account exists by being named in a token and bound in RBAC. Who may mint one is RBAC's call
  * (`create` on `serviceaccounts/token` in NS; the built-in admin and edit roles have it).
  */
-import express, { type Router } from 'express';
+import express, { type RequestHandler } from 'express';
+import { forPaths } from '../server/route-filter';
 import { bodyParserErrors, getUser, sendStatus, ServiceAccountTokens } from '../auth';
 import { parseBody, rawBody } from './body';
 
@@ -14,7 +15,7 @@ const MAX_SECONDS = 48 * 3600;
 const DEFAULT_SECONDS = 3600;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export function tokenRequestRouter(serviceAccounts: ServiceAccountTokens): Router {
+export function tokenRequestRouter(serviceAccounts: ServiceAccountTokens): RequestHandler {
   const router = express.Router();
   router.post('/api/v1/namespaces/:namespace/serviceaccounts/:name/token', rawBody, (req, res, next) => {
     if (!getUser(req)) return next(new Error('tokenRequestRouter needs authenticationMiddleware mounted before it'));
@@ -43,5 +44,5 @@ export function tokenRequestRouter(serviceAccounts: ServiceAccountTokens): Route
     });
   });
   router.use(bodyParserErrors);
-  return router;
+  return forPaths(/\/token\/?$/i, router);
 }

@@ -6,7 +6,8 @@
  * keys other than the active one are dropped afterwards. Only cluster admins reach it (a non-resource POST that the
  * built-in policy grants to nobody else).
  */
-import express, { type Router } from 'express';
+import express, { type RequestHandler } from 'express';
+import { forPaths } from '../server/route-filter';
 import type { Storage } from '../storage';
 import type { KeyRing } from './keyring';
 import { DEFAULT_ENCRYPTED_PREFIXES, reencryptAll } from './storage';
@@ -15,7 +16,7 @@ export const REENCRYPT_PATH = '/admin/v1/encryption/reencrypt';
 
 const isTrue = (v: unknown): boolean => v === 'true' || v === '1' || v === 'True';
 
-export function encryptionAdminRouter(storage: Storage, keys: KeyRing, prefixes: readonly string[] = DEFAULT_ENCRYPTED_PREFIXES): Router {
+export function encryptionAdminRouter(storage: Storage, keys: KeyRing, prefixes: readonly string[] = DEFAULT_ENCRYPTED_PREFIXES): RequestHandler {
   const router = express.Router();
   router.post(REENCRYPT_PATH, (req, res, next) => {
     (async () => {
@@ -26,5 +27,5 @@ export function encryptionAdminRouter(storage: Storage, keys: KeyRing, prefixes:
       res.json({ activeKey: keys.activeKey().id, keys: keys.ids(), reencrypted });
     })().catch(next);
   });
-  return router;
+  return forPaths(/^\/admin\//i, router);
 }

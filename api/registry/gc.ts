@@ -102,12 +102,22 @@ export class GarbageCollector {
       // A namespace gone for good: anything still in it (a create that raced its removal) goes too.
       if (key.startsWith('/registry/core/namespaces/'))
         for (const [k, o] of this.objects) if (metaOf(o).namespace === meta.name) this.queue.add(k);
-    } else this.queue.add(key);
+    } else if (this.mayNeedWork(event.object)) this.queue.add(key);
     this.kick();
   }
 
+  /**
+   * Whether `process` could act on this live object now: it is being deleted, has owners, or sits in a namespace
+   * not (or no longer) known. Most writes need nothing, and skipping them keeps the collector off every write's
+   * path; an object that needs work later is queued by the event that makes it so (its owner's or namespace's).
+   */
+  private mayNeedWork(obj: StoredObject): boolean {
+    const meta = metaOf(obj);
+    return !!meta.deletionTimestamp || !!meta.ownerReferences?.length || (!!meta.namespace && !this.objects.has(namespaceKey(meta.namespace)));
+  }
+
   private kick(): void {
-    if (this.running || this.stopped) return;
+    if (this.running || this.stopped || this.queue.size === 0) return;
     this.running = true;
     void this.drain().finally(() => {
       this.running = false;

@@ -33,8 +33,18 @@ export interface OwnerReference {
 
 export const metaOf = (obj: StoredObject): Meta => obj.metadata as Meta;
 
-/** RFC 3339 with second precision, as Kubernetes serialises metav1.Time. */
-export const nowTimestamp = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+let stampedSecond = NaN;
+let stamp = '';
+
+/** RFC 3339 with second precision, as Kubernetes serialises metav1.Time (formatted once a second: every write asks). */
+export const nowTimestamp = (): string => {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== stampedSecond) {
+    stampedSecond = second;
+    stamp = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return stamp;
+};
 
 /** Kubernetes' generateName alphabet: no vowels (no words), no confusable characters. */
 const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';

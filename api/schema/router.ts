@@ -2,7 +2,8 @@
  * discoveryRouter: the GET endpoints clients use to learn what the server serves — discovery (legacy and aggregated)
  * and OpenAPI v2/v3. Documents are built lazily and cached until the registry changes (a CRD added or removed).
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type Response, type RequestHandler } from 'express';
+import { forPaths } from '../server/route-filter';
 import { AGGREGATED_DISCOVERY_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, coreResourceList } from './discovery';
 import { openApiV2, openApiV3Document, openApiV3Index } from './openapi';
 import type { SchemaRegistry } from './registry';
@@ -41,7 +42,7 @@ const notAcceptable = (accept: string | undefined): Json => ({
  * GET /api, /api/v1, /apis, /apis/<group>, /apis/<group>/<version>, /openapi/v2, /openapi/v3, /openapi/v3/<path>.
  * Unknown groups/versions fall through with next() so the server's 404 handler answers them.
  */
-export function discoveryRouter(registry: SchemaRegistry, options: { serverAddress?: string } = {}): Router {
+export function discoveryRouter(registry: SchemaRegistry, options: { serverAddress?: string } = {}): RequestHandler {
   const cache = new Map<string, string>();
   registry.onChange(() => cache.clear());
   const cached = (key: string, build: () => Json | undefined): string | undefined => {
@@ -101,5 +102,6 @@ export function discoveryRouter(registry: SchemaRegistry, options: { serverAddre
     if (req.query.hash) res.set('Cache-Control', 'public, immutable, max-age=31536000');
     send(res, body);
   });
-  return router;
+  // Discovery paths have at most three segments (/apis/<group>/<version>); OpenAPI paths start with /openapi.
+  return forPaths(/^\/openapi(\/|$)|^(\/[^/]*){1,3}\/?$/i, router);
 }

@@ -3,7 +3,8 @@
  * `nodes/<name>/proxy/{metrics,stats}`. The agent listens on a root-only unix socket named by its Node's
  * `berth.dev/agent-socket` annotation, so these work for agents on the API server's own machine.
  */
-import { Router, type Request, type Response, type NextFunction } from 'express';
+import { Router, type Request, type Response, type NextFunction, type RequestHandler } from 'express';
+import { forPaths } from './route-filter';
 import * as http from 'node:http';
 import type { Storage, StoredObject } from '../storage';
 import { isNotFound } from '../storage';
@@ -54,7 +55,7 @@ function forward(socketPath: string, path: string, req: Request, res: Response, 
   else upstream.end();
 }
 
-export function nodeProxyRouter(storage: Storage): Router {
+export function nodeProxyRouter(storage: Storage): RequestHandler {
   const router = Router();
   const toContainer = (agentPath: string, params: readonly string[]) => async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -78,5 +79,5 @@ export function nodeProxyRouter(storage: Storage): Router {
       next(err);
     }
   });
-  return router;
+  return forPaths(/\/(log|exec)\/?$|\/proxy\//i, router);
 }

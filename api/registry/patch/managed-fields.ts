@@ -2,6 +2,7 @@
  * `metadata.managedFields`: who owns which field. Updates (create/PUT/patch) take ownership of what they change
  * without conflicts; server-side apply (apply.ts) checks ownership first.
  */
+import { nowTimestamp } from '../metadata';
 import { FieldSet, overlaps } from './field-set';
 
 export interface ManagedFieldsEntry {
@@ -28,8 +29,6 @@ export const readOwnership = (managedFields: unknown): Ownership[] =>
 export const sameOwner = (e: ManagedFieldsEntry, manager: string, operation: string, subresource?: string): boolean =>
   e.manager === manager && e.operation === operation && (e.subresource ?? '') === (subresource ?? '');
 
-const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
 /** Serialises ownership back, dropping owners left with nothing. */
 export const writeOwnership = (owners: Ownership[]): ManagedFieldsEntry[] =>
   owners
@@ -54,19 +53,19 @@ export const recordUpdate = (
   if (changed.size > 0) {
     let mine = owners.find((o) => sameOwner(o.entry, manager, 'Update', subresource));
     if (!mine) {
-      const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: {} };
+      const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion, time: nowTimestamp(), fieldsType: 'FieldsV1', fieldsV1: {} };
       if (subresource) entry.subresource = subresource;
       mine = { entry, fields: new FieldSet() };
       owners.push(mine);
     }
-    mine.entry.time = now();
+    mine.entry.time = nowTimestamp();
     for (const c of changed) mine.fields.add(c);
   }
   return writeOwnership(owners);
 };
 
 export const newApplyEntry = (manager: string, apiVersion: string, subresource?: string): ManagedFieldsEntry => {
-  const entry: ManagedFieldsEntry = { manager, operation: 'Apply', apiVersion, time: now(), fieldsType: 'FieldsV1', fieldsV1: {} };
+  const entry: ManagedFieldsEntry = { manager, operation: 'Apply', apiVersion, time: nowTimestamp(), fieldsType: 'FieldsV1', fieldsV1: {} };
   if (subresource) entry.subresource = subresource;
   return entry;
 };
