@@ -136,6 +136,7 @@ listen_on (struct proxy *p, const char *host, unsigned long port)
   int one = 1;
   /* The port comes back at once after this process is restarted (connections of the old one in TIME_WAIT). */
   setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  relay_no_delay (fd);
   if (bind (fd, (struct sockaddr *) &addr, len) < 0 || listen (fd, LISTEN_BACKLOG) < 0 || getsockname (fd, (struct sockaddr *) &addr, &len) < 0)
     {
       int err = errno;

@@ -157,6 +157,7 @@ void relay_endpoint_release (struct proxy *p, struct endpoint *e);
 void relay_endpoints_free (struct proxy *p);
 
 /* relay_link.c: the data path. */
+void relay_no_delay (int fd);
 void relay_accept (struct proxy *p);
 /* The accept_timer's action: listen again after a pause for lack of file descriptors. */
 void relay_accept_resume (struct relay_timer *t);

@@ -36,8 +36,9 @@ side_init (struct side *s, enum relay_kind kind, int fd)
   *s = (struct side){ .src = { kind }, .fd = fd };
 }
 
-static void
-no_delay (int fd)
+/* Nagle off: each chunk goes on as it came (accepted sockets inherit it from their listener). */
+void
+relay_no_delay (int fd)
 {
   int one = 1;
   setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -312,7 +313,7 @@ link_connect (struct link *l)
       return;
     }
   side_init (&l->upstream, RELAY_UPSTREAM, fd);
-  no_delay (fd);
+  relay_no_delay (fd);
   watch (&l->upstream);
   if (connect (fd, (struct sockaddr *) &e->addr, e->addrlen) == 0)
     link_connected (l);
@@ -346,7 +347,6 @@ relay_accept (struct proxy *p)
         }
       if (fd < 0)
         return;
-      no_delay (fd);
       struct link *l = relay_xcalloc (sizeof *l);
       l->proxy = p;
       side_init (&l->client, RELAY_CLIENT, fd);
@@ -381,11 +381,8 @@ relay_link_event (struct side *s, uint32_t events)
     link_pump (l);
   else if (upstream && (events & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
     {
-      int err = 0;
-      socklen_t len = sizeof err;
-      if (getsockopt (s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-      if (err == 0 && (events & EPOLLOUT))
+      /* Writable without an error is connected (refused, unreachable and reset all raise EPOLLERR). */
+      if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == EPOLLOUT)
         link_connected (l);
       else
         attempt_failed (l);
