@@ -269,7 +269,9 @@ pump (struct link *l, struct side *from, struct side *to)
     }
   if (from->eof && !to->shut)
     {
-      shutdown (to->fd, SHUT_WR); /* half-close: the other direction goes on */
+      /* Half-close: the other direction goes on, unless it is over too (then closing the socket sends the FIN). */
+      if (!(to->eof && from->shut))
+        shutdown (to->fd, SHUT_WR);
       to->shut = true;
     }
   return 0;
