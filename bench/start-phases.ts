@@ -59,3 +59,26 @@ export const formatPhases = (means: Record<string, number>): string =>
   Object.entries(means)
     .map(([phase, ms]) => `${phase} ${ms}`)
     .join(', ');
+
+/** `apiserver_request_total` by "VERB resource" (codes summed), from the API server's /metrics text. */
+export function parseRequests(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^apiserver_request_total\{([^}]*)\} (\S+)$/.exec(line);
+    if (!m) continue;
+    const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(m[1])?.[1] ?? '?';
+    const key = `${label('verb')} ${label('resource')}`;
+    out.set(key, (out.get(key) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/** Requests per container between two counts, most first: `{ "patch containers": 2, "create events": 2, ... }`. */
+export function describeRequests(before: Map<string, number>, after: Map<string, number>, containers: number): Record<string, number> {
+  const perContainer: Record<string, number> = {};
+  for (const [key, n] of [...after].sort((a, b) => b[1] - (before.get(b[0]) ?? 0) - (a[1] - (before.get(a[0]) ?? 0)))) {
+    const d = (n - (before.get(key) ?? 0)) / containers;
+    if (d >= 0.05) perContainer[key] = round(d, 2);
+  }
+  return perContainer;
+}

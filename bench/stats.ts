@@ -24,9 +24,27 @@ export function rssBytes(pid: number): number {
   return line ? Number(line.split(/\s+/)[1]) * 1024 : NaN;
 }
 
+/** /proc/PID/stat's fields after the command name (the first is the state). */
+function statFields(pid: number): string[] {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU time (user + system) a process has used so far, ms (/proc/PID/stat utime and stime, in clock ticks of 10 ms). */
 export function cpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time of a process's children that have exited and been waited for (cutime + cstime), ms. */
+export function childrenCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** CPU time the whole machine has been busy so far (every process and the kernel; /proc/stat), ms summed over cores. */
+export function machineBusyMs(): number {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: all but idle and iowait are work; ticks of 10 ms.
+  return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) * 10;
 }

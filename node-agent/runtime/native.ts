@@ -23,9 +23,9 @@ export interface NativeStdio {
 export interface NativeRuntime {
   /** Path of the berth-shim executable (`exec` is spawned by the caller with it). */
   readonly shimPath: string;
-  /** Starts `berth-shim create configPath`; returns the agent's end of the sync socket (a SOCK_STREAM fd the
-   *  caller owns, to be watched on the event loop: see berth/sync-channel.ts). */
-  spawnShim(configPath: string, stdio: NativeStdio): number;
+  /** Starts `berth-shim create configPath`; resolves with the agent's end of the sync socket (a SOCK_STREAM fd
+   *  the caller owns, to be watched on the event loop: see berth/sync-channel.ts). */
+  spawnShim(configPath: string, stdio: NativeStdio): Promise<number>;
 }
 
 /** A failure reported by native code: `errno` is the C side's errno, the message names the step and object. */
@@ -64,23 +64,28 @@ class FfiNativeRuntime implements NativeRuntime {
     this.ffi.open({ library: LIBRARY, path: lib });
   }
 
-  /** Calls a C function taking (..., char *err, int errlen); throws NativeError when it returns < 0. */
-  private checked(funcName: string, paramsType: FfiRs.DataType[], paramsValue: unknown[]): number {
+  /**
+   * Calls a C function taking (..., char *err, int errlen) on a thread of its own (posix_spawn blocks its caller
+   * until the child has exec'd, and the shim's first process until it has forked: milliseconds under load that
+   * the event loop need not wait); rejects with a NativeError when it returns < 0.
+   */
+  private async checked(funcName: string, paramsType: FfiRs.DataType[], paramsValue: unknown[]): Promise<number> {
     const { DataType } = this.ffi;
     const err = Buffer.alloc(ERRLEN);
-    const ret = this.ffi.load({
+    const ret = (await this.ffi.load({
       library: LIBRARY,
       funcName,
       retType: DataType.I32,
       paramsType: [...paramsType, DataType.U8Array, DataType.I32],
       paramsValue: [...paramsValue, err, ERRLEN],
-    }) as number;
+      runInNewThread: true,
+    })) as number;
     if (ret >= 0) return ret;
     const end = err.indexOf(0);
     throw new NativeError(err.toString('utf8', 0, end < 0 ? ERRLEN : end), -ret);
   }
 
-  spawnShim(configPath: string, stdio: NativeStdio): number {
+  spawnShim(configPath: string, stdio: NativeStdio): Promise<number> {
     const { DataType } = this.ffi;
     return this.checked(
       'berth_create',

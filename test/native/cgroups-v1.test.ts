@@ -19,10 +19,10 @@ function gatedShell(script: string): ChildProcess {
 const managers: CgroupManager[] = [];
 const children: ChildProcess[] = [];
 
-function newManager(): CgroupManager {
+async function newManager(): Promise<CgroupManager> {
   const cg = createCgroupManager(uniqueId('cg'));
   managers.push(cg);
-  cg.create();
+  await cg.create();
   return cg;
 }
 
@@ -36,7 +36,7 @@ afterEach(async () => {
 });
 
 describe('cgroup v1 manager', () => {
-  it('detects v1 on this hybrid host and nests the bundle path under berth/', () => {
+  it('detects v1 on this hybrid host and nests the bundle path under berth/', async () => {
     expect(cgroupVersion()).toBe(1);
     const cg = createCgroupManager('c1', '/kubepods/pod-a/c1');
     expect(cg).toBeInstanceOf(CgroupV1Manager);
@@ -44,8 +44,8 @@ describe('cgroup v1 manager', () => {
     expect(cg.directories).toContain(`${ROOT}/memory/berth/kubepods/pod-a/c1`);
   });
 
-  it('creates a directory in every hierarchy and copies the parent cpuset so processes can join', () => {
-    const cg = newManager();
+  it('creates a directory in every hierarchy and copies the parent cpuset so processes can join', async () => {
+    const cg = await newManager();
     for (const c of ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer']) {
       expect(fs.existsSync(`${ROOT}/${c}/${cg.path}`)).toBe(true);
     }
@@ -53,9 +53,9 @@ describe('cgroup v1 manager', () => {
     expect(read('cpuset', cg, 'cpuset.mems')).not.toBe('');
   });
 
-  it('writes memory, swap, cpu, cpuset, pids and device limits', () => {
-    const cg = newManager();
-    cg.setResources({
+  it('writes memory, swap, cpu, cpuset, pids and device limits', async () => {
+    const cg = await newManager();
+    await cg.setResources({
       memory: { limit: 64 << 20, swap: 96 << 20, reservation: 32 << 20 },
       cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0', mems: '0' },
       pids: { limit: 42 },
@@ -70,19 +70,19 @@ describe('cgroup v1 manager', () => {
     expect(read('pids', cg, 'pids.max')).toBe('42');
     expect(read('devices', cg, 'devices.list')).toBe('c 1:3 rwm');
     // Shrinking below the current memsw needs the opposite write order; it must work too.
-    cg.setResources({ memory: { limit: 16 << 20, swap: 16 << 20 } });
+    await cg.setResources({ memory: { limit: 16 << 20, swap: 16 << 20 } });
     expect(read('memory', cg, 'memory.memsw.limit_in_bytes')).toBe(String(16 << 20));
     expect(cg.stats()).toMatchObject({ memoryLimit: 16 << 20, pidsLimit: 42, pidsCurrent: 0, oomKillCount: 0 });
   });
 
-  it('names the file and value the kernel refused', () => {
-    const cg = newManager();
-    expect(() => cg.setResources({ cpu: { cpus: '99' } })).toThrow(CgroupError);
-    expect(() => cg.setResources({ cpu: { cpus: '99' } })).toThrow(/write "99" to .*cpuset\.cpus: (ERANGE|EINVAL)/);
+  it('names the file and value the kernel refused', async () => {
+    const cg = await newManager();
+    await expect(cg.setResources({ cpu: { cpus: '99' } })).rejects.toThrow(CgroupError);
+    await expect(cg.setResources({ cpu: { cpus: '99' } })).rejects.toThrow(/write "99" to .*cpuset\.cpus: (ERANGE|EINVAL)/);
   });
 
   it('moves a process in, lists it, counts its CPU, freezes, kills and waits for it', async () => {
-    const cg = newManager();
+    const cg = await newManager();
     const child = gatedShell('while :; do :; done');
     children.push(child);
     cg.apply(child.pid!);
@@ -101,8 +101,8 @@ describe('cgroup v1 manager', () => {
   });
 
   it('throttles a busy process to its CPU quota', async () => {
-    const cg = newManager();
-    cg.setResources({ cpu: { quota: 2000, period: 100000 } });
+    const cg = await newManager();
+    await cg.setResources({ cpu: { quota: 2000, period: 100000 } });
     const child = gatedShell('while :; do :; done');
     children.push(child);
     cg.apply(child.pid!);
@@ -114,7 +114,7 @@ describe('cgroup v1 manager', () => {
   });
 
   it('refuses to destroy a cgroup that still has processes, naming them', async () => {
-    const cg = newManager();
+    const cg = await newManager();
     const child = gatedShell('sleep 30');
     children.push(child);
     cg.apply(child.pid!);
@@ -123,8 +123,8 @@ describe('cgroup v1 manager', () => {
   });
 
   it('reports an OOM kill when a process allocates past the memory limit', async () => {
-    const cg = newManager();
-    cg.setResources({ memory: { limit: 16 << 20, swap: 16 << 20 } });
+    const cg = await newManager();
+    await cg.setResources({ memory: { limit: 16 << 20, swap: 16 << 20 } });
     const child = gatedShell('exec dd if=/dev/zero of=/dev/null bs=64M count=2');
     children.push(child);
     cg.apply(child.pid!);
@@ -137,8 +137,8 @@ describe('cgroup v1 manager', () => {
   });
 
   it('stops a fork bomb at the pids limit', async () => {
-    const cg = newManager();
-    cg.setResources({ pids: { limit: 5 } });
+    const cg = await newManager();
+    await cg.setResources({ pids: { limit: 5 } });
     const child = gatedShell('for i in 1 2 3 4 5 6 7 8 9 10; do sleep 30 & done; wait');
     children.push(child);
     let stderr = '';
@@ -158,8 +158,8 @@ describe('cgroup v1 manager', () => {
     const prefix = uniqueId('cycle');
     for (let i = 0; i < 1000; i++) {
       const cg = createCgroupManager(`${prefix}-${i}`);
-      cg.create();
-      cg.setResources({ memory: { limit: 64 << 20 }, pids: { limit: 10 }, cpu: { shares: 512 } });
+      await cg.create();
+      await cg.setResources({ memory: { limit: 64 << 20 }, pids: { limit: 10 }, cpu: { shares: 512 } });
       await cg.destroy();
     }
     expect(fs.readdirSync('/proc/self/fd').length).toBe(fdsBefore);

@@ -16,9 +16,9 @@ describe('cgroup v2 manager (unified hierarchy of a hybrid host)', () => {
   let cg: CgroupV2Manager;
   let child: ChildProcess | undefined;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     cg = new CgroupV2Manager(`berth/${uniqueId('cg2')}`, UNIFIED);
-    cg.create();
+    await cg.create();
   });
 
   afterEach(async () => {
@@ -27,7 +27,7 @@ describe('cgroup v2 manager (unified hierarchy of a hybrid host)', () => {
     expect(fs.existsSync(cg.directories[0])).toBe(false);
   });
 
-  it('maps cpu shares onto cpu.weight as runc does', () => {
+  it('maps cpu shares onto cpu.weight as runc does', async () => {
     expect(sharesToWeight(2)).toBe(1);
     expect(sharesToWeight(1024)).toBe(39);
     expect(sharesToWeight(262144)).toBe(10000);
@@ -51,12 +51,12 @@ describe('cgroup v2 manager (unified hierarchy of a hybrid host)', () => {
     expect(cg.oomKilled()).toBe(false);
   });
 
-  it('refuses limits whose controller is not delegated, naming the file', () => {
-    expect(() => cg.setResources({ memory: { limit: 1 << 26 } })).toThrow(/memory\.max: (ENOENT|EACCES|EPERM)/);
+  it('refuses limits whose controller is not delegated, naming the file', async () => {
+    await expect(cg.setResources({ memory: { limit: 1 << 26 } })).rejects.toThrow(/memory\.max: (ENOENT|EACCES|EPERM)/);
   });
 
-  it('enforces device rules with an eBPF filter: deny all, then the listed nodes and access', () => {
-    cg.setResources({
+  it('enforces device rules with an eBPF filter: deny all, then the listed nodes and access', async () => {
+    await cg.setResources({
       devices: [
         { allow: false, access: 'rwm' },
         { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' },

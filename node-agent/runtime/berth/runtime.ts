@@ -16,7 +16,7 @@ import * as tty from 'node:tty';
 import { createCgroupManager, type CgroupManager } from '../cgroups';
 import { waitFor } from '../cgroups/files';
 import { loadNative, SyncMessage, type NativeRuntime, type NativeStdio } from '../native';
-import { loadBundle, OCI_VERSION, SpecError, type RuntimeSpec } from '../spec';
+import { loadBundleAsync, OCI_VERSION, SpecError, type RuntimeSpec } from '../spec';
 import {
   canDelete,
   canKill,
@@ -134,11 +134,11 @@ export class BerthRuntime implements ContainerRuntime {
     const dir = this.stateDir(id);
     const bundleDir = path.resolve(bundle);
     // Everything that can reject the config happens before anything is created.
-    const spec = loadBundle(bundleDir);
+    const spec = await loadBundleAsync(bundleDir);
     checkSupported(spec);
     const caps = spec.process?.capabilities;
     const seccompFile = spec.linux?.seccomp ? seccompProgramFile(this.seccompCache, spec.linux.seccomp, caps?.bounding ?? []) : undefined;
-    if (!dir.claim()) throw new Error(`container ${id} already exists`);
+    if (!(await dir.claim())) throw new Error(`container ${id} already exists`);
 
     const cgroup = this.cgroupsFor(id, spec.linux?.cgroupsPath);
     // With a log the shim owns the container's stdout and stderr (pipes to itself).
@@ -147,23 +147,27 @@ export class BerthRuntime implements ContainerRuntime {
     const log = opts.log ? { ...opts.log, path: path.resolve(opts.log.path) } : undefined;
     let pid = 0;
     try {
-      cgroup.create();
-      cgroup.setResources(spec.linux?.resources ?? {});
-      fs.writeFileSync(dir.file('spec.json'), JSON.stringify(spec));
-      fs.writeFileSync(
-        dir.file('config.bin'),
-        serializeInitConfig({
-          spec,
-          bundle: bundleDir,
-          fifo: dir.file('exec.fifo'),
-          exitFile: dir.file('exit'),
-          seccompFile,
-          cgroups: { version: cgroup.version, directories: cgroup.directories },
-          init: opts.init,
-          allocateTerminal: needsOwnTerminal(spec, stdio),
-          log,
-        }),
-      );
+      // Off the event loop and side by side: the cgroup (kernel locks) and the state files (the disk).
+      const prepared = await Promise.allSettled([
+        cgroup.create().then(() => cgroup.setResources(spec.linux?.resources ?? {})),
+        fs.promises.writeFile(dir.file('spec.json'), JSON.stringify(spec)),
+        fs.promises.writeFile(
+          dir.file('config.bin'),
+          serializeInitConfig({
+            spec,
+            bundle: bundleDir,
+            fifo: dir.file('exec.fifo'),
+            exitFile: dir.file('exit'),
+            seccompFile,
+            cgroups: { version: cgroup.version, directories: cgroup.directories },
+            init: opts.init,
+            allocateTerminal: needsOwnTerminal(spec, stdio),
+            log,
+          }),
+        ),
+      ]);
+      const failed = prepared.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       await this.spawnInit(dir, cgroup, stdio, (initPid) => (pid = initPid));
       const state: StoredState = {
         ociVersion: spec.ociVersion,
@@ -177,8 +181,8 @@ export class BerthRuntime implements ContainerRuntime {
         seccompFile,
         shim: parentOf(pid),
       };
-      dir.writeState(state);
-      if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(pid));
+      await dir.writeState(state);
+      if (opts.pidFile) await fs.promises.writeFile(opts.pidFile, String(pid));
       return this.describe(state, 'created');
     } catch (err) {
       await this.undoCreate(dir, cgroup, pid);
@@ -192,7 +196,7 @@ export class BerthRuntime implements ContainerRuntime {
     const io = resolveStdio(stdio);
     let channel: SyncChannel;
     try {
-      channel = new SyncChannel(this.native.spawnShim(dir.file('config.bin'), io.fds));
+      channel = new SyncChannel(await this.native.spawnShim(dir.file('config.bin'), io.fds));
     } finally {
       io.close();
     }
@@ -221,7 +225,7 @@ export class BerthRuntime implements ContainerRuntime {
       await this.killEverything(dir, cgroup, startTime === undefined ? undefined : { pid: initPid, startTime }, undefined, 2000);
       await cgroup.destroy();
     } finally {
-      dir.remove();
+      await dir.remove();
     }
   }
 
@@ -309,7 +313,7 @@ export class BerthRuntime implements ContainerRuntime {
     await this.killEverything(dir, cgroup, init, stored?.shim, KILL_TIMEOUT_MS);
     // SIGKILLed processes leave the cgroup within milliseconds, but on a loaded v1 host emptying can take seconds.
     await cgroup.destroy({ timeoutMs: KILL_TIMEOUT_MS });
-    dir.remove();
+    await dir.remove();
   }
 
   private cgroupsPathOfSpec(dir: StateDir): string | undefined {

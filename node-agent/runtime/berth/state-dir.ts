@@ -49,15 +49,18 @@ export class StateDir {
   }
 
   /** Creates the directory; false if it already exists (the id is taken). */
-  claim(): boolean {
-    fs.mkdirSync(path.dirname(this.dir), { recursive: true, mode: 0o711 });
+  async claim(): Promise<boolean> {
     try {
-      fs.mkdirSync(this.dir, { mode: 0o700 });
+      await fs.promises.mkdir(this.dir, { mode: 0o700 });
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'ENOENT') throw err;
     }
+    // The root's first container.
+    await fs.promises.mkdir(path.dirname(this.dir), { recursive: true, mode: 0o711 });
+    return this.claim();
   }
 
   readState(): StoredState | undefined {
@@ -69,10 +72,10 @@ export class StateDir {
     }
   }
 
-  writeState(state: StoredState): void {
+  async writeState(state: StoredState): Promise<void> {
     const tmp = `${this.file('state.json')}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(state));
-    fs.renameSync(tmp, this.file('state.json'));
+    await fs.promises.writeFile(tmp, JSON.stringify(state));
+    await fs.promises.rename(tmp, this.file('state.json'));
   }
 
   readSpec(): RuntimeSpec {
@@ -97,7 +100,7 @@ export class StateDir {
   /** Retried on ENOTEMPTY: a shim whose exec was still pending when delete searched for it (its creator died mid-
    *  spawn) may add its fifo meanwhile. Once the directory is gone it can write nothing (it works through an fd of
    *  the deleted directory) and exits on its own. */
-  remove(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  remove(): Promise<void> {
+    return fs.promises.rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }

@@ -13,8 +13,8 @@ export abstract class BaseCgroupManager implements CgroupManager {
     return this.directories.map((d) => `${d}/cgroup.procs`);
   }
 
-  abstract create(): void;
-  abstract setResources(resources: LinuxResources): void;
+  abstract create(): Promise<void>;
+  abstract setResources(resources: LinuxResources): Promise<void>;
   abstract stats(): CgroupStats;
   abstract oomKilled(): boolean;
   abstract freeze(): Promise<void>;

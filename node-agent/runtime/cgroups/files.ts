@@ -4,13 +4,32 @@ import { CgroupError } from './types';
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+const writeError = (file: string, value: string | number, err: unknown) =>
+  new CgroupError(`write ${JSON.stringify(String(value))} to ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+
 export function writeValue(file: string, value: string | number): void {
   try {
     fs.writeFileSync(file, String(value));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CgroupError(`write ${JSON.stringify(String(value))} to ${file}: ${code ?? err}`, { cause: err });
+    throw writeError(file, value, err);
   }
+}
+
+/** One file and the value to write to it. */
+export type CgroupWrite = readonly [file: string, value: string | number];
+
+/**
+ * Writes each list in order, the lists side by side, off the event loop (a cgroup file write can wait on kernel
+ * locks for milliseconds under load). Settles once every write has: a failure rejects with the first error.
+ */
+export async function writeInOrder(lists: ReadonlyArray<readonly CgroupWrite[]>): Promise<void> {
+  const results = await Promise.allSettled(
+    lists.map(async (list) => {
+      for (const [file, value] of list) await fs.promises.writeFile(file, String(value)).catch((err) => Promise.reject(writeError(file, value, err)));
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** The file's trimmed content, or undefined when it does not exist. */
@@ -43,13 +62,13 @@ export function readPids(procsFile: string): number[] {
   return text ? text.split('\n').map(Number) : [];
 }
 
-/** mkdir -p; true if the leaf was created now. */
-export function makeDir(dir: string): boolean {
-  if (fs.existsSync(dir)) return false;
+/** mkdir -p off the event loop (a cgroup mkdir takes a kernel-wide lock); an existing directory is kept. */
+export async function makeDir(dir: string): Promise<void> {
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    return true;
+    // The parents exist but for a host's first container: one mkdir, not a walk up the path.
+    await fs.promises.mkdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? fs.promises.mkdir(dir, { recursive: true }) : Promise.reject(err)));
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
     throw new CgroupError(`mkdir ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
   }
 }

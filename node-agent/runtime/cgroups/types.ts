@@ -19,8 +19,9 @@ export interface CgroupStats {
 }
 
 /**
- * One container's cgroup, always below the `berth` parent. Synchronous where the kernel answers at
- * once (a few small files); asynchronous where it must be waited for (freezing, emptying).
+ * One container's cgroup, always below the `berth` parent. Synchronous where the kernel answers at once (a few
+ * small files); asynchronous where it must be waited for (freezing, emptying) and on the start path (creating the
+ * directories and writing the limits take kernel locks that other containers' starts hold meanwhile).
  */
 export interface CgroupManager {
   readonly version: 1 | 2;
@@ -32,9 +33,9 @@ export interface CgroupManager {
   readonly procsFiles: readonly string[];
 
   /** Creates the directories (and the `berth` parent). Existing directories are kept (re-adoption). */
-  create(): void;
-  /** Writes the limits. Throws `CgroupError` naming the file and value the kernel refused. */
-  setResources(resources: LinuxResources): void;
+  create(): Promise<void>;
+  /** Writes the limits. Rejects with a `CgroupError` naming the file and value the kernel refused. */
+  setResources(resources: LinuxResources): Promise<void>;
   /** Moves process `pid` (with its threads) into the cgroup. */
   apply(pid: number): void;
   /** Pids of the processes in the cgroup (empty when it does not exist). */

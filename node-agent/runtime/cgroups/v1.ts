@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../spec/oci';
 import { BaseCgroupManager } from './base';
-import { makeDir, readKeyed, readNumber, readValue, waitFor, writeValue } from './files';
+import { makeDir, readKeyed, readNumber, readValue, waitFor, writeInOrder, writeValue, type CgroupWrite } from './files';
 import { CgroupError, type CgroupStats } from './types';
 
 const V1_CONTROLLERS = new Set([
@@ -16,8 +16,17 @@ const V1_CONTROLLERS = new Set([
 /** The kernel's "unlimited" for v1 byte counters is PAGE_COUNTER_MAX pages; anything this large means no limit. */
 const UNLIMITED = 2 ** 62;
 
-/** Controller name → its hierarchy's mount point, for the v1 hierarchies mounted under `root`. */
-export function v1Hierarchies(root: string): Map<string, string> {
+/** The hierarchies found per root: they are mounted at boot, and every container manager needs them. */
+const hierarchiesByRoot = new Map<string, ReadonlyMap<string, string>>();
+
+/** Controller name → its hierarchy's mount point, for the v1 hierarchies mounted under `root` (read once per root). */
+export function v1Hierarchies(root: string): ReadonlyMap<string, string> {
+  let found = hierarchiesByRoot.get(root);
+  if (!found) hierarchiesByRoot.set(root, (found = readHierarchies(root)));
+  return found;
+}
+
+function readHierarchies(root: string): Map<string, string> {
   const found = new Map<string, string>();
   for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
     // cpu → cpu,cpuacct style symlinks point at a directory we also list.
@@ -38,7 +47,7 @@ function deviceRule(d: LinuxDeviceCgroup): string {
 export class CgroupV1Manager extends BaseCgroupManager {
   readonly version = 1;
   readonly directories: readonly string[];
-  private readonly hierarchies: Map<string, string>;
+  private readonly hierarchies: ReadonlyMap<string, string>;
 
   constructor(cgroupPath: string, root = '/sys/fs/cgroup') {
     super(cgroupPath);
@@ -61,66 +70,70 @@ export class CgroupV1Manager extends BaseCgroupManager {
     return path.join(d, name);
   }
 
-  create(): void {
-    for (const dir of this.directories) makeDir(dir);
+  async create(): Promise<void> {
+    await Promise.all(this.directories.map(makeDir));
     const cpuset = this.hierarchies.get('cpuset');
-    if (cpuset) this.inheritCpuset(cpuset);
+    if (cpuset) await this.inheritCpuset(cpuset);
   }
 
   /**
    * A new v1 cpuset starts with empty cpus and mems, and a process cannot join it then:
    * copy them down from the nearest parent that has them, level by level.
    */
-  private inheritCpuset(hierarchy: string): void {
+  private async inheritCpuset(hierarchy: string): Promise<void> {
     let parent = hierarchy;
     for (const part of this.path.split('/')) {
       const dir = path.join(parent, part);
-      for (const name of ['cpuset.cpus', 'cpuset.mems']) {
-        if (readValue(path.join(dir, name)) === '') writeValue(path.join(dir, name), readValue(path.join(parent, name)) ?? '');
-      }
+      const empty = ['cpuset.cpus', 'cpuset.mems'].filter((name) => readValue(path.join(dir, name)) === '');
+      await writeInOrder(empty.map((name) => [[path.join(dir, name), readValue(path.join(parent, name)) ?? '']]));
       parent = dir;
     }
   }
 
-  setResources(r: LinuxResources): void {
-    if (r.memory) this.setMemory(r.memory);
-    const cpu = r.cpu;
-    if (cpu) {
-      if (cpu.shares !== undefined && cpu.shares !== 0) writeValue(this.file('cpu', 'cpu.shares'), cpu.shares);
-      // The period must be in place before a quota that is checked against it.
-      if (cpu.period !== undefined && cpu.period !== 0) writeValue(this.file('cpu', 'cpu.cfs_period_us'), cpu.period);
-      if (cpu.quota !== undefined && cpu.quota !== 0) writeValue(this.file('cpu', 'cpu.cfs_quota_us'), cpu.quota);
-      if (cpu.burst !== undefined) writeValue(this.file('cpu', 'cpu.cfs_burst_us'), cpu.burst);
-      if (cpu.realtimePeriod !== undefined) writeValue(this.file('cpu', 'cpu.rt_period_us'), cpu.realtimePeriod);
-      if (cpu.realtimeRuntime !== undefined) writeValue(this.file('cpu', 'cpu.rt_runtime_us'), cpu.realtimeRuntime);
-      if (cpu.idle !== undefined) writeValue(this.file('cpu', 'cpu.idle'), cpu.idle);
-      if (cpu.cpus) writeValue(this.file('cpuset', 'cpuset.cpus'), cpu.cpus);
-      if (cpu.mems) writeValue(this.file('cpuset', 'cpuset.mems'), cpu.mems);
-    }
-    if (r.pids) writeValue(this.file('pids', 'pids.max'), r.pids.limit > 0 ? r.pids.limit : 'max');
-    for (const d of r.devices ?? []) writeValue(this.file('devices', d.allow ? 'devices.allow' : 'devices.deny'), deviceRule(d));
-    if (r.blockIO?.weight !== undefined) writeValue(this.file('blkio', 'blkio.weight'), r.blockIO.weight);
-    for (const h of r.hugepageLimits ?? []) writeValue(this.file('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`), h.limit);
+  async setResources(r: LinuxResources): Promise<void> {
     if (r.unified && Object.keys(r.unified).length > 0) {
       throw new CgroupError('linux.resources.unified: cgroup v2 settings cannot be applied on a cgroup v1 host');
     }
+    const cpu: CgroupWrite[] = [];
+    const c = r.cpu;
+    if (c) {
+      if (c.shares !== undefined && c.shares !== 0) cpu.push([this.file('cpu', 'cpu.shares'), c.shares]);
+      // The period must be in place before a quota that is checked against it.
+      if (c.period !== undefined && c.period !== 0) cpu.push([this.file('cpu', 'cpu.cfs_period_us'), c.period]);
+      if (c.quota !== undefined && c.quota !== 0) cpu.push([this.file('cpu', 'cpu.cfs_quota_us'), c.quota]);
+      if (c.burst !== undefined) cpu.push([this.file('cpu', 'cpu.cfs_burst_us'), c.burst]);
+      if (c.realtimePeriod !== undefined) cpu.push([this.file('cpu', 'cpu.rt_period_us'), c.realtimePeriod]);
+      if (c.realtimeRuntime !== undefined) cpu.push([this.file('cpu', 'cpu.rt_runtime_us'), c.realtimeRuntime]);
+      if (c.idle !== undefined) cpu.push([this.file('cpu', 'cpu.idle'), c.idle]);
+      if (c.cpus) cpu.push([this.file('cpuset', 'cpuset.cpus'), c.cpus]);
+      if (c.mems) cpu.push([this.file('cpuset', 'cpuset.mems'), c.mems]);
+    }
+    const other: CgroupWrite[] = [];
+    if (r.pids) other.push([this.file('pids', 'pids.max'), r.pids.limit > 0 ? r.pids.limit : 'max']);
+    if (r.blockIO?.weight !== undefined) other.push([this.file('blkio', 'blkio.weight'), r.blockIO.weight]);
+    for (const h of r.hugepageLimits ?? []) other.push([this.file('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`), h.limit]);
+    // Device rules in order: the deny-all comes before the allows.
+    const devices = (r.devices ?? []).map((d): CgroupWrite => [this.file('devices', d.allow ? 'devices.allow' : 'devices.deny'), deviceRule(d)]);
+    await writeInOrder([r.memory ? this.memoryWrites(r.memory) : [], cpu, devices, other]);
   }
 
-  private setMemory(m: LinuxMemory): void {
+  private memoryWrites(m: LinuxMemory): CgroupWrite[] {
     const limitFile = this.file('memory', 'memory.limit_in_bytes');
     const swapFile = this.file('memory', 'memory.memsw.limit_in_bytes');
     if (m.swap !== undefined && m.swap !== 0 && !fs.existsSync(swapFile)) {
       throw new CgroupError('linux.resources.memory.swap: swap accounting is off on this host (no memory.memsw.limit_in_bytes)');
     }
     // The kernel keeps limit <= memsw at every step, so the order depends on growing or shrinking.
-    const currentSwap = readNumber(swapFile) ?? UNLIMITED;
+    const writes: CgroupWrite[] = [];
+    const currentSwap = m.swap !== undefined && m.swap !== 0 ? (readNumber(swapFile) ?? UNLIMITED) : UNLIMITED;
     const swapFirst = m.swap !== undefined && m.swap !== 0 && (m.swap === -1 || m.swap > currentSwap);
-    if (swapFirst) writeValue(swapFile, m.swap!);
-    if (m.limit !== undefined && m.limit !== 0) writeValue(limitFile, m.limit);
-    if (!swapFirst && m.swap !== undefined && m.swap !== 0) writeValue(swapFile, m.swap);
-    if (m.reservation !== undefined && m.reservation !== 0) writeValue(this.file('memory', 'memory.soft_limit_in_bytes'), m.reservation);
-    if (m.swappiness !== undefined) writeValue(this.file('memory', 'memory.swappiness'), m.swappiness);
-    if (m.disableOOMKiller) writeValue(this.file('memory', 'memory.oom_control'), 1);
+    if (swapFirst) writes.push([swapFile, m.swap!]);
+    if (m.limit !== undefined && m.limit !== 0) writes.push([limitFile, m.limit]);
+    if (!swapFirst && m.swap !== undefined && m.swap !== 0) writes.push([swapFile, m.swap]);
+    if (m.reservation !== undefined && m.reservation !== 0) writes.push([this.file('memory', 'memory.soft_limit_in_bytes'), m.reservation]);
+    if (m.swappiness !== undefined) writes.push([this.file('memory', 'memory.swappiness'), m.swappiness]);
+    if (m.disableOOMKiller) writes.push([this.file('memory', 'memory.oom_control'), 1]);
+    return writes;
   }
 
   stats(): CgroupStats {

@@ -12,7 +12,7 @@ import type { LinuxMemory, LinuxResources } from '../spec/oci';
 import { BaseCgroupManager } from './base';
 import { attachDeviceFilter } from './bpf';
 import { compileDeviceFilter } from './device-filter';
-import { makeDir, readKeyed, readNumber, readValue, waitFor, writeValue } from './files';
+import { makeDir, readKeyed, readNumber, readValue, waitFor, writeInOrder, writeValue, type CgroupWrite } from './files';
 import { CgroupError, type CgroupStats } from './types';
 
 /** The controllers Berth delegates to its subtree when the root offers them. */
@@ -41,14 +41,14 @@ export class CgroupV2Manager extends BaseCgroupManager {
     return path.join(this.dir, name);
   }
 
-  create(): void {
+  async create(): Promise<void> {
     // Controllers must be enabled in every ancestor's subtree_control for the leaf to get their files.
     let parent = this.root;
     const parts = this.path.split('/');
     for (const part of parts) {
       this.delegateControllers(parent);
       parent = path.join(parent, part);
-      makeDir(parent);
+      await makeDir(parent);
     }
   }
 
@@ -59,43 +59,47 @@ export class CgroupV2Manager extends BaseCgroupManager {
     if (missing.length) writeValue(path.join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
   }
 
-  setResources(r: LinuxResources): void {
-    if (r.memory) this.setMemory(r.memory);
+  async setResources(r: LinuxResources): Promise<void> {
+    const writes: CgroupWrite[] = r.memory ? this.memoryWrites(r.memory) : [];
     const cpu = r.cpu;
     if (cpu) {
-      if (cpu.shares !== undefined && cpu.shares !== 0) writeValue(this.file('cpu.weight'), sharesToWeight(cpu.shares));
-      if ((cpu.quota !== undefined && cpu.quota !== 0) || cpu.period) {
-        const quota = cpu.quota !== undefined && cpu.quota > 0 ? cpu.quota : 'max';
-        writeValue(this.file('cpu.max'), `${quota} ${cpu.period || 100000}`);
-      }
-      if (cpu.burst !== undefined) writeValue(this.file('cpu.max.burst'), cpu.burst);
-      if (cpu.idle !== undefined) writeValue(this.file('cpu.idle'), cpu.idle);
       if (cpu.realtimePeriod !== undefined || cpu.realtimeRuntime !== undefined) {
         throw new CgroupError('linux.resources.cpu.realtime*: not supported on cgroup v2');
       }
-      if (cpu.cpus) writeValue(this.file('cpuset.cpus'), cpu.cpus);
-      if (cpu.mems) writeValue(this.file('cpuset.mems'), cpu.mems);
+      if (cpu.shares !== undefined && cpu.shares !== 0) writes.push([this.file('cpu.weight'), sharesToWeight(cpu.shares)]);
+      if ((cpu.quota !== undefined && cpu.quota !== 0) || cpu.period) {
+        const quota = cpu.quota !== undefined && cpu.quota > 0 ? cpu.quota : 'max';
+        writes.push([this.file('cpu.max'), `${quota} ${cpu.period || 100000}`]);
+      }
+      if (cpu.burst !== undefined) writes.push([this.file('cpu.max.burst'), cpu.burst]);
+      if (cpu.idle !== undefined) writes.push([this.file('cpu.idle'), cpu.idle]);
+      if (cpu.cpus) writes.push([this.file('cpuset.cpus'), cpu.cpus]);
+      if (cpu.mems) writes.push([this.file('cpuset.mems'), cpu.mems]);
     }
-    if (r.pids) writeValue(this.file('pids.max'), r.pids.limit > 0 ? r.pids.limit : 'max');
-    if (r.devices?.length) attachDeviceFilter(this.dir, compileDeviceFilter(r.devices));
-    if (r.blockIO?.weight !== undefined) writeValue(this.file('io.weight'), `default ${r.blockIO.weight}`);
-    for (const h of r.hugepageLimits ?? []) writeValue(this.file(`hugetlb.${h.pageSize}.max`), h.limit);
+    if (r.pids) writes.push([this.file('pids.max'), r.pids.limit > 0 ? r.pids.limit : 'max']);
+    if (r.blockIO?.weight !== undefined) writes.push([this.file('io.weight'), `default ${r.blockIO.weight}`]);
+    for (const h of r.hugepageLimits ?? []) writes.push([this.file(`hugetlb.${h.pageSize}.max`), h.limit]);
     for (const [key, value] of Object.entries(r.unified ?? {})) {
       if (key.includes('/') || key.startsWith('.')) throw new CgroupError(`linux.resources.unified: invalid key ${JSON.stringify(key)}`);
-      writeValue(this.file(key), value);
+      writes.push([this.file(key), value]);
     }
+    // One file per setting: no write depends on another, so they all go side by side.
+    await writeInOrder(writes.map((w) => [w]));
+    if (r.devices?.length) attachDeviceFilter(this.dir, compileDeviceFilter(r.devices));
   }
 
-  private setMemory(m: LinuxMemory): void {
-    if (m.limit !== undefined && m.limit !== 0) writeValue(this.file('memory.max'), m.limit === -1 ? 'max' : m.limit);
+  private memoryWrites(m: LinuxMemory): CgroupWrite[] {
+    if (m.swappiness !== undefined) throw new CgroupError('linux.resources.memory.swappiness: not supported on cgroup v2');
+    if (m.disableOOMKiller) throw new CgroupError('linux.resources.memory.disableOOMKiller: not supported on cgroup v2');
+    const writes: CgroupWrite[] = [];
+    if (m.limit !== undefined && m.limit !== 0) writes.push([this.file('memory.max'), m.limit === -1 ? 'max' : m.limit]);
     // The spec's swap is memory+swap (v1 semantics); v2's memory.swap.max counts swap alone.
     if (m.swap !== undefined && m.swap !== 0) {
       const swapOnly = m.swap === -1 || m.limit === undefined || m.limit === -1 ? 'max' : m.swap - m.limit;
-      writeValue(this.file('memory.swap.max'), swapOnly);
+      writes.push([this.file('memory.swap.max'), swapOnly]);
     }
-    if (m.reservation !== undefined && m.reservation !== 0) writeValue(this.file('memory.low'), m.reservation === -1 ? 'max' : m.reservation);
-    if (m.swappiness !== undefined) throw new CgroupError('linux.resources.memory.swappiness: not supported on cgroup v2');
-    if (m.disableOOMKiller) throw new CgroupError('linux.resources.memory.disableOOMKiller: not supported on cgroup v2');
+    if (m.reservation !== undefined && m.reservation !== 0) writes.push([this.file('memory.low'), m.reservation === -1 ? 'max' : m.reservation]);
+    return writes;
   }
 
   stats(): CgroupStats {

@@ -365,13 +365,29 @@ export function parseBundleConfig(json: unknown, bundleDir: string): RuntimeSpec
 
 /** Read, parse and validate `<bundleDir>/config.json`. */
 export function loadBundle(bundleDir: string): RuntimeSpec {
-  const file = path.join(path.resolve(bundleDir), 'config.json');
+  const file = bundleConfigFile(bundleDir);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new SpecError('config.json', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+    throw unreadable(file, err);
   }
+  return parseBundleText(text, bundleDir);
+}
+
+/** `loadBundle` with the read off the event loop (the runtime's create). */
+export async function loadBundleAsync(bundleDir: string): Promise<RuntimeSpec> {
+  const file = bundleConfigFile(bundleDir);
+  const text = await fs.promises.readFile(file, 'utf8').catch((err) => Promise.reject(unreadable(file, err)));
+  return parseBundleText(text, bundleDir);
+}
+
+const bundleConfigFile = (bundleDir: string) => path.join(path.resolve(bundleDir), 'config.json');
+
+const unreadable = (file: string, err: unknown) =>
+  new SpecError('config.json', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
+
+function parseBundleText(text: string, bundleDir: string): RuntimeSpec {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -14,10 +14,10 @@ class RecordingCgroup implements CgroupManager {
   readonly directories: readonly string[] = [];
   readonly procsFiles: readonly string[] = [];
   constructor(readonly path: string, readonly actions: string[], private readonly inside: number[] = []) {}
-  create(): void {
+  async create(): Promise<void> {
     this.actions.push(`cgroup create ${this.path}`);
   }
-  setResources(): void {
+  async setResources(): Promise<void> {
     this.actions.push(`cgroup setResources ${this.path}`);
   }
   apply(pid: number): void {
