@@ -4,6 +4,7 @@
  * shared machine hits both, and the ratio and added p99 taken per round, then their median.
  */
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { runLoad } from '../test/helpers/load';
 import { median, percentile, round } from './stats';
@@ -78,6 +79,8 @@ export interface Comparison {
   readonly failed: number;
   /** Failures by `direct`/`proxied` and cause. */
   readonly failures: Record<string, number>;
+  /** CPU time the proxy process spent per proxied request (user + system, its share of kernel network work included). */
+  readonly proxyCpuUsPerRequest?: number;
   /** 1-minute load average at the start and at the end. */
   readonly loadAverage: [number, number];
 }
@@ -89,15 +92,34 @@ export interface CompareOptions {
   readonly rounds?: number;
   readonly roundMs?: number;
   readonly concurrency?: number;
+  /** The pid of the proxy's process, to measure its CPU time during the proxied rounds. */
+  readonly proxyPid?: () => number | undefined;
 }
+
+/** CPU time (user + system) process `pid` has used so far, ms; NaN if it is unknown or gone. */
+export function cpuMsOf(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: what /proc/PID/stat counts CPU time in (100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
 
 export async function compareProxy(opts: CompareOptions): Promise<Comparison> {
   const { rounds = 5, roundMs = 2000, concurrency = 8 } = opts;
   const loadBefore = os.loadavg()[0];
   const runs = { direct: [] as LoadSample[], proxied: [] as LoadSample[] };
+  let proxyCpuMs = 0;
   for (let i = 0; i < rounds; i++) {
     const order = i % 2 ? (['proxied', 'direct'] as const) : (['direct', 'proxied'] as const);
-    for (const which of order) runs[which].push(await opts.client(opts[which], roundMs, concurrency));
+    for (const which of order) {
+      const cpuBefore = cpuMsOf(opts.proxyPid?.());
+      runs[which].push(await opts.client(opts[which], roundMs, concurrency));
+      if (which === 'proxied') proxyCpuMs += cpuMsOf(opts.proxyPid?.()) - cpuBefore;
+    }
   }
   const rps = (s: LoadSample) => s.latenciesMs.length / (s.elapsedMs / 1000);
   const all = (samples: LoadSample[]) => samples.flatMap((s) => s.latenciesMs);
@@ -114,6 +136,7 @@ export async function compareProxy(opts: CompareOptions): Promise<Comparison> {
     addedP99Ms: round(median(runs.proxied.map((p, i) => percentile(p.latenciesMs, 99) - percentile(runs.direct[i].latenciesMs, 99))), 2),
     failed: [...runs.direct, ...runs.proxied].reduce((n, s) => n + s.failed, 0),
     failures: causes(runs),
+    ...(Number.isFinite(proxyCpuMs) && { proxyCpuUsPerRequest: round((proxyCpuMs * 1000) / proxied.length, 1) }),
     loadAverage: [round(loadBefore, 2), round(os.loadavg()[0], 2)],
   };
 }
@@ -129,6 +152,7 @@ export function describe(label: string, c: Comparison): string {
   return (
     `${label}: proxy ${c.proxyRps} req/s (p50 ${c.proxyP50Ms}, p99 ${c.proxyP99Ms} ms) vs direct ${c.directRps} req/s (p50 ${c.directP50Ms}, p99 ${c.directP99Ms} ms): ` +
     `${c.throughputRatio}× throughput, ${c.addedP99Ms >= 0 ? '+' : ''}${c.addedP99Ms} ms p99 (medians of rounds; load average ${c.loadAverage[0]}→${c.loadAverage[1]})` +
+    (c.proxyCpuUsPerRequest !== undefined ? `; proxy CPU ${c.proxyCpuUsPerRequest} µs per request` : '') +
     (c.failed ? `; failed: ${JSON.stringify(c.failures)}` : '')
   );
 }

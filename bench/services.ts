@@ -12,6 +12,7 @@ import { start } from '../api';
 import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES, Service } from '../client';
 import { startControllers } from '../controllers/main';
 import { startAgent } from '../node-agent/main';
+import { proxyRelay } from '../node-agent/proxy/relay';
 import { compareProxy, describe, keptAliveRoundTrips, newConnectionPerRequest } from './proxy-compare';
 import { describePhases, formatPhases, scrapeMetrics } from './start-phases';
 import { round } from './stats';
@@ -75,12 +76,12 @@ async function main(): Promise<void> {
     // The proxy over the 100 against one container directly: new connections to httpd, then round trips on kept-alive connections to an echo server.
     const ipOf = (c: Container) => (c.status as { ip?: string } | undefined)?.ip;
     const one = (await containers()).find(ipOf)!;
-    const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest });
+    const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid: () => proxyRelay.pid });
     console.log(describe('proxy, new connection per request (httpd)', perRequest));
     await client.create(RESOURCES.services, echo);
     const echoContainer = async () => (await client.list<Container>(RESOURCES.containers, { namespace: NS, labelSelector: 'berth.dev/service=echo' })).items.find((c) => ipOf(c) && c.status?.ready);
     await waitFor(async () => (await echoContainer()) !== undefined && (await client.get<Service>(RESOURCES.services, 'echo', NS)).status?.readyReplicas === 1, 'the echo server');
-    const keptAlive = await compareProxy({ direct: { host: ipOf((await echoContainer())!)!, port: 7 }, proxied: { host: '127.0.0.1', port: PORT + 1000 }, client: keptAliveRoundTrips() });
+    const keptAlive = await compareProxy({ direct: { host: ipOf((await echoContainer())!)!, port: 7 }, proxied: { host: '127.0.0.1', port: PORT + 1000 }, client: keptAliveRoundTrips(), proxyPid: () => proxyRelay.pid });
     console.log(describe('proxy, kept-alive connections (100-byte round trips to an echo server)', keptAlive));
     await client.delete(RESOURCES.services, 'echo', { namespace: NS });
 

@@ -50,6 +50,11 @@ class ProxyRelay {
     }, LINGER_MS).unref();
   }
 
+  /** The running process's pid (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   send(line: string): void {
     this.child?.stdin.write(`${line}\n`);
   }
