@@ -178,6 +178,37 @@ close_proxy (struct proxy *p)
   dead_proxies = p;
 }
 
+/* The commands below ignore a port the agent closed already (it may still send a rotation on its way out). */
+
+static void
+listen_command (struct proxy *p, unsigned long id, char **t, size_t n)
+{
+  if (n != 4)
+    protocol_error ("L ID ADDRESS PORT", t, n);
+  if (p == NULL)
+    return;
+  int port = p->listen_fd >= 0 ? p->port : listen_on (p, t[2], number (t, n, 3));
+  if (port < 0)
+    relay_buf_printf (&relay_out, "f %lu %d\n", id, -port);
+  else
+    relay_buf_printf (&relay_out, "l %lu %d\n", id, p->port = port);
+}
+
+static void
+endpoints_command (struct proxy *p, char **t, size_t n)
+{
+  char err[BERTH_ERRLEN];
+  if (n < 3 || (n - 3) % 5 != 0)
+    protocol_error ("E ID VERSION [ENDPOINT GROUP WEIGHT ADDRESS PORT]...", t, n);
+  if (p == NULL)
+    return;
+  if (relay_endpoints_set (p, t + 3, (n - 3) / 5, err, sizeof err) < 0)
+    protocol_error (err, t, n);
+  p->version = number (t, n, 2);
+  relay_links_retry_waiting (p);
+  relay_report (p); /* at once: a drain waits for this acknowledgement */
+}
+
 static void
 command (char **t, size_t n)
 {
@@ -190,28 +221,9 @@ command (char **t, size_t n)
   switch (t[0][0])
     {
     case 'L':
-      {
-        if (n != 4 || p == NULL || p->listen_fd >= 0)
-          protocol_error ("L ID ADDRESS PORT, for a port not listening", t, n);
-        int port = listen_on (p, t[2], number (t, n, 3));
-        if (port < 0)
-          relay_buf_printf (&relay_out, "f %lu %d\n", id, -port);
-        else
-          relay_buf_printf (&relay_out, "l %lu %d\n", id, port);
-        return;
-      }
+      return listen_command (p, id, t, n);
     case 'E':
-      {
-        char err[BERTH_ERRLEN];
-        if (n < 3 || (n - 3) % 5 != 0 || p == NULL)
-          protocol_error ("E ID VERSION [ENDPOINT GROUP WEIGHT ADDRESS PORT]...", t, n);
-        if (relay_endpoints_set (p, t + 3, (n - 3) / 5, err, sizeof err) < 0)
-          protocol_error (err, t, n);
-        p->version = number (t, n, 2);
-        relay_links_retry_waiting (p);
-        relay_report (p);
-        return;
-      }
+      return endpoints_command (p, t, n);
     case 'S':
       if (n != 3)
         protocol_error ("S ID SEQ", t, n);

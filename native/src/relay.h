@@ -102,6 +102,8 @@ struct proxy
   struct proxy *next;
   unsigned long id;
   int listen_fd;
+  /* The port listened on. */
+  int port;
   bool http_aware;
   bool closed;
   unsigned connect_timeout_ms, endpoint_wait_ms;

@@ -41,8 +41,10 @@ export const decodeToken = (token: string): string => decodeURIComponent(token.s
 /** Whether berth-proxy can take the endpoint (an IP address, a port, a weight): anything else would end it. */
 export const isRelayable = (e: Endpoint): boolean => isIP(e.host) !== 0 && Number.isInteger(e.port) && e.port > 0 && e.port < 65536 && Number.isFinite(e.weight) && e.weight >= 0;
 
+const wholeMs = (ms: number): number => (Number.isFinite(ms) ? Math.max(0, Math.round(ms)) : 0);
+
 export const commands = {
-  create: (proxy: number, o: ServiceProxyOptions) => `N ${proxy} ${o.httpAware ? 1 : 0} ${o.connectTimeoutMs ?? 1000} ${o.endpointWaitMs ?? 2000}`,
+  create: (proxy: number, o: ServiceProxyOptions) => `N ${proxy} ${o.httpAware ? 1 : 0} ${wholeMs(o.connectTimeoutMs ?? 1000)} ${wholeMs(o.endpointWaitMs ?? 2000)}`,
   listen: (proxy: number, host: string, port: number) => `L ${proxy} ${host} ${port}`,
   endpoints: (proxy: number, version: number, endpoints: readonly Endpoint[]) =>
     [`E ${proxy} ${version}`, ...endpoints.map((e) => `${encodeToken(e.id)} ${encodeToken(e.group)} ${e.weight} ${e.host} ${e.port}`)].join(' '),

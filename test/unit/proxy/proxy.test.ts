@@ -361,12 +361,15 @@ describe('ServiceProxy with real sockets', () => {
     expect(Date.now() - closedAt).toBeLessThan(200);
   });
 
-  it('reports a taken port clearly', async () => {
-    proxy = new ServiceProxy({ port: 0 });
-    const port = await proxy.listen();
+  it('reports a taken port clearly, and a rotation sent to the closed proxy afterwards harms no one', async () => {
+    const port = await proxyToEcho();
+    const [pid] = relayPids();
     const second = new ServiceProxy({ port });
     await expect(second.listen()).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
     await second.close(); // closed itself already: resolves all the same
+    second.setEndpoints([ep('late', 1, 1)]); // as the agent may, before it learns of the failure
+    expect(await echoOnce(port)).toBe('ping');
+    expect(relayPids()).toEqual([pid]);
   });
 });
 
