@@ -1,13 +1,15 @@
 /**
  * The node's service proxies against a real API server, with a TCP server on loopback standing in for a replica
  * (no containers): a drain takes the endpoint out of rotation the moment the supervisor asks, before the proxies'
- * own watch has seen any deletion, and the exclusion ends with that Container (a new one of the same name serves).
+ * own watch has seen any deletion, and the exclusion ends with that Container (a new one of the same name serves);
+ * and the published port comes back by itself if the relay process carrying it dies.
  */
 import * as net from 'node:net';
 import { RESOURCES } from '../../client';
 import { REVISION_LABEL, SERVICE_LABEL } from '../../controllers/service';
 import { ServiceProxies } from '../../node-agent/agent/service-proxies';
 import { NodeNetworking } from '../../node-agent/network';
+import { proxyRelay } from '../../node-agent/proxy/relay';
 import { startApiServer, TestApiServer } from '../helpers/apiserver';
 import { request } from '../helpers/load';
 import { freePort } from '../helpers/ports';
@@ -62,4 +64,12 @@ test('a drain takes the endpoint out of rotation at once, and only for that Cont
   await api.client.delete(RESOURCES.containers, 'web-r1-0', { namespace });
   await readyContainer('web-r1-0');
   expect(await until(async () => (await request(publishedPort)) === '200 r1', 10_000, 'a new Container of the same name serving')).toBe(true);
+}, 30_000);
+
+test('the published port serves again, same rotation, after the relay process was killed', async () => {
+  expect(await until(async () => (await request(publishedPort)) === '200 r1', 10_000, 'the proxy serving the replica')).toBe(true);
+  const pid = proxyRelay.pid!;
+  process.kill(pid, 'SIGKILL');
+  expect(await until(async () => (await request(publishedPort)) === '200 r1', 10_000, 'the port back after the relay died')).toBe(true);
+  expect(proxyRelay.pid).not.toBe(pid);
 }, 30_000);
