@@ -92,7 +92,8 @@ export class Scheduler {
       }
       return;
     }
-    void this.events.record(c, 'Normal', 'Scheduled', `assigned ${namespace}/${name} to ${node}`).catch(() => undefined);
+    // The bind itself says as much: the Event waits until binds quieten down.
+    this.events.recordLater(c, 'Normal', 'Scheduled', `assigned ${namespace}/${name} to ${node}`);
   }
 
   private usage(): Map<string, Usage> {

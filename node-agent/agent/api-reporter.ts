@@ -5,6 +5,8 @@ import type { ContainerObject, ContainerStatusReport, StatusReporter } from './t
 
 export const AGENT_FINALIZER = 'berth.dev/agent';
 
+const involvedObject = (c: ContainerObject) => ({ apiVersion: 'berth.dev/v1', kind: 'Container', metadata: { ...c.metadata, finalizers: undefined } });
+
 /** Writes what the agent sees to the API server: `/status` merge patches, Events, and the finalizer release. */
 export class ApiStatusReporter implements StatusReporter {
   private readonly events: EventRecorder;
@@ -37,7 +39,11 @@ export class ApiStatusReporter implements StatusReporter {
   }
 
   event(c: ContainerObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    return this.events.record({ apiVersion: 'berth.dev/v1', kind: 'Container', metadata: { ...c.metadata, finalizers: undefined } }, type, reason, message);
+    return this.events.record(involvedObject(c), type, reason, message);
+  }
+
+  eventLater(c: ContainerObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.events.recordLater(involvedObject(c), type, reason, message);
   }
 
   async release(c: ContainerObject): Promise<void> {

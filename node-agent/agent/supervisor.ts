@@ -279,7 +279,7 @@ export class ContainerSupervisor {
         networks: net.networks,
       });
       this.observeStarted(reportStarted);
-      await this.deps.reporter.event(this.obj, 'Normal', 'Started', `started container (pid ${state.pid})`);
+      this.deps.reporter.eventLater(this.obj, 'Normal', 'Started', `started container (pid ${state.pid})`);
       return 'started';
     } catch (caught) {
       // Anything unforeseen (a mount, a file write) is retried with back-off like a failed create: one container's
@@ -466,7 +466,7 @@ export class ContainerSupervisor {
       { name: 'secrets', run: () => this.deps.secrets?.release(this.id) },
       { name: 'rootfs', run: () => this.deps.images.releaseRootfs(this.id) },
       { name: 'network', run: () => this.deps.network.detach(this.obj, this.id) },
-      { name: 'bundle', run: () => fs.rmSync(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true }) },
+      { name: 'bundle', run: () => fs.promises.rm(path.join(this.deps.stateDir, 'bundles', this.id), { recursive: true, force: true }) },
     ];
     const options: CleanupOptions = {
       clock: this.clock,

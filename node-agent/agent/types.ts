@@ -56,6 +56,8 @@ export interface ContainerObject {
 export interface StatusReporter {
   report(c: ContainerObject, status: ContainerStatusReport): Promise<void>;
   event(c: ContainerObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  /** An Event that repeats what the status says (Started): written once starts quieten down (EventRecorder.recordLater). */
+  eventLater(c: ContainerObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** Everything of the container is gone from the node: drop the agent's finalizer so the object can go. */
   release(c: ContainerObject): Promise<void>;
 }

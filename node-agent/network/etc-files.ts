@@ -43,6 +43,13 @@ export function writeInPlace(path: string, content: string): void {
   try {
     fs.writeFileSync(path, content, { mode: 0o644 });
   } catch (err) {
-    throw new Error(`write ${path}: ${(err as Error).message}`, { cause: err });
+    throw writeFailed(path, err);
   }
 }
+
+/** `writeInPlace` off the event loop (a new container's files, written while its start waits anyway). */
+export function writeInPlaceAsync(path: string, content: string): Promise<void> {
+  return fs.promises.writeFile(path, content, { mode: 0o644 }).catch((err) => Promise.reject(writeFailed(path, err)));
+}
+
+const writeFailed = (path: string, err: unknown) => new Error(`write ${path}: ${(err as Error).message}`, { cause: err });

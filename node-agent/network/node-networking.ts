@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { RecordTable, type NameRecord } from './dns-records';
 import { DnsServer, DNS_PORT } from './dns-server';
 import { createDriver } from './drivers';
-import { renderHostsFile, renderResolvConf, writeInPlace } from './etc-files';
+import { renderHostsFile, renderResolvConf, writeInPlace, writeInPlaceAsync } from './etc-files';
 import { containerNetnsName } from './names';
 import { createNetns, deleteNetns } from './netns';
 import { PortInUseError, TcpForwarder, type PortTarget } from './port-forwarder';
@@ -134,7 +134,7 @@ export class NodeNetworking {
     for (const { network, address } of request.networks) {
       this.networks.get(network.key)?.records.set({ name: request.name, namespace: request.namespace, addresses: [address] });
     }
-    const etcFiles = this.writeEtcFiles(request); // creates etcDir, which refreshing hosts files expects
+    const etcFiles = await this.writeEtcFiles(request); // creates etcDir, which refreshing hosts files expects
     this.refreshHostsFiles(request.networks.map((n) => n.network.key));
     return { netnsPath, attachments, ...etcFiles };
   }
@@ -224,14 +224,16 @@ export class NodeNetworking {
     return driver;
   }
 
-  private writeEtcFiles(request: ContainerNetworkRequest): { hostsPath?: string; resolvConfPath?: string } {
+  private async writeEtcFiles(request: ContainerNetworkRequest): Promise<{ hostsPath?: string; resolvConfPath?: string }> {
     if (!request.etcDir) return {};
-    fs.mkdirSync(request.etcDir, { recursive: true });
+    await fs.promises.mkdir(request.etcDir, { recursive: true });
     const hostsPath = path.join(request.etcDir, 'hosts');
     const resolvConfPath = path.join(request.etcDir, 'resolv.conf');
-    writeInPlace(hostsPath, this.hostsFileOf(request));
     const nameservers = request.networks.flatMap(({ network }) => (this.networks.get(network.key)?.dns ? [network.gateway] : []));
-    writeInPlace(resolvConfPath, renderResolvConf({ nameservers: nameservers.slice(0, 1), namespace: request.namespace }));
+    await Promise.all([
+      writeInPlaceAsync(hostsPath, this.hostsFileOf(request)),
+      writeInPlaceAsync(resolvConfPath, renderResolvConf({ nameservers: nameservers.slice(0, 1), namespace: request.namespace })),
+    ]);
     return { hostsPath, resolvConfPath };
   }
 

@@ -71,4 +71,21 @@ describe('scheduler against a real API server', () => {
     // 26 containers over three nodes, each placed where the fewest were: 9, 9, 8 in some order.
     expect(perNode.sort()).toEqual([8, 9, 9]);
   });
+
+  // Last: its containers would change the counts of the spreading tests.
+  it('records a Scheduled Event per bind once the binds quieten down, timestamped when the bind was made', async () => {
+    const before = Date.now();
+    for (let i = 0; i < 3; i++) await api.client.create(RESOURCES.containers, newContainer(`told-${i}`));
+    await until(async () => (await Promise.all([0, 1, 2].map((i) => nodeOf(`told-${i}`)))).every(Boolean));
+    const boundBy = Date.now();
+    const scheduled = await until(async () => {
+      const events = (await api.client.list<KubeObject & { reason?: string; message?: string; firstTimestamp?: string }>(RESOURCES.events, { namespace: 'default' })).items;
+      const found = events.filter((e) => e.reason === 'Scheduled' && /^assigned default\/told-\d to node-\w+$/.test(e.message ?? ''));
+      return found.length === 3 ? found : undefined;
+    });
+    for (const e of scheduled) {
+      expect(Date.parse(e.firstTimestamp!)).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(e.firstTimestamp!)).toBeLessThanOrEqual(boundBy + 1000);
+    }
+  });
 });
