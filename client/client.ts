@@ -60,6 +60,9 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   strategic: 'application/strategic-merge-patch+json',
 };
 
+/** Segments of URL-safe characters, none starting with a dot. */
+const PLAIN_PATH = /^(\/[A-Za-z0-9_~-][A-Za-z0-9_.~-]*)*\/?$/;
+
 export class ApiClient {
   private readonly transport: Transport;
   private readonly base: URL;
@@ -80,14 +83,21 @@ export class ApiClient {
     return `${root}${ns}/${ref.plural}${name ? `/${encodeURIComponent(name)}` : ''}${subresource ? `/${subresource}` : ''}`;
   }
 
-  private url(path: string, query?: RequestOptions['query']): URL {
-    const url = new URL(path, this.base);
-    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-    return url;
+  /**
+   * The request target: `path` and the query's set values. A path of plain segments (what `path()` builds) is used
+   * as it is; anything else is normalised as a URL would be (percent-encoding, dot segments).
+   */
+  private target(path: string, query?: RequestOptions['query']): string {
+    let target = PLAIN_PATH.test(path) ? path : ((url) => url.pathname + url.search)(new URL(path, this.base));
+    for (const k in query) {
+      const v = query[k];
+      if (v !== undefined && v !== '') target += `${target.includes('?') ? '&' : '?'}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+    }
+    return target;
   }
 
   private async open(method: string, path: string, opts: RequestOptions): Promise<OpenResponse> {
-    const url = this.url(path, opts.query);
+    const target = this.target(path, opts.query);
     // A Readable body is streamed as it is produced (exec's stdin); anything else is sent whole.
     const payload =
       opts.body === undefined
@@ -104,16 +114,22 @@ export class ApiClient {
       if (Buffer.isBuffer(payload)) headers['content-length'] = payload.length;
     }
     try {
-      return await this.transport.open(method, url, headers, payload);
+      return await this.transport.open(method, target, headers, payload);
     } catch (err) {
       throw new Error(`${method} ${path}: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  private static async readAll(body: Readable): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-    return Buffer.concat(chunks).toString('utf8');
+  /** The whole body as text (events rather than an async iterator: this is on every request's path). */
+  private static readAll(body: Readable): Promise<string> {
+    return new Promise((resolve, reject) => {
+      if (body.destroyed) return reject(new Error('the response ended before its body was read'));
+      const chunks: Buffer[] = [];
+      body.on('data', (chunk: Buffer | string) => chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      body.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+      body.once('error', reject);
+      body.once('close', () => reject(new Error('the response ended before its body did')));
+    });
   }
 
   /** The `Status` of an error answer, or its text as the message when the body is not JSON. */

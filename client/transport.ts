@@ -17,16 +17,19 @@ export interface OpenResponse {
 
 export interface Transport {
   /** `payload` as a Readable is streamed (the response may start before it ends). */
-  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse>;
+  /** `target`: the path and query. */
+  open(method: string, target: string, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse>;
   close(): void;
 }
 
 export class Http1Transport implements Transport {
   private readonly agent = new http.Agent({ keepAlive: true });
 
-  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
+  constructor(private readonly origin: string) {}
+
+  open(method: string, target: string, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
     return new Promise((resolve, reject) => {
-      const req = http.request(url, { method, headers, agent: this.agent }, (res) =>
+      const req = http.request(this.origin + target, { method, headers, agent: this.agent }, (res) =>
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, destroy: () => res.destroy() }),
       );
       req.on('error', reject);
@@ -73,11 +76,11 @@ export class Http2Transport implements Transport {
     return session;
   }
 
-  open(method: string, url: URL, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
+  open(method: string, target: string, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
     return new Promise((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
       try {
-        const h2headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': `${url.pathname}${url.search}` };
+        const h2headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': target };
         for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'content-length' || payload) h2headers[k.toLowerCase()] = v;
         const session = this.connect();
         stream = session.request(h2headers, { endStream: !payload });
@@ -90,7 +93,7 @@ export class Http2Transport implements Transport {
         return;
       }
       // A stream can end without a response (connection lost, server killed): that is a failure, not a hang.
-      const noResponse = (): void => reject(new Error(`${method} ${url.pathname}: the connection closed before a response`));
+      const noResponse = (): void => reject(new Error(`${method} ${target.split('?')[0]}: the connection closed before a response`));
       stream.on('error', reject);
       stream.once('close', noResponse);
       stream.once('response', (h) => {
@@ -117,5 +120,5 @@ export class Http2Transport implements Transport {
 
 export const transportFor = (config: ClientConfig): Transport => {
   const url = new URL(config.server);
-  return url.protocol === 'https:' ? new Http2Transport(url.origin, config) : new Http1Transport();
+  return url.protocol === 'https:' ? new Http2Transport(url.origin, config) : new Http1Transport(url.origin);
 };

@@ -90,10 +90,13 @@ export class EncryptingStorage<K extends KeyProvider = KeyProvider> implements S
     let innerWatcher: Watcher | undefined;
     const onEvent = (event: WatchEvent): void | Promise<void> => {
       if (failed) return;
+      if (event.key !== undefined && !this.covers(event.key)) return opts.onEvent(event);
       let decrypted: WatchEvent;
       try {
         const open = (o: StoredObject) => (event.key ? this.decrypt(event.key, o) : this.decryptListed(prefix, o));
-        decrypted = { ...event, object: open(event.object), prevObject: event.prevObject && open(event.prevObject) };
+        // Without the stored text, which is the sealed form: the watch cache would replay it undecrypted.
+        const { stored: _sealed, ...rest } = event;
+        decrypted = { ...rest, object: open(event.object), prevObject: event.prevObject && open(event.prevObject) };
       } catch (err) {
         failed = true;
         innerWatcher?.stop();

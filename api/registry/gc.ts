@@ -15,7 +15,18 @@ import type { ResourceRest } from './rest';
 
 const RETRY_MS = 1_000;
 
+/**
+ * What the collector keeps of an object: its type, identity, owners and deletion state. Not the whole object: the
+ * collector sees every object of the cluster, and holding each one's spec and status for as long as it exists made
+ * every write's decoded object long-lived, so the JS garbage collector copied and promoted all of them.
+ */
+const identity = (obj: StoredObject): StoredObject => {
+  const { name, namespace, uid, ownerReferences, deletionTimestamp, finalizers } = metaOf(obj);
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, namespace, uid, ownerReferences, deletionTimestamp, finalizers } };
+};
+
 export class GarbageCollector {
+  /** Every stored object, as much of it as collecting needs (see `identity`). */
   private readonly objects = new Map<string, StoredObject>();
   private readonly keyByUid = new Map<string, string>();
   private readonly dependents = new Map<string, Set<string>>();
@@ -80,7 +91,7 @@ export class GarbageCollector {
       this.objects.delete(key);
       return;
     }
-    this.objects.set(key, obj);
+    this.objects.set(key, identity(obj));
     this.keyByUid.set(String(metaOf(obj).uid), key);
     for (const ref of metaOf(obj).ownerReferences ?? []) {
       if (!this.dependents.has(ref.uid)) this.dependents.set(ref.uid, new Set());

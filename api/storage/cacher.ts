@@ -5,7 +5,7 @@
  * it; older ones go to the backend (which replays them or answers Gone). A watcher that falls too far behind is
  * ended with Unavailable; its client re-watches from its last revision. Reads and writes pass straight through.
  */
-import { isPrefix } from './codec';
+import { decodeEvent, isPrefix } from './codec';
 import { EventRing } from './event-ring';
 import {
   ListOptions,
@@ -13,14 +13,37 @@ import {
   Preconditions,
   Storage,
   StorageError,
+  StoredEventText,
   StoredObject,
   TryUpdate,
   WatchEvent,
+  WatchEventType,
   Watcher,
   WatchOptions,
 } from './types';
 import { ChannelOwner, WatchChannel } from './watch-channel';
 import { WatcherIndex } from './watcher-index';
+
+/**
+ * What the ring keeps of an event: its stored text when the backend gave it, not the decoded objects. Objects kept
+ * for the thousands of events the ring spans outlived the JS garbage collector's young generation, so it copied and
+ * promoted every written object; text is one flat string each, decoded again only for a replay.
+ */
+interface RingEntry {
+  readonly type: WatchEventType;
+  readonly key: string;
+  readonly revision: number;
+  readonly stored?: StoredEventText;
+  /** Only when the backend gave no text. */
+  readonly event?: WatchEvent;
+}
+
+const toEntry = (key: string, event: WatchEvent): RingEntry => {
+  const { type, revision, stored } = event;
+  return stored ? { type, key, revision, stored } : { type, key, revision, event };
+};
+
+const toEvent = (entry: RingEntry): WatchEvent => entry.event ?? decodeEvent(entry.type, entry.key, entry.revision, entry.stored!);
 
 export interface CachedStorageOptions {
   /** Events kept for serving watches from a past revision. Default 10,000. */
@@ -32,7 +55,7 @@ export interface CachedStorageOptions {
 }
 
 export class CachedStorage implements Storage {
-  private readonly ring: EventRing;
+  private readonly ring: EventRing<RingEntry>;
   private readonly watchers = new WatcherIndex();
   private readonly keyspace: string;
   /** The ring holds every event with revision in (bufferFrom, lastRevision]. */
@@ -46,7 +69,7 @@ export class CachedStorage implements Storage {
     readonly backend: Storage,
     options: CachedStorageOptions = {},
   ) {
-    this.ring = new EventRing(options.bufferSize ?? 10_000);
+    this.ring = new EventRing<RingEntry>(options.bufferSize ?? 10_000);
     this.channelOwner = {
       capacity: options.watcherCapacity ?? 1_000,
       revision: () => this.lastRevision,
@@ -94,7 +117,7 @@ export class CachedStorage implements Storage {
     const channel = new WatchChannel(prefix, { ...opts, fromRevision: from }, this.channelOwner);
     this.watchers.add(channel);
     const matches = isPrefix(prefix) ? (key: string) => key.startsWith(prefix) : (key: string) => key === prefix;
-    channel.replay([...this.ring.after(from)].filter((event) => matches(event.key!)));
+    channel.replay([...this.ring.after(from)].filter((entry) => matches(entry.key)).map(toEvent));
     return channel;
   }
 
@@ -147,7 +170,7 @@ export class CachedStorage implements Storage {
       this.onUpstreamError(new StorageError('Invalid', this.keyspace, `backend sent an event without a key at ${event.revision}`));
       return;
     }
-    const evicted = this.ring.push(event);
+    const evicted = this.ring.push(toEntry(event.key, event));
     if (evicted) this.bufferFrom = evicted.revision;
     this.lastRevision = event.revision;
     this.watchers.publish(event.key, event);

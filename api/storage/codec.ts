@@ -3,7 +3,7 @@
  * agree byte for byte (an object stored by one decodes identically in the other).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { Preconditions, StorageError, StoredObject } from './types';
+import { Preconditions, StorageError, StoredEventText, StoredObject, WatchEvent, WatchEventType } from './types';
 
 /** The stored form: JSON without `metadata.resourceVersion` (the revision of the row is the version). */
 export function encodeObject(key: string, obj: StoredObject): string {
@@ -33,6 +33,13 @@ export function decodeObject(key: string, text: string, revision: number): Store
   }
   obj.metadata.resourceVersion = String(revision);
   return obj;
+}
+
+/** An event whose objects are decoded afresh from their stored text (see WatchEvent.stored). */
+export function decodeEvent(type: WatchEventType, key: string, revision: number, stored: StoredEventText): WatchEvent {
+  const object = decodeObject(key, stored.object, revision);
+  if (!stored.prev) return { type, key, object, revision, stored };
+  return { type, key, object, prevObject: decodeObject(key, stored.prev.text, stored.prev.revision), revision, stored };
 }
 
 /** True if `nextText` (an encoded object) means the same JSON as `storedText`: such an update writes nothing. */

@@ -276,10 +276,13 @@ export class EtcdStorage implements Storage {
   private putEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
     const key = this.storageKey(kv);
     const revision = kv.modRevision;
-    const object = decodeObject(key, kv.value.toString(), revision);
-    if (kv.createRevision === kv.modRevision) return { type: 'ADDED', key, object, revision };
-    const prevObject = prev ? decodeObject(key, prev.value.toString(), prev.modRevision) : undefined;
-    return { type: 'MODIFIED', key, object, prevObject, revision };
+    const text = kv.value.toString();
+    const object = decodeObject(key, text, revision);
+    if (kv.createRevision === kv.modRevision) return { type: 'ADDED', key, object, revision, stored: { object: text } };
+    if (!prev) return { type: 'MODIFIED', key, object, revision, stored: { object: text } };
+    const prevText = prev.value.toString();
+    const prevObject = decodeObject(key, prevText, prev.modRevision);
+    return { type: 'MODIFIED', key, object, prevObject, revision, stored: { object: text, prev: { text: prevText, revision: prev.modRevision } } };
   }
 
   private deleteEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
@@ -293,6 +296,7 @@ export class EtcdStorage implements Storage {
       object: decodeObject(key, text, revision),
       prevObject: decodeObject(key, text, prev.modRevision),
       revision,
+      stored: { object: text, prev: { text, revision: prev.modRevision } },
     };
   }
 

@@ -1,14 +1,14 @@
 /** A fixed-size ring of the most recent watch events, oldest first, searchable by revision. */
 import { WatchEvent } from './types';
 
-export class EventRing {
-  private readonly slots: Array<WatchEvent | undefined>;
+export class EventRing<E extends { readonly revision: number } = WatchEvent> {
+  private readonly slots: Array<E | undefined>;
   private start = 0;
   private count = 0;
 
   constructor(readonly capacity: number) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`event ring capacity must be >= 1, got ${capacity}`);
-    this.slots = new Array<WatchEvent | undefined>(capacity);
+    this.slots = new Array<E | undefined>(capacity);
   }
 
   get size(): number {
@@ -16,7 +16,7 @@ export class EventRing {
   }
 
   /** Appends an event; returns the one it evicted when full. */
-  push(event: WatchEvent): WatchEvent | undefined {
+  push(event: E): E | undefined {
     if (this.count < this.capacity) {
       this.slots[(this.start + this.count++) % this.capacity] = event;
       return undefined;
@@ -42,11 +42,11 @@ export class EventRing {
   }
 
   /** The events with revision > `revision`, oldest first. */
-  *after(revision: number): IterableIterator<WatchEvent> {
+  *after(revision: number): IterableIterator<E> {
     for (let i = this.indexAfter(revision); i < this.count; i++) yield this.at(i);
   }
 
-  private at(i: number): WatchEvent {
+  private at(i: number): E {
     return this.slots[(this.start + i) % this.capacity]!;
   }
 

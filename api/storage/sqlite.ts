@@ -175,7 +175,7 @@ export class SqliteStorage implements Storage {
     }
     const rev = this.append(key, 1, 0, prev?.rev ?? 0, text);
     const created = decodeObject(key, text, rev);
-    this.publish(key, { type: 'ADDED', key, object: created, revision: rev });
+    this.publish(key, { type: 'ADDED', key, object: created, revision: rev, stored: { object: text } });
     return decodeObject(key, text, rev);
   }
 
@@ -234,6 +234,7 @@ export class SqliteStorage implements Storage {
         object: decodeObject(key, text, rev),
         prevObject: decodeObject(key, row.value, row.rev),
         revision: rev,
+        stored: { object: text, prev: { text: row.value, revision: row.rev } },
       });
       return decodeObject(key, text, rev);
     }
@@ -251,6 +252,7 @@ export class SqliteStorage implements Storage {
       object: decodeObject(key, row.value, rev),
       prevObject: decodeObject(key, row.value, row.rev),
       revision: rev,
+      stored: { object: row.value, prev: { text: row.value, revision: row.rev } },
     });
     return decodeObject(key, row.value, rev);
   }

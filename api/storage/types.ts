@@ -85,6 +85,20 @@ export interface WatchEvent {
   /** Previous state (MODIFIED/DELETED), so a watcher filtering by predicate can turn a MODIFIED into ADDED/DELETED. */
   readonly prevObject?: StoredObject;
   readonly revision: number;
+  /**
+   * The stored JSON the objects were decoded from, when the backend has it: the watch cache keeps recent events as
+   * this text rather than as object trees, and decodes them again to replay them. A wrapper that changes `object`
+   * (decryption) must drop it.
+   */
+  readonly stored?: StoredEventText;
+}
+
+/** See WatchEvent.stored. */
+export interface StoredEventText {
+  /** The text of `object` (for DELETED: of the last state). */
+  readonly object: string;
+  /** The text and revision of `prevObject`, when the event has one. */
+  readonly prev?: { readonly text: string; readonly revision: number };
 }
 
 export interface Watcher {
