@@ -1,9 +1,9 @@
 /**
  * `npm run bench:services`: a Service scaled 0→100→0 (time until all ready / all gone), a rolling update of 100
  * replicas, and the service proxy's throughput and added p99 latency against requests sent straight to one
- * container (bench/proxy-compare: new connections to httpd, and round trips on kept-alive connections to an echo
- * server). One node in this process (API server, controllers, agent); busybox is on the node before the scale-up.
- * The last line is one JSON object.
+ * container (bench/proxy-compare: new connections to httpd through the Service's port and through a port over that
+ * one container only, and round trips on kept-alive connections to an echo server). One node in this process (API
+ * server, controllers, agent); busybox is on the node before the scale-up. The last line is one JSON object.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { start } from '../api';
 import { ApiClient, Container, KubeObject, loadKubeconfig, RESOURCES, Service } from '../client';
 import { startControllers } from '../controllers/main';
 import { startAgent } from '../node-agent/main';
+import { ServiceProxy } from '../node-agent/proxy';
 import { proxyRelay } from '../node-agent/proxy/relay';
 import { compareProxy, describe, keptAliveRoundTrips, newConnectionPerRequest } from './proxy-compare';
 import { describePhases, formatPhases, scrapeMetrics } from './start-phases';
@@ -78,6 +79,14 @@ async function main(): Promise<void> {
     const one = (await containers()).find(ipOf)!;
     const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid: () => proxyRelay.pid });
     console.log(describe('proxy, new connection per request (httpd)', perRequest));
+    // What the proxy itself adds, apart from spreading over 100 replicas (cold processes, 100 veths) where direct
+    // requests find one hot httpd: a port over that same one container.
+    const alone = new ServiceProxy({ port: 0, httpAware: true });
+    const alonePort = await alone.listen();
+    alone.setEndpoints([{ id: one.metadata.name!, host: ipOf(one)!, port: 8080, weight: 1, group: 'bench' }]);
+    const sameContainer = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: alonePort }, client: newConnectionPerRequest, proxyPid: () => proxyRelay.pid });
+    await alone.close();
+    console.log(describe('proxy over that one container only, new connection per request (httpd)', sameContainer));
     await client.create(RESOURCES.services, echo);
     const echoContainer = async () => (await client.list<Container>(RESOURCES.containers, { namespace: NS, labelSelector: 'berth.dev/service=echo' })).items.find((c) => ipOf(c) && c.status?.ready);
     await waitFor(async () => (await echoContainer()) !== undefined && (await client.get<Service>(RESOURCES.services, 'echo', NS)).status?.readyReplicas === 1, 'the echo server');
@@ -104,8 +113,8 @@ async function main(): Promise<void> {
         scaleUpCpuMsPerContainer: cpuPerContainerMs,
         scaleDown100Ms: down,
         rollingUpdate100Ms: rolled,
-        proxy: { newConnectionPerRequest: perRequest, keptAlive },
-        failedRequests: perRequest.failed + keptAlive.failed,
+        proxy: { newConnectionPerRequest: perRequest, newConnectionSameContainer: sameContainer, keptAlive },
+        failedRequests: perRequest.failed + sameContainer.failed + keptAlive.failed,
       }),
     );
   } finally {
