@@ -17,15 +17,15 @@
 #include "relay.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -365,8 +365,6 @@ main (int argc, char **argv)
                 relay_accept (container_of (src, struct proxy, src));
               break;
             case RELAY_CLIENT:
-              relay_link_event (container_of (src, struct side, src), events[i].events);
-              break;
             case RELAY_UPSTREAM:
               relay_link_event (container_of (src, struct side, src), events[i].events);
               break;
