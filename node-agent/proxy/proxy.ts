@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { commands, FromRelay, isRelayable } from './protocol';
 import { proxyRelay } from './relay';
 import { ProxyStats } from './stats';
@@ -81,6 +82,9 @@ export class ServiceProxy {
 
   /** Starts listening; on failure (port taken) the proxy is closed and rejects with the reason. */
   listen(): Promise<number> {
+    if (isIP(this.host) === 0 || !Number.isInteger(this.port) || this.port < 0 || this.port > 65535) {
+      return Promise.reject(new Error(`service proxy: cannot listen on ${this.host}:${this.port}: an IP address and a port are needed`));
+    }
     this.listening = true;
     return new Promise((resolve, reject) => {
       this.listenWaiter = { resolve, reject };

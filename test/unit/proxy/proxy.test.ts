@@ -361,13 +361,16 @@ describe('ServiceProxy with real sockets', () => {
     expect(Date.now() - closedAt).toBeLessThan(200);
   });
 
-  it('reports a taken port clearly, and a rotation sent to the closed proxy afterwards harms no one', async () => {
+  it('reports a taken port or a host name clearly, and a rotation sent to a closed proxy afterwards harms no one', async () => {
     const port = await proxyToEcho();
     const [pid] = relayPids();
     const second = new ServiceProxy({ port });
     await expect(second.listen()).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
     await second.close(); // closed itself already: resolves all the same
     second.setEndpoints([ep('late', 1, 1)]); // as the agent may, before it learns of the failure
+    const named = new ServiceProxy({ host: 'localhost', port: 0 });
+    await expect(named.listen()).rejects.toThrow('cannot listen on localhost:0: an IP address and a port are needed');
+    await named.close();
     expect(await echoOnce(port)).toBe('ping');
     expect(relayPids()).toEqual([pid]);
   });
