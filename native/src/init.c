@@ -144,14 +144,14 @@ container_init (const struct berth_config *cfg, int sync_fd, int maps_fd, int fi
    * socket we share with it, which is closed right after. */
   if (cfg->terminal && (ret = console_setup (cfg, maps_fd, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
-  close (maps_fd);
 
-  /* 5. Wait for the agent to have put us in our cgroups (it does so while we set up the filesystem above: a
+  /* 5. Wait for the shim to have put us in our cgroups (it does so while we set up the filesystem above: a
    *    cgroup v1 migration waits for an RCU grace period, which overlaps our mounts instead of adding to them).
    *    Before the cgroup namespace, which takes the cgroup we are in as its root, and before anything of the
    *    process runs, so its every fork and page is limited. */
-  if ((ret = sync_expect (sync_fd, SYNC_CGROUP_DONE, -1, err, sizeof err)) < 0)
+  if ((ret = sync_expect (maps_fd, SYNC_CGROUP_DONE, -1, err, sizeof err)) < 0)
     fail (sync_fd, ret, err);
+  close (maps_fd);
   if ((cfg->new_ns_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
     fail (sync_fd, berth_error (err, sizeof err, errno, "unshare cgroup namespace"), err);
 

@@ -3,7 +3,8 @@
  *   berth-shim create CONFIG   fd 3 = sync socket to the agent, fds 0-2 = the container's stdio.
  *       Double-forks (the agent reaps the first process at once; the shim proper is re-parented and outlives the
  *       agent), clones the container init into its new namespaces, writes user-namespace maps, reports the init's
- *       pid, then waits for the init and records its exit status in the state directory (`exitfile`). With a
+ *       pid, puts it in its cgroups, then waits for the init and records its exit status in the state directory
+ *       (`exitfile`). With a
  *       `log` in the config, the container's stdout and stderr are pipes to the shim, which writes the log.
  *   berth-shim exec CONFIG     joins the cgroups and namespaces of `target`, forks the process (which enters the
  *       pid namespace), forwards signals to it and exits as it does (re-raising a fatal signal). With a terminal,
@@ -133,6 +134,21 @@ open_log (const struct berth_config *cfg, struct logger *log, int pipe_fds[2], c
   return 0;
 }
 
+/* Moves process `pid` (with its threads) into every cgroup of the config (`cgroup.procs` files). */
+static int
+join_cgroups (const struct berth_config *cfg, pid_t pid, char *err, size_t errlen)
+{
+  char text[16];
+  int n = snprintf (text, sizeof text, "%d", pid);
+  for (size_t i = 0; i < cfg->n_cgroups; i++)
+    {
+      cleanup_fd int fd = open (cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write (fd, text, n) != n)
+        return berth_error (err, errlen, errno, "put process %d in cgroup `%s`", pid, cfg->cgroup_procs[i]);
+    }
+  return 0;
+}
+
 static int
 run_create (const char *config_path)
 {
@@ -234,6 +250,18 @@ run_create (const char *config_path)
       sync_send (maps[0], SYNC_MAPS_DONE, 0, NULL);
     }
   sync_send (SYNC_FD, SYNC_PIDS, child, NULL);
+  /* The init into its cgroups while it sets up its filesystem (a cgroup v1 migration waits for an RCU grace period,
+   * which then overlaps the mounts instead of adding to them); it waits for CGROUP_DONE before anything of the
+   * container runs. Here rather than in the agent: no round trip through the agent's event loop per start, and
+   * no agent thread blocked on the kernel's cgroup locks. */
+  if ((ret = join_cgroups (&cfg, child, err, sizeof err)) < 0)
+    {
+      sync_send (SYNC_FD, SYNC_ERROR, -ret, err);
+      kill (child, SIGKILL);
+      waitpid (child, NULL, 0);
+      return 1;
+    }
+  sync_send (maps[0], SYNC_CGROUP_DONE, 0, NULL);
   /* From here the init talks to the agent alone; dropping our copies lets the agent see EOF if the init dies,
    * and lets pipes given as the container's stdio reach EOF when the container exits. */
   close (SYNC_FD);
@@ -267,20 +295,6 @@ run_create (const char *config_path)
 }
 
 static int
-join_cgroups (const struct berth_config *cfg, char *err, size_t errlen)
-{
-  char pid[16];
-  int n = snprintf (pid, sizeof pid, "%d", getpid ());
-  for (size_t i = 0; i < cfg->n_cgroups; i++)
-    {
-      cleanup_fd int fd = open (cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || write (fd, pid, n) != n)
-        return berth_error (err, errlen, errno, "join cgroup `%s`", cfg->cgroup_procs[i]);
-    }
-  return 0;
-}
-
-static int
 run_exec (const char *config_path)
 {
   char err[BERTH_ERRLEN];
@@ -292,7 +306,7 @@ run_exec (const char *config_path)
   close_fds_from (4);
   int resize_fd = fcntl (3, F_SETFD, FD_CLOEXEC) == 0 ? 3 : -1;
   /* Cgroups by host path, so before entering the mount namespace; namespace files are opened before any setns. */
-  if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0 || (ret = join_cgroups (&cfg, err, sizeof err)) < 0
+  if ((ret = load_config (config_path, &cfg, err, sizeof err)) < 0 || (ret = join_cgroups (&cfg, getpid (), err, sizeof err)) < 0
       || (ret = ns_open_all (cfg.target_pid, ns_fds, err, sizeof err)) < 0
       || (ret = ns_enter_all (ns_fds, err, sizeof err)) < 0)
     {

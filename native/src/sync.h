@@ -2,10 +2,11 @@
  * SOCK_STREAM so that Node can watch it on its event loop (node-agent/runtime/berth/sync-channel.ts mirrors this
  * layout); the shim <-> init pair is SOCK_SEQPACKET.
  *
- *   shim  -> agent  SYNC_PIDS(init pid)        the init exists; the agent puts it in its cgroups meanwhile
+ *   shim  -> agent  SYNC_PIDS(init pid)        the init exists (the agent can kill it if the create fails)
  *   shim  -> init   SYNC_MAPS_DONE             uid_map/gid_map written (user namespace only)
- *   agent -> init   SYNC_CGROUP_DONE           the init is in its cgroups: it may create the cgroup namespace and
- *                                              finish (the init waits for it after the filesystem, before rlimits)
+ *   shim  -> init   SYNC_CGROUP_DONE           the shim has put the init in its cgroups: it may create the cgroup
+ *                                              namespace and finish (it waits for this after the filesystem, before
+ *                                              rlimits)
  *   init  -> agent  SYNC_READY                 everything is set up; the init waits on exec.fifo for `start`
  *   any   -> agent  SYNC_ERROR(errno, message) setup failed; the sender exits
  */

@@ -20,6 +20,7 @@ import type {
   ResolvedImage,
   StatusReporter,
 } from './types';
+import { writeFile } from '../runtime/small-files';
 
 export interface SupervisorDeps {
   readonly runtime: ContainerRuntime;
@@ -249,7 +250,7 @@ export class ContainerSupervisor {
       }
       this.lastArgv = config.process?.args ?? [];
       await fs.promises.mkdir(bundle, { recursive: true });
-      await fs.promises.writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
+      await writeFile(path.join(bundle, 'config.json'), JSON.stringify(config));
       const log = await this.deps.logs.log(this.obj, this.id, this.status.restartCount);
       this.deps.timings?.observePhase('bundle', (performance.now() - bundleStarted) / 1000);
       const state = await this.timed('create', async () => {

@@ -1,6 +1,7 @@
 /** /etc/hosts and /etc/resolv.conf for containers, pointing them at their Network's names and DNS server. */
 import * as fs from 'node:fs';
 import { CLUSTER_DOMAIN, type NameRecord } from './dns-records';
+import { writeFile } from '../runtime/small-files';
 
 export interface HostsFileInput {
   /** The container's own names and address (first, so `hostname -i` finds it). */
@@ -49,7 +50,7 @@ export function writeInPlace(path: string, content: string): void {
 
 /** `writeInPlace` off the event loop (a new container's files, written while its start waits anyway). */
 export function writeInPlaceAsync(path: string, content: string): Promise<void> {
-  return fs.promises.writeFile(path, content, { mode: 0o644 }).catch((err) => Promise.reject(writeFailed(path, err)));
+  return writeFile(path, content, { mode: 0o644 }).catch((err) => Promise.reject(writeFailed(path, err)));
 }
 
 const writeFailed = (path: string, err: unknown) => new Error(`write ${path}: ${(err as Error).message}`, { cause: err });

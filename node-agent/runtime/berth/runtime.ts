@@ -2,8 +2,8 @@
  * Berth's own OCI runtime: the TypeScript half of create/start/state/kill/delete/exec. Container set-up runs in
  * native/ (berth-shim), reached through the NativeRuntime seam; cgroups through the CgroupManager.
  *
- * create: validate config.json → compile seccomp (cached on disk) → claim the state dir → cgroup create + limits → serialize
- * config.bin → spawn the shim → sync PIDS → put the init in its cgroup → sync CGROUP_DONE → sync READY.
+ * create: validate config.json → compile seccomp (cached on disk) → claim the state dir → cgroup create + limits and
+ * config.bin → spawn the shim → sync PIDS (the shim puts the init in its cgroup meanwhile) → sync READY.
  * The shim outlives the agent and records the exit status in the state dir, so a restarted agent re-adopts
  * every container from its state dir alone (pid + start time).
  */
@@ -38,6 +38,7 @@ import { DEFAULT_SECCOMP_CACHE, seccompProgramFile } from './seccomp-cache';
 import { serializeExecConfig, serializeInitConfig } from './serialize';
 import { SyncChannel } from './sync-channel';
 import { DEFAULT_STATE_ROOT, StateDir, type RecordedExit, type StoredState } from './state-dir';
+import { writeFile } from '../small-files';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Upper bounds for the set-up handshake; a healthy container needs a few milliseconds. */
@@ -150,8 +151,8 @@ export class BerthRuntime implements ContainerRuntime {
       // Off the event loop and side by side: the cgroup (kernel locks) and the state files (the disk).
       const prepared = await Promise.allSettled([
         cgroup.create().then(() => cgroup.setResources(spec.linux?.resources ?? {})),
-        fs.promises.writeFile(dir.file('spec.json'), JSON.stringify(spec)),
-        fs.promises.writeFile(
+        writeFile(dir.file('spec.json'), JSON.stringify(spec)),
+        writeFile(
           dir.file('config.bin'),
           serializeInitConfig({
             spec,
@@ -168,7 +169,7 @@ export class BerthRuntime implements ContainerRuntime {
       ]);
       const failed = prepared.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      await this.spawnInit(dir, cgroup, stdio, (initPid) => (pid = initPid));
+      await this.spawnInit(dir, stdio, (initPid) => (pid = initPid));
       const state: StoredState = {
         ociVersion: spec.ociVersion,
         id,
@@ -182,7 +183,7 @@ export class BerthRuntime implements ContainerRuntime {
         shim: parentOf(pid),
       };
       await dir.writeState(state);
-      if (opts.pidFile) await fs.promises.writeFile(opts.pidFile, String(pid));
+      if (opts.pidFile) await writeFile(opts.pidFile, String(pid));
       return this.describe(state, 'created');
     } catch (err) {
       await this.undoCreate(dir, cgroup, pid);
@@ -191,8 +192,9 @@ export class BerthRuntime implements ContainerRuntime {
   }
 
   /** The shim handshake (native/src/sync.h): settles once the init waits for `start`; `onPid` learns the init's
-   *  host pid as soon as it exists (so that a failure after that can kill it). */
-  private async spawnInit(dir: StateDir, cgroup: CgroupManager, stdio: Stdio | undefined, onPid: (pid: number) => void): Promise<void> {
+   *  host pid as soon as it exists (so that a failure after that can kill it). The shim puts the init in its
+   *  cgroups (the `cgroup.procs` files of config.bin) while the init sets up its filesystem. */
+  private async spawnInit(dir: StateDir, stdio: Stdio | undefined, onPid: (pid: number) => void): Promise<void> {
     const io = resolveStdio(stdio);
     let channel: SyncChannel;
     try {
@@ -201,18 +203,7 @@ export class BerthRuntime implements ContainerRuntime {
       io.close();
     }
     try {
-      const pid = await channel.expect(SyncMessage.PIDS, PIDS_TIMEOUT_MS);
-      onPid(pid);
-      try {
-        // What CgroupManager.apply does, but off the event loop: a cgroup v1 migration blocks for an RCU grace
-        // period, and concurrent creates then share one grace period instead of queueing for their own.
-        await Promise.all(cgroup.procsFiles.map((f) => fs.promises.writeFile(f, String(pid))));
-        channel.send(SyncMessage.CGROUP_DONE);
-      } catch (err) {
-        // An init that died during set-up (ESRCH here) has sent the reason; prefer it.
-        const report = await channel.expect(SyncMessage.READY, 1000).then(() => undefined, (e: unknown) => e);
-        throw report ?? new Error(`put init ${pid} in cgroup ${cgroup.path}: ${(err as Error).message}`, { cause: err });
-      }
+      onPid(await channel.expect(SyncMessage.PIDS, PIDS_TIMEOUT_MS));
       await channel.expect(SyncMessage.READY, READY_TIMEOUT_MS);
     } finally {
       await channel.close();

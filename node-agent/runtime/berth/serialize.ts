@@ -172,7 +172,7 @@ export interface InitConfigInput {
   readonly exitFile: string;
   /** The compiled seccomp program (raw sock_filter[]), when the spec has one. */
   readonly seccompFile?: string;
-  /** The container's cgroup, for a `cgroup` mount. */
+  /** The container's cgroup: the shim puts the init in it, and a `cgroup` mount shows it. */
   readonly cgroups: CgroupPlacement;
   readonly init?: boolean;
   /** Allocate a pseudo-terminal (process.terminal without a terminal from the caller). */
@@ -200,6 +200,8 @@ export function serializeInitConfig(input: InitConfigInput): Buffer {
   for (const ns of linux.namespaces ?? []) t.push('ns', ns.type, ns.path ?? '');
   if (linux.uidMappings?.length) t.push('uidmap', idMap(linux.uidMappings));
   if (linux.gidMappings?.length) t.push('gidmap', idMap(linux.gidMappings));
+  // The shim puts the init in these while the init sets up its filesystem.
+  for (const dir of input.cgroups.directories) t.push('cgroup', `${dir}/cgroup.procs`);
   const rootProp = linux.rootfsPropagation ? PROPAGATION[linux.rootfsPropagation] : 0;
   t.push('rootfs', spec.root!.path, spec.root!.readonly ? 1 : 0, rootProp);
   pushMounts(t, spec, input.bundle, input.cgroups);

@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RuntimeSpec } from '../spec';
+import { writeFile } from '../small-files';
 
 export interface StoredState {
   readonly ociVersion: string;
@@ -74,7 +75,7 @@ export class StateDir {
 
   async writeState(state: StoredState): Promise<void> {
     const tmp = `${this.file('state.json')}.tmp`;
-    await fs.promises.writeFile(tmp, JSON.stringify(state));
+    await writeFile(tmp, JSON.stringify(state));
     await fs.promises.rename(tmp, this.file('state.json'));
   }
 

@@ -69,13 +69,6 @@ export class SyncChannel {
     });
   }
 
-  send(type: SyncMessage): void {
-    const m = Buffer.alloc(MESSAGE_SIZE);
-    if (os.endianness() === 'LE') m.writeInt32LE(type, 0);
-    else m.writeInt32BE(type, 0);
-    this.socket.write(m);
-  }
-
   /** Closes the socket; resolves once its fd is closed. */
   close(): Promise<void> {
     if (this.socket.closed) return Promise.resolve();

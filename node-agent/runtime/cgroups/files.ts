@@ -1,6 +1,7 @@
 /** Small synchronous helpers for cgroupfs files, with errors that name the file and the value. */
 import * as fs from 'node:fs';
 import { CgroupError } from './types';
+import { writeFile } from '../small-files';
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -25,7 +26,7 @@ export type CgroupWrite = readonly [file: string, value: string | number];
 export async function writeInOrder(lists: ReadonlyArray<readonly CgroupWrite[]>): Promise<void> {
   const results = await Promise.allSettled(
     lists.map(async (list) => {
-      for (const [file, value] of list) await fs.promises.writeFile(file, String(value)).catch((err) => Promise.reject(writeError(file, value, err)));
+      for (const [file, value] of list) await writeFile(file, String(value)).catch((err) => Promise.reject(writeError(file, value, err)));
     }),
   );
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { SUPPORTED_SECCOMP_ARCHES, SUPPORTED_SECCOMP_OPERATORS } from '../seccomp/compile';
 import { hostHardLimits, RLIMIT_NAMES } from './rlimits';
 import type { LinuxNamespaceType, RuntimeSpec } from './oci';
+import { readFile } from '../small-files';
 
 export class SpecError extends Error {
   constructor(
@@ -378,7 +379,7 @@ export function loadBundle(bundleDir: string): RuntimeSpec {
 /** `loadBundle` with the read off the event loop (the runtime's create). */
 export async function loadBundleAsync(bundleDir: string): Promise<RuntimeSpec> {
   const file = bundleConfigFile(bundleDir);
-  const text = await fs.promises.readFile(file, 'utf8').catch((err) => Promise.reject(unreadable(file, err)));
+  const text = await readFile(file, 'utf8').catch((err) => Promise.reject(unreadable(file, err)));
   return parseBundleText(text, bundleDir);
 }
 
