@@ -48,7 +48,7 @@ export class AuditLog {
   private fd: number;
   private ino: number;
   private closed = false;
-  private pending: Buffer[] = [];
+  private pending: string[] = [];
   private readonly maxBytes: number;
   private readonly backups: number;
 
@@ -73,7 +73,7 @@ export class AuditLog {
   write(entry: AuditEntry): void {
     if (this.closed) return; // a response that finishes while the server shuts down
     if (this.pending.length === 0) setImmediate(() => this.flush());
-    this.pending.push(Buffer.from(JSON.stringify(entry) + '\n'));
+    this.pending.push(`${JSON.stringify(entry)}\n`);
   }
 
   /** Appends the queued lines, rotating first whenever the next line would take the file past maxBytes. */
@@ -84,19 +84,20 @@ export class AuditLog {
     try {
       // The file's real size: other processes may append to it too.
       let size = fs.fstatSync(this.fd).size;
-      let chunk: Buffer[] = [];
+      let chunk = '';
       let chunkBytes = 0;
       for (const line of lines) {
-        if (size + chunkBytes > 0 && size + chunkBytes + line.length > this.maxBytes) {
-          fs.writeSync(this.fd, Buffer.concat(chunk));
+        const lineBytes = Buffer.byteLength(line);
+        if (size + chunkBytes > 0 && size + chunkBytes + lineBytes > this.maxBytes) {
+          fs.writeSync(this.fd, chunk);
           size = this.rotate();
-          chunk = [];
+          chunk = '';
           chunkBytes = 0;
         }
-        chunk.push(line);
-        chunkBytes += line.length;
+        chunk += line;
+        chunkBytes += lineBytes;
       }
-      fs.writeSync(this.fd, Buffer.concat(chunk));
+      fs.writeSync(this.fd, chunk);
     } catch (err) {
       console.error(`berth-apiserver: cannot write audit log ${this.file}: ${(err as Error).message}`);
     }

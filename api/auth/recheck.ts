@@ -53,9 +53,8 @@ export function credentialRecheckMiddleware(authenticator: Authenticator, interv
     if (getUser(req) === ANONYMOUS_USER) return next();
     const entry: OpenRequest = { req, res, checkedAt: performance.now(), checking: false };
     open.add(entry);
-    const done = (): boolean => open.delete(entry);
-    res.once('close', done);
-    res.once('finish', done);
+    // 'close' follows every response, finished or cut off.
+    res.once('close', () => open.delete(entry));
     sweeper ??= setInterval(sweep, Math.min(1000, intervalMs)).unref();
     next();
   };

@@ -31,10 +31,12 @@ function walk(schema: JSONSchemaProps, value: unknown, at: string, errors: Field
     return;
   }
   if (!isObj(value)) return;
-  if (schema.properties) {
-    for (const [key, child] of Object.entries(schema.properties)) if (key in value) walk(child, value[key], fieldPath.child(at, key), errors);
-  } else if (typeof schema.additionalProperties === 'object') {
-    for (const [key, v] of Object.entries(value)) walk(schema.additionalProperties, v, fieldPath.mapKey(at, key), errors);
+  // Keys of the value, not of the schema: an object sets a few of the many properties its schema knows.
+  const { properties, additionalProperties } = schema;
+  if (properties) {
+    for (const key in value) if (Object.hasOwn(properties, key)) walk(properties[key], value[key], fieldPath.child(at, key), errors);
+  } else if (typeof additionalProperties === 'object') {
+    for (const key in value) walk(additionalProperties, value[key], fieldPath.mapKey(at, key), errors);
   }
 }
 
