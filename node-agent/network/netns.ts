@@ -10,8 +10,11 @@ import { containerNetnsName } from './names';
  */
 export async function createNetns(name: string): Promise<string> {
   await runIpBatchChecked([`netns add ${checkedName(name)}`], `create network namespace ${name}`, { tolerated: ALREADY_EXISTS });
-  return path.join(NETNS_RUN_DIR, name);
+  return netnsPathOf(name);
 }
+
+/** Where `createNetns(name)` puts the namespace. */
+export const netnsPathOf = (name: string): string => path.join(NETNS_RUN_DIR, name);
 
 /** Creates the network namespace of a container: `/run/netns/berth-<id>`. */
 export function createContainerNetns(containerId: string): Promise<string> {

@@ -10,7 +10,7 @@ import { DnsServer, DNS_PORT } from './dns-server';
 import { createDriver } from './drivers';
 import { renderHostsFile, renderResolvConf, writeInPlace, writeInPlaceAsync } from './etc-files';
 import { containerNetnsName } from './names';
-import { createNetns, deleteNetns } from './netns';
+import { createNetns, deleteNetns, netnsPathOf } from './netns';
 import { PortInUseError, TcpForwarder, type PortTarget } from './port-forwarder';
 import type { Attachment, NetworkConfig, NetworkDriver, NetworkDriverName } from './types';
 
@@ -115,9 +115,16 @@ export class NodeNetworking {
       if (request.networks.length > 1) throw new Error(`container ${request.containerId}: host networking cannot be combined with other networks`);
       return { attachments: [] };
     }
-    const netnsPath = await createNetns(containerNetnsName(request.containerId));
+    const netnsName = containerNetnsName(request.containerId);
+    const netnsPath = netnsPathOf(netnsName);
+    // Not waited for before a bridge attach: the node's `ip` session runs batches in the order they were written,
+    // so the attach's `link add ... netns` finds the namespace, one trip through that queue sooner under a burst of
+    // starts. Other drivers (and bridges in another namespace, a session of their own) wait for it.
+    const created = createNetns(netnsName);
+    created.catch(() => undefined); // awaited below, and reported first if it fails
     const attachments: Attachment[] = [];
     try {
+      if (this.options.hostNetns || request.networks.some((n) => n.network.driver !== 'bridge') || request.networks.length === 0) await created;
       let defaultRouteTaken = false;
       for (const [index, { network, address }] of request.networks.entries()) {
         if (!this.networks.has(network.key)) await this.ensureNetwork(network); // attach recreates a bridge deleted behind our back
@@ -126,9 +133,14 @@ export class NodeNetworking {
         attachments.push(await this.driver(network.driver).attach(network, request.containerId, netnsPath, address, { interfaceName: `eth${index}`, defaultRoute }));
       }
       if (request.networks.length === 0) attachments.push(await this.driver('none').attach(noneNetwork(request), request.containerId, netnsPath, ''));
+      await created;
     } catch (err) {
       await this.tearDownContainer(request);
-      throw err;
+      // The namespace's own failure, if it failed: the attach only failed for lack of it.
+      throw await created.then(
+        () => err,
+        (netnsErr: unknown) => netnsErr,
+      );
     }
     this.containers.set(request.containerId, request);
     for (const { network, address } of request.networks) {
