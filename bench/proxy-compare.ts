@@ -4,10 +4,8 @@
  * shared machine hits both, and the ratio and added p99 taken per round, then their median.
  */
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { runLoad } from '../test/helpers/load';
-import { median, percentile, round } from './stats';
+import { cpuMs, median, percentile, round } from './stats';
 
 export interface Target {
   readonly host: string;
@@ -22,25 +20,59 @@ export interface LoadSample {
   readonly elapsedMs: number;
 }
 
-/** One load run against a target: new-connection HTTP requests, or round trips on kept-alive connections. */
-export type Client = (target: Target, durationMs: number, concurrency: number) => Promise<LoadSample>;
+/** One load run against targets (requests or connections spread over them in turn): new-connection HTTP requests, or round trips on kept-alive connections. */
+export type Client = (targets: readonly Target[], durationMs: number, concurrency: number) => Promise<LoadSample>;
 
-/** GET / on a new connection per request (test/helpers/load): each request pays a connect through the proxy. */
-export const newConnectionPerRequest: Client = async (target, durationMs, concurrency) => {
-  const r = await runLoad({ ...target, durationMs, concurrency });
-  return { latenciesMs: r.latenciesMs, failed: r.failed, failures: r.failures, elapsedMs: r.elapsedMs };
-};
+/** Runs a load script (plain JavaScript for `node -e`, options as JSON in argv[1], a LoadSample as JSON on stdout) in a process of its own. */
+function runScript(script: string, options: object): Promise<LoadSample> {
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, ['-e', script, JSON.stringify(options)], { maxBuffer: 256 * 2 ** 20 }, (err, stdout) =>
+      err ? reject(new Error(`load against ${JSON.stringify(options).slice(0, 200)}: ${err.message}`)) : resolve(JSON.parse(stdout) as LoadSample),
+    ),
+  );
+}
 
-// Plain JavaScript for `node -e`: each connection sends a message and waits for all of it to come back (an echo
-// server), again and again until the time is up; prints { latenciesMs, failed, elapsedMs }.
+// Each client sends GET / on a new connection (to the targets in turn, as test/helpers/load does to one) and reads
+// the whole answer, again and again until the time is up; a status other than 200 is a failure.
+const NEW_CONNECTION_SCRIPT = `
+const http = require('node:http');
+const o = JSON.parse(process.argv[1]);
+const latenciesMs = []; let failed = 0; const failures = {}; let next = 0;
+const fail = (why) => { failed++; failures[why] = (failures[why] || 0) + 1; };
+const t0 = performance.now();
+const one = () => new Promise((resolve) => {
+  const { host, port } = o.targets[next++ % o.targets.length];
+  const start = performance.now();
+  const req = http.get({ host, port, path: '/', agent: false, timeout: 5000 }, (res) => {
+    res.resume();
+    res.on('error', (e) => { fail(e.code || e.message); resolve(); });
+    res.on('end', () => {
+      if (res.statusCode === 200) latenciesMs.push(Math.round((performance.now() - start) * 100) / 100);
+      else fail('status ' + res.statusCode);
+      resolve();
+    });
+  });
+  req.on('timeout', () => req.destroy(new Error('timeout')));
+  req.on('error', (e) => { fail(e.code || e.message); resolve(); });
+});
+const client = async () => { while (performance.now() - t0 < o.durationMs) await one(); };
+Promise.all(Array.from({ length: o.concurrency }, client)).then(() =>
+  console.log(JSON.stringify({ latenciesMs, failed, failures, elapsedMs: performance.now() - t0 })));
+`;
+
+/** GET / on a new connection per request: each request pays a connect (through the proxy, when proxied). */
+export const newConnectionPerRequest: Client = (targets, durationMs, concurrency) => runScript(NEW_CONNECTION_SCRIPT, { targets, durationMs, concurrency });
+
+// Each connection (to the targets in turn) sends a message and waits for all of it to come back (an echo server),
+// again and again until the time is up.
 const ROUND_TRIP_SCRIPT = `
 const net = require('node:net');
 const o = JSON.parse(process.argv[1]);
 const message = Buffer.alloc(o.bytes, 'x');
 const latenciesMs = []; let failed = 0; const failures = {};
 const t0 = performance.now();
-const connection = () => new Promise((resolve) => {
-  const s = net.connect({ host: o.host, port: o.port, noDelay: true });
+const connection = (i) => new Promise((resolve) => {
+  const s = net.connect({ ...o.targets[i % o.targets.length], noDelay: true });
   let got = 0, sentAt = 0;
   const send = () => {
     if (performance.now() - t0 >= o.durationMs) return s.end();
@@ -51,19 +83,15 @@ const connection = () => new Promise((resolve) => {
   s.on('error', (e) => { failed++; failures[e.code || e.message] = (failures[e.code || e.message] || 0) + 1; });
   s.on('close', resolve);
 });
-Promise.all(Array.from({ length: o.concurrency }, connection)).then(() =>
+Promise.all(Array.from({ length: o.concurrency }, (_, i) => connection(i))).then(() =>
   console.log(JSON.stringify({ latenciesMs, failed, failures, elapsedMs: performance.now() - t0 })));
 `;
 
 /** `bytes`-byte round trips on kept-alive connections to an echo server: the proxy's cost per message, no connect. */
 export const keptAliveRoundTrips =
   (bytes = 100): Client =>
-  (target, durationMs, concurrency) =>
-    new Promise((resolve, reject) =>
-      execFile(process.execPath, ['-e', ROUND_TRIP_SCRIPT, JSON.stringify({ ...target, durationMs, concurrency, bytes })], { maxBuffer: 256 * 2 ** 20 }, (err, stdout) =>
-        err ? reject(new Error(`round-trip load against ${target.host}:${target.port}: ${err.message}`)) : resolve(JSON.parse(stdout) as LoadSample),
-      ),
-    );
+  (targets, durationMs, concurrency) =>
+    runScript(ROUND_TRIP_SCRIPT, { targets, durationMs, concurrency, bytes });
 
 export interface Comparison {
   readonly proxyRps: number;
@@ -86,7 +114,8 @@ export interface Comparison {
 }
 
 export interface CompareOptions {
-  readonly direct: Target;
+  /** Where direct requests go: one target, or several in turn (as the proxy spreads over its endpoints). */
+  readonly direct: Target | readonly Target[];
   readonly proxied: Target;
   readonly client: Client;
   readonly rounds?: number;
@@ -96,17 +125,14 @@ export interface CompareOptions {
   readonly proxyPid?: () => number | undefined;
 }
 
-/** CPU time (user + system) process `pid` has used so far, ms; NaN if it is unknown or gone. */
-export function cpuMsOf(pid: number | undefined): number {
+/** CPU time process `pid` has used so far, ms; NaN when there is none (no pid, or it ended). */
+function cpuMsOf(pid: number | undefined): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return pid === undefined ? NaN : cpuMs(pid);
   } catch {
     return NaN;
   }
 }
-/** USER_HZ: what /proc/PID/stat counts CPU time in (100 on every Linux this runs on). */
-const CLOCK_TICKS = 100;
 
 export async function compareProxy(opts: CompareOptions): Promise<Comparison> {
   const { rounds = 5, roundMs = 2000, concurrency = 8 } = opts;
@@ -117,7 +143,7 @@ export async function compareProxy(opts: CompareOptions): Promise<Comparison> {
     const order = i % 2 ? (['proxied', 'direct'] as const) : (['direct', 'proxied'] as const);
     for (const which of order) {
       const cpuBefore = cpuMsOf(opts.proxyPid?.());
-      runs[which].push(await opts.client(opts[which], roundMs, concurrency));
+      runs[which].push(await opts.client(([] as Target[]).concat(opts[which]), roundMs, concurrency));
       if (which === 'proxied') proxyCpuMs += cpuMsOf(opts.proxyPid?.()) - cpuBefore;
     }
   }

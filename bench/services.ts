@@ -1,9 +1,10 @@
 /**
  * `npm run bench:services`: a Service scaled 0→100→0 (time until all ready / all gone), a rolling update of 100
  * replicas, and the service proxy's throughput and added p99 latency against requests sent straight to one
- * container (bench/proxy-compare: new connections to httpd through the Service's port and through a port over that
- * one container only, and round trips on kept-alive connections to an echo server). One node in this process (API
- * server, controllers, agent); busybox is on the node before the scale-up. The last line is one JSON object.
+ * container (bench/proxy-compare: new connections to httpd through the Service's port, also against direct requests
+ * spread over the same replicas, and through a port over that one container only; round trips on kept-alive
+ * connections to an echo server). One node in this process (API server, controllers, agent); busybox is on the node
+ * before the scale-up. The last line is one JSON object.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -76,21 +77,25 @@ async function main(): Promise<void> {
 
     // The proxy over the 100 against one container directly: new connections to httpd, then round trips on kept-alive connections to an echo server.
     const ipOf = (c: Container) => (c.status as { ip?: string } | undefined)?.ip;
-    const one = (await containers()).find(ipOf)!;
-    const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid: () => proxyRelay.pid });
+    const replicas = (await containers()).filter(ipOf);
+    const one = replicas[0];
+    const proxyPid = () => proxyRelay.pid;
+    const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid });
     console.log(describe('proxy, new connection per request (httpd)', perRequest));
-    // What the proxy itself adds, apart from spreading over 100 replicas (cold processes, 100 veths) where direct
-    // requests find one hot httpd: a port over that same one container.
+    // Spreading over 100 replicas costs by itself (100 cold httpd processes and veths where direct requests find one
+    // hot): the same spread without the proxy, and the proxy over that one container only.
+    const spread = await compareProxy({ direct: replicas.map((c) => ({ host: ipOf(c)!, port: 8080 })), proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid });
+    console.log(describe('proxy vs direct requests spread over the same 100 replicas, new connection per request (httpd)', spread));
     const alone = new ServiceProxy({ port: 0, httpAware: true });
     const alonePort = await alone.listen();
     alone.setEndpoints([{ id: one.metadata.name!, host: ipOf(one)!, port: 8080, weight: 1, group: 'bench' }]);
-    const sameContainer = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: alonePort }, client: newConnectionPerRequest, proxyPid: () => proxyRelay.pid });
+    const sameContainer = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: alonePort }, client: newConnectionPerRequest, proxyPid });
     await alone.close();
     console.log(describe('proxy over that one container only, new connection per request (httpd)', sameContainer));
     await client.create(RESOURCES.services, echo);
     const echoContainer = async () => (await client.list<Container>(RESOURCES.containers, { namespace: NS, labelSelector: 'berth.dev/service=echo' })).items.find((c) => ipOf(c) && c.status?.ready);
     await waitFor(async () => (await echoContainer()) !== undefined && (await client.get<Service>(RESOURCES.services, 'echo', NS)).status?.readyReplicas === 1, 'the echo server');
-    const keptAlive = await compareProxy({ direct: { host: ipOf((await echoContainer())!)!, port: 7 }, proxied: { host: '127.0.0.1', port: PORT + 1000 }, client: keptAliveRoundTrips(), proxyPid: () => proxyRelay.pid });
+    const keptAlive = await compareProxy({ direct: { host: ipOf((await echoContainer())!)!, port: 7 }, proxied: { host: '127.0.0.1', port: PORT + 1000 }, client: keptAliveRoundTrips(), proxyPid });
     console.log(describe('proxy, kept-alive connections (100-byte round trips to an echo server)', keptAlive));
     await client.delete(RESOURCES.services, 'echo', { namespace: NS });
 
@@ -113,8 +118,8 @@ async function main(): Promise<void> {
         scaleUpCpuMsPerContainer: cpuPerContainerMs,
         scaleDown100Ms: down,
         rollingUpdate100Ms: rolled,
-        proxy: { newConnectionPerRequest: perRequest, newConnectionSameContainer: sameContainer, keptAlive },
-        failedRequests: perRequest.failed + sameContainer.failed + keptAlive.failed,
+        proxy: { newConnectionPerRequest: perRequest, newConnectionSpread: spread, newConnectionSameContainer: sameContainer, keptAlive },
+        failedRequests: perRequest.failed + spread.failed + sameContainer.failed + keptAlive.failed,
       }),
     );
   } finally {
