@@ -35,6 +35,15 @@ export function decodeObject(key: string, text: string, revision: number): Store
   return obj;
 }
 
+/**
+ * What a write hands back to its writer: `obj` as stored at `revision`, without decoding the stored text again. A
+ * copy of its top level and metadata (`obj` itself is left alone) that shares everything deeper with `obj`, which
+ * the writer built for this write.
+ */
+export function writtenObject(obj: StoredObject, revision: number): StoredObject {
+  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
+}
+
 /** An event whose objects are decoded afresh from their stored text (see WatchEvent.stored). */
 export function decodeEvent(type: WatchEventType, key: string, revision: number, stored: StoredEventText): WatchEvent {
   const object = decodeObject(key, stored.object, revision);

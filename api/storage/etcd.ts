@@ -15,6 +15,7 @@ import {
   isPrefix,
   isSameEncoding,
   prefixEnd,
+  writtenObject,
 } from './codec';
 import { EtcdKv, KeyValue, RangeRequest, RangeResponse, RequestOp, TxnResponse } from './etcd-rpc';
 import { EtcdEvent, EtcdWatch } from './etcd-watch';
@@ -72,7 +73,7 @@ export class EtcdStorage implements Storage {
       const { kv } = await this.read(key).catch(() => ({ kv: undefined }));
       throw new StorageError('AlreadyExists', key, `${key} already exists`, kv?.modRevision);
     }
-    return decodeObject(key, text, res.revision);
+    return writtenObject(obj, res.revision);
   }
 
   async get(key: string): Promise<StoredObject> {
@@ -114,10 +115,11 @@ export class EtcdStorage implements Storage {
       const storedText = kv.value.toString();
       const current = decodeObject(key, storedText, kv.modRevision);
       checkPreconditions(key, current, preconditions);
-      const text = encodeObject(key, await tryUpdate(current));
+      const next = await tryUpdate(current);
+      const text = encodeObject(key, next);
       if (isSameEncoding(storedText, text)) return current;
       const res = await this.txn(key, kv.modRevision, { put: { key: this.etcdKey(key), value: Buffer.from(text) } });
-      if (res.succeeded) return decodeObject(key, text, res.revision);
+      if (res.succeeded) return writtenObject(next, res.revision);
       // Lost the race: the failure branch read the winner's state; try again on it.
       kv = res.responses[0]?.range?.kvs[0];
       revision = res.revision;

@@ -21,6 +21,7 @@ import {
   isPrefix,
   isSameEncoding,
   prefixEnd,
+  writtenObject,
 } from './codec';
 import {
   ListOptions,
@@ -176,7 +177,7 @@ export class SqliteStorage implements Storage {
     const rev = this.append(key, 1, 0, prev?.rev ?? 0, text);
     const created = decodeObject(key, text, rev);
     this.publish(key, { type: 'ADDED', key, object: created, revision: rev, stored: { object: text } });
-    return decodeObject(key, text, rev);
+    return writtenObject(obj, rev);
   }
 
   async get(key: string): Promise<StoredObject> {
@@ -236,7 +237,7 @@ export class SqliteStorage implements Storage {
         revision: rev,
         stored: { object: text, prev: { text: row.value, revision: row.rev } },
       });
-      return decodeObject(key, text, rev);
+      return writtenObject(next, rev);
     }
   }
 
