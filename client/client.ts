@@ -125,10 +125,14 @@ export class ApiClient {
     return new Promise((resolve, reject) => {
       if (body.destroyed) return reject(new Error('the response ended before its body was read'));
       const chunks: Buffer[] = [];
+      let ended = false;
       body.on('data', (chunk: Buffer | string) => chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-      body.once('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+      body.once('end', () => {
+        ended = true;
+        resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+      });
       body.once('error', reject);
-      body.once('close', () => reject(new Error('the response ended before its body did')));
+      body.once('close', () => ended || reject(new Error('the response ended before its body did')));
     });
   }
 
