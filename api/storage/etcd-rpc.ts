@@ -5,9 +5,10 @@
 import { GrpcConnection } from './grpc';
 import { ProtoField, encodeMessage, readFields } from './protobuf';
 
+/** Key and value as text (UTF-8): Berth stores JSON under string keys, and decoding once saves a Buffer per field. */
 export interface KeyValue {
-  readonly key: Buffer;
-  readonly value: Buffer;
+  readonly key: string;
+  readonly value: string;
   readonly createRevision: number;
   readonly modRevision: number;
 }
@@ -72,19 +73,18 @@ export function headerRevision(buf: Buffer, from: number, to: number): number {
 }
 
 export function decodeKeyValue(buf: Buffer, from: number, to: number): KeyValue {
-  let key: Buffer = EMPTY;
-  let value: Buffer = EMPTY;
+  let key = '';
+  let value = '';
   let createRevision = 0;
   let modRevision = 0;
   readFields(buf, from, to, (field, v, start, end) => {
-    if (field === 1) key = buf.subarray(start, end);
+    if (field === 1) key = buf.toString('utf8', start, end);
     else if (field === 2) createRevision = v;
     else if (field === 3) modRevision = v;
-    else if (field === 5) value = buf.subarray(start, end);
+    else if (field === 5) value = buf.toString('utf8', start, end);
   });
   return { key, value, createRevision, modRevision };
 }
-const EMPTY = Buffer.alloc(0);
 
 function decodeRange(buf: Buffer, from: number, to: number): RangeResponse {
   let revision = 0;

@@ -79,7 +79,7 @@ export class EtcdStorage implements Storage {
   async get(key: string): Promise<StoredObject> {
     const { kv, revision } = await this.read(key);
     if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
-    return decodeObject(key, kv.value.toString(), kv.modRevision);
+    return decodeObject(key, kv.value, kv.modRevision);
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
@@ -97,14 +97,14 @@ export class EtcdStorage implements Storage {
       revision ||= res.revision;
       for (const kv of res.kvs) {
         const key = this.storageKey(kv);
-        const obj = decodeObject(key, kv.value.toString(), kv.modRevision);
+        const obj = decodeObject(key, kv.value, kv.modRevision);
         if (opts.predicate && !opts.predicate(obj)) continue;
         if (items.length === limit) return { items, revision, continue: encodeContinue({ revision, lastKey }) };
         items.push(obj);
         lastKey = key;
       }
       if (!res.more || res.kvs.length === 0) return { items, revision };
-      from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+      from = Buffer.from(`${res.kvs[res.kvs.length - 1].key}\0`);
     }
   }
 
@@ -112,7 +112,7 @@ export class EtcdStorage implements Storage {
     let { kv, revision } = await this.read(key);
     for (;;) {
       if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
-      const storedText = kv.value.toString();
+      const storedText = kv.value;
       const current = decodeObject(key, storedText, kv.modRevision);
       checkPreconditions(key, current, preconditions);
       const next = await tryUpdate(current);
@@ -130,7 +130,7 @@ export class EtcdStorage implements Storage {
     let { kv, revision } = await this.read(key);
     for (;;) {
       if (!kv) throw new StorageError('NotFound', key, `${key} not found`, revision);
-      const text = kv.value.toString();
+      const text = kv.value;
       checkPreconditions(key, decodeObject(key, text, kv.modRevision), preconditions);
       const res = await this.txn(key, kv.modRevision, { deleteRange: { key: this.etcdKey(key) } });
       if (res.succeeded) return decodeObject(key, text, res.revision);
@@ -231,7 +231,7 @@ export class EtcdStorage implements Storage {
   }
 
   private storageKey(kv: KeyValue): string {
-    return kv.key.toString().slice(this.prefix.length);
+    return kv.key.slice(this.prefix.length);
   }
 
   private async read(key: string): Promise<{ kv?: KeyValue; revision: number }> {
@@ -278,11 +278,11 @@ export class EtcdStorage implements Storage {
   private putEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
     const key = this.storageKey(kv);
     const revision = kv.modRevision;
-    const text = kv.value.toString();
+    const text = kv.value;
     const object = decodeObject(key, text, revision);
     if (kv.createRevision === kv.modRevision) return { type: 'ADDED', key, object, revision, stored: { object: text } };
     if (!prev) return { type: 'MODIFIED', key, object, revision, stored: { object: text } };
-    const prevText = prev.value.toString();
+    const prevText = prev.value;
     const prevObject = decodeObject(key, prevText, prev.modRevision);
     return { type: 'MODIFIED', key, object, prevObject, revision, stored: { object: text, prev: { text: prevText, revision: prev.modRevision } } };
   }
@@ -291,7 +291,7 @@ export class EtcdStorage implements Storage {
     const key = this.storageKey(kv);
     const revision = kv.modRevision;
     if (!prev) throw new StorageError('Invalid', key, `etcd sent a deletion of ${key} at ${revision} without its last state`, revision);
-    const text = prev.value.toString();
+    const text = prev.value;
     return {
       type: 'DELETED',
       key,
