@@ -140,6 +140,20 @@ const describeCpu = (c: { agent: number; apiAndControllers: number; kubectl: num
 const describe = (r: ApplyResult): string =>
   `total ${r.totalMs} ms, apply→Running p50 ${median(r.latencies)} ms, p99 ${percentile(r.latencies, 99)} ms; median steps: scheduled ${r.stepsMs.scheduled} ms, admitted by the agent +${r.stepsMs.admitted} ms, Running +${r.stepsMs.started} ms`;
 
+/**
+ * Resident memory once a scenario is over: the median of 7 samples 500 ms apart, after 2 s (a single sample lands
+ * anywhere between two garbage collections of the agent's heap, which after 1,000 starts differ by ~25 MiB).
+ */
+async function settledRss(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 2000));
+  const samples: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    samples.push(rssBytes(pid));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return median(samples);
+}
+
 async function deleteAll(client: ApiClient): Promise<void> {
   const all = (await client.list(RESOURCES.containers, { namespace: NS })).items;
   await Promise.all(all.map((c) => client.delete(RESOURCES.containers, c.metadata.name!, { namespace: NS })));
@@ -224,8 +238,7 @@ async function main(): Promise<void> {
     console.log(`(a) burst: 100 Containers created at once (100 requests in flight): ${describe(burst)}`);
     console.log(`    agent phases, mean ms: ${formatPhases(burstPhases.means)}; ${describeCpu(burstPhases.cpuPerContainer)}`);
     console.log(`    API requests per container: ${formatPhases(burstPhases.requestsPerContainer)}`);
-    await new Promise((r) => setTimeout(r, 2000));
-    const rss100 = rssBytes(agent.pid!);
+    const rss100 = await settledRss(agent.pid!);
     await deleteAll(client);
     await phasesSince();
 
@@ -249,8 +262,7 @@ async function main(): Promise<void> {
     let rss1000 = NaN;
     if (withThousand) {
       thousand = await applyAndWait(client, Array.from({ length: 900 }, (_, i) => `c${100 + i}`), { kind: 'parallel', inFlight: 8 });
-      await new Promise((r) => setTimeout(r, 2000));
-      rss1000 = rssBytes(agent.pid!);
+      rss1000 = await settledRss(agent.pid!);
     }
     await deleteAll(client);
     // The namespace's default Network (and its bridge) goes through the agent too, before the agent stops.
