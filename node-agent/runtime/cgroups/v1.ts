@@ -13,6 +13,7 @@ const V1_CONTROLLERS = new Set([
   'cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'devices', 'freezer', 'blkio', 'net_cls', 'net_prio',
   'hugetlb', 'perf_event', 'rdma', 'misc',
 ]);
+const CPUSET_FILES = ['cpuset.cpus', 'cpuset.mems'];
 /** The kernel's "unlimited" for v1 byte counters is PAGE_COUNTER_MAX pages; anything this large means no limit. */
 const UNLIMITED = 2 ** 62;
 
@@ -77,15 +78,19 @@ export class CgroupV1Manager extends BaseCgroupManager {
   }
 
   /**
-   * A new v1 cpuset starts with empty cpus and mems, and a process cannot join it then:
-   * copy them down from the nearest parent that has them, level by level.
+   * A new v1 cpuset starts with empty cpus and mems, and a process cannot join it then: copy them down from the
+   * nearest parent that has them, level by level, and set `cgroup.clone_children` on the levels above the leaf,
+   * so that the kernel copies them into every later container's cpuset at its mkdir (two writes fewer per start).
    */
   private async inheritCpuset(hierarchy: string): Promise<void> {
+    const leaf = path.join(hierarchy, this.path);
+    if (CPUSET_FILES.every((name) => readValue(path.join(leaf, name)) !== '')) return;
     let parent = hierarchy;
     for (const part of this.path.split('/')) {
       const dir = path.join(parent, part);
-      const empty = ['cpuset.cpus', 'cpuset.mems'].filter((name) => readValue(path.join(dir, name)) === '');
+      const empty = CPUSET_FILES.filter((name) => readValue(path.join(dir, name)) === '');
       await writeInOrder(empty.map((name) => [[path.join(dir, name), readValue(path.join(parent, name)) ?? '']]));
+      if (dir !== leaf) await writeInOrder([[[path.join(dir, 'cgroup.clone_children'), 1]]]);
       parent = dir;
     }
   }
