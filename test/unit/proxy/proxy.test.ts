@@ -116,6 +116,9 @@ describe('ServiceProxy with real sockets', () => {
     const stats = proxy.stats.snapshot();
     expect(stats.rev1).toMatchObject({ requests: 30, errors: 0 });
     expect(stats.rev2).toMatchObject({ requests: 10, errors: 10, errorRate: 1 });
+    // Timed from the request's first byte to the response's: more than nothing, less than the whole test.
+    expect(stats.rev1.latencyP50Ms).toBeGreaterThan(0);
+    expect(stats.rev1.latencyP99Ms).toBeLessThan(1000);
   });
 
   it('retries a refused endpoint on another one', async () => {
