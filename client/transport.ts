@@ -79,27 +79,27 @@ export class Http2Transport implements Transport {
   open(method: string, target: string, headers: Record<string, string | number>, payload?: Buffer | Readable): Promise<OpenResponse> {
     return new Promise((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
+      let session: http2.ClientHttp2Session;
       try {
         const h2headers: http2.OutgoingHttpHeaders = { ':method': method, ':path': target };
         for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() !== 'content-length' || payload) h2headers[k.toLowerCase()] = v;
-        const session = this.connect();
+        session = this.connect();
         stream = session.request(h2headers, { endStream: !payload });
         if (this.active++ === 0) session.ref();
-        stream.once('close', () => {
-          if (--this.active === 0) session.unref();
-        });
       } catch (err) {
         reject(err);
         return;
       }
-      // A stream can end without a response (connection lost, server killed): that is a failure, not a hang.
-      const noResponse = (): void => reject(new Error(`${method} ${target.split('?')[0]}: the connection closed before a response`));
-      stream.on('error', reject);
-      stream.once('close', noResponse);
+      let answered = false;
+      // One listener per event for the whole exchange (this runs for every request).
+      stream.on('close', () => {
+        if (--this.active === 0) session.unref();
+        // A stream can end without a response (connection lost, server killed): that is a failure, not a hang.
+        if (!answered) reject(new Error(`${method} ${target.split('?')[0]}: the connection closed before a response`));
+      });
+      stream.on('error', (err) => answered || reject(err));
       stream.once('response', (h) => {
-        stream.removeListener('error', reject);
-        stream.removeListener('close', noResponse);
-        stream.on('error', () => undefined);
+        answered = true;
         resolve({
           status: Number(h[':status'] ?? 0),
           headers: h as Record<string, string | string[] | undefined>,
