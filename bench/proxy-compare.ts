@@ -32,8 +32,10 @@ function runScript(script: string, options: object): Promise<LoadSample> {
   );
 }
 
-// Each client sends GET / on a new connection (to the targets in turn, as test/helpers/load does to one) and reads
-// the whole answer, again and again until the time is up; a status other than 200 is a failure.
+// GET / on a new connection per request (to the targets in turn, as test/helpers/load does to one), reading the
+// whole answer; a status other than 200 is a failure. Closed loop (o.rate unset): o.concurrency clients each send
+// their next request when the last one is answered, until the time is up. Open loop (o.rate set): o.rate requests
+// a second on schedule, whether or not earlier ones are answered, so a slow answer does not hold the next back.
 const NEW_CONNECTION_SCRIPT = `
 const http = require('node:http');
 const o = JSON.parse(process.argv[1]);
@@ -56,12 +58,32 @@ const one = () => new Promise((resolve) => {
   req.on('error', (e) => { fail(e.code || e.message); resolve(); });
 });
 const client = async () => { while (performance.now() - t0 < o.durationMs) await one(); };
-Promise.all(Array.from({ length: o.concurrency }, client)).then(() =>
+const openLoop = () => new Promise((resolve) => {
+  const sent = [];
+  const tick = () => {
+    const due = Math.min(o.durationMs, performance.now() - t0) * o.rate / 1000;
+    while (sent.length < due) sent.push(one());
+    if (performance.now() - t0 < o.durationMs) setTimeout(tick, 1);
+    else Promise.all(sent).then(resolve);
+  };
+  tick();
+});
+(o.rate ? openLoop() : Promise.all(Array.from({ length: o.concurrency }, client))).then(() =>
   console.log(JSON.stringify({ latenciesMs, failed, failures, elapsedMs: performance.now() - t0 })));
 `;
 
 /** GET / on a new connection per request: each request pays a connect (through the proxy, when proxied). */
 export const newConnectionPerRequest: Client = (targets, durationMs, concurrency) => runScript(NEW_CONNECTION_SCRIPT, { targets, durationMs, concurrency });
+
+/**
+ * GET / on a new connection per request at a fixed `rate` a second (open loop; the concurrency is ignored): latency
+ * below saturation. In a closed loop at saturation a client's latency is its concurrency over the throughput
+ * (Little's law), so any throughput lost shows again as latency and the added p99 only restates the throughput ratio.
+ */
+export const newConnectionAtRate =
+  (rate: number): Client =>
+  (targets, durationMs) =>
+    runScript(NEW_CONNECTION_SCRIPT, { targets, durationMs, rate });
 
 // Each connection (to the targets in turn) sends a message and waits for all of it to come back (an echo server),
 // again and again until the time is up.

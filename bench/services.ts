@@ -2,8 +2,8 @@
  * `npm run bench:services`: a Service scaled 0→100→0 (time until all ready / all gone), a rolling update of 100
  * replicas, and the service proxy's throughput and added p99 latency against requests sent straight to one
  * container (bench/proxy-compare: new connections to httpd through the Service's port, also against direct requests
- * spread over the same replicas, and through a port over that one container only; round trips on kept-alive
- * connections to an echo server). One node in this process (API server, controllers, agent); busybox is on the node
+ * spread over the same replicas, and through a port over that one container only; the added latency also
+ * at a fixed rate below saturation; round trips on kept-alive connections to an echo server). One node in this process (API server, controllers, agent); busybox is on the node
  * before the scale-up. The last line is one JSON object.
  */
 import * as fs from 'node:fs';
@@ -15,13 +15,15 @@ import { startControllers } from '../controllers/main';
 import { startAgent } from '../node-agent/main';
 import { ServiceProxy } from '../node-agent/proxy';
 import { proxyRelay } from '../node-agent/proxy/relay';
-import { compareProxy, describe, keptAliveRoundTrips, newConnectionPerRequest } from './proxy-compare';
+import { compareProxy, describe, keptAliveRoundTrips, newConnectionAtRate, newConnectionPerRequest } from './proxy-compare';
 import { describePhases, formatPhases, scrapeMetrics } from './start-phases';
 import { round } from './stats';
 import { waitFor } from './wait';
 
 const NS = 'default';
 const PORT = 18080 + Math.floor(Math.random() * 1000);
+/** The open-loop rate at which the proxy's added latency is measured: a busy port, about a quarter of what one httpd container answers at saturation. */
+const LATENCY_RATE = 1000;
 
 const web = (replicas: number, version: string): KubeObject => ({
   metadata: { name: 'web', namespace: NS },
@@ -82,6 +84,8 @@ async function main(): Promise<void> {
     const proxyPid = () => proxyRelay.pid;
     const perRequest = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid });
     console.log(describe('proxy, new connection per request (httpd)', perRequest));
+    const atRate = await compareProxy({ direct: { host: ipOf(one)!, port: 8080 }, proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionAtRate(LATENCY_RATE), proxyPid });
+    console.log(describe(`proxy, new connection per request at ${LATENCY_RATE} req/s (open loop: latency below saturation)`, atRate));
     // Spreading over 100 replicas costs by itself (100 cold httpd processes and veths where direct requests find one
     // hot): the same spread without the proxy, and the proxy over that one container only.
     const spread = await compareProxy({ direct: replicas.map((c) => ({ host: ipOf(c)!, port: 8080 })), proxied: { host: '127.0.0.1', port: PORT }, client: newConnectionPerRequest, proxyPid });
@@ -118,8 +122,8 @@ async function main(): Promise<void> {
         scaleUpCpuMsPerContainer: cpuPerContainerMs,
         scaleDown100Ms: down,
         rollingUpdate100Ms: rolled,
-        proxy: { newConnectionPerRequest: perRequest, newConnectionSpread: spread, newConnectionSameContainer: sameContainer, keptAlive },
-        failedRequests: perRequest.failed + spread.failed + sameContainer.failed + keptAlive.failed,
+        proxy: { newConnectionPerRequest: perRequest, newConnectionAtRate: atRate, newConnectionSpread: spread, newConnectionSameContainer: sameContainer, keptAlive },
+        failedRequests: perRequest.failed + atRate.failed + spread.failed + sameContainer.failed + keptAlive.failed,
       }),
     );
   } finally {
