@@ -51,17 +51,18 @@ export class StateDir {
 
   /** Creates the directory; false if it already exists (the id is taken). */
   async claim(): Promise<boolean> {
-    try {
-      await fs.promises.mkdir(this.dir, { mode: 0o700 });
-      return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return false;
-      if (code !== 'ENOENT') throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fs.promises.mkdir(this.dir, { mode: 0o700 });
+        return true;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') return false;
+        if (code !== 'ENOENT' || attempt > 1) throw err;
+      }
+      // The root's first container.
+      await fs.promises.mkdir(path.dirname(this.dir), { recursive: true, mode: 0o711 });
     }
-    // The root's first container.
-    await fs.promises.mkdir(path.dirname(this.dir), { recursive: true, mode: 0o711 });
-    return this.claim();
   }
 
   readState(): StoredState | undefined {
