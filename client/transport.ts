@@ -97,7 +97,14 @@ export class Http2Transport implements Transport {
         // A stream can end without a response (connection lost, server killed): that is a failure, not a hang.
         if (!answered) reject(new Error(`${method} ${target.split('?')[0]}: the connection closed before a response`));
       });
-      stream.on('error', (err) => answered || reject(err));
+      stream.on('error', (err: NodeJS.ErrnoException) => {
+        // After 2^30 requests a connection has no stream ids left and Node fails every new stream on it: replace it.
+        if (err.code === 'ERR_HTTP2_OUT_OF_STREAMS' && this.session === session) {
+          this.session = undefined;
+          session.close();
+        }
+        if (!answered) reject(err);
+      });
       stream.once('response', (h) => {
         answered = true;
         resolve({

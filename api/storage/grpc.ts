@@ -103,20 +103,27 @@ export class GrpcConnection {
 
   /** Sends one request message (encoded with 5 bytes of headroom for gRPC's prefix) and resolves with the response message. */
   async unary(method: string, message: Buffer): Promise<Buffer> {
-    // A connection that could not be made is tried on the next endpoint (nothing was sent, so retrying is safe).
+    // Retried only where nothing was sent: a connection that could not be made (the next endpoint is tried), or one
+    // that had used up its stream ids (a new connection replaces it).
     for (let attempt = 1; ; attempt++) {
       const session = this.connection();
       try {
         return await this.unaryOn(session, method, message);
       } catch (err) {
-        if (this.closed || this.connected.has(session) || attempt >= this.endpoints.length) throw err;
+        const retry = this.retireIfExhausted(session, (err as Error).cause)
+          ? attempt === 1
+          : !this.connected.has(session) && attempt < this.endpoints.length;
+        if (this.closed || !retry) throw err;
       }
     }
   }
 
   /** Opens a bidirectional stream; its response bytes are gRPC-framed (see MessageReader). */
   stream(method: string): http2.ClientHttp2Stream {
-    return this.request(this.connection(), method);
+    const session = this.connection();
+    const stream = this.request(session, method);
+    stream.once('error', (err) => this.retireIfExhausted(session, err));
+    return stream;
   }
 
   close(): void {
@@ -153,6 +160,17 @@ export class GrpcConnection {
       });
       stream.end(frame(message));
     });
+  }
+
+  /**
+   * A connection runs out of stream ids after 2^30 calls (days at full speed), and Node then fails every new stream
+   * on it: it is closed (calls in flight finish) and the next call opens another. True if that was `err`.
+   */
+  private retireIfExhausted(session: http2.ClientHttp2Session, err: unknown): boolean {
+    if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ERR_HTTP2_OUT_OF_STREAMS') return false;
+    if (this.session === session) this.session = undefined;
+    session.close();
+    return true;
   }
 
   private request(session: http2.ClientHttp2Session, method: string): http2.ClientHttp2Stream {
