@@ -13,6 +13,7 @@ import { resourceRouter } from '../registry/handlers';
 import { adaptForHttp2 } from './http2-compat';
 import { ApiMetrics } from './metrics';
 import { nodeProxyRouter } from './node-proxy';
+import { inSequence } from './route-filter';
 import { notFoundHandler, statusErrorHandler } from './status-middleware';
 
 export type Admission = (req: Request, info: ResourceInfo, verb: 'create' | 'update', obj: StoredObject) => Promise<void>;
@@ -73,7 +74,7 @@ const buildRoutes = (app: Express, deps: AppDeps, storage: Storage, rest: Resour
   app.disable('etag');
   app.set('query parser', 'simple');
   app.use(metrics.middleware());
-  for (const guard of deps.guards ?? []) app.use(guard);
+  if (deps.guards) app.use(inSequence(deps.guards));
 
   const health: RequestHandler = (_req, res) => {
     res.type('text/plain').send('ok');
