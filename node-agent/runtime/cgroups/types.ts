@@ -21,7 +21,7 @@ export interface CgroupStats {
 /**
  * One container's cgroup, always below the `berth` parent. Synchronous where the kernel answers at once (a few
  * small files); asynchronous where it must be waited for (freezing, emptying) and on the start path (creating the
- * directories and writing the limits take kernel locks that other containers' starts hold meanwhile).
+ * directories takes the kernel's cgroup lock, which other containers' starts hold meanwhile).
  */
 export interface CgroupManager {
   readonly version: 1 | 2;

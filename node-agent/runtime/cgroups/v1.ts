@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LinuxDeviceCgroup, LinuxMemory, LinuxResources } from '../spec/oci';
 import { BaseCgroupManager } from './base';
-import { makeDir, readKeyed, readNumber, readValue, waitFor, writeInOrder, writeValue, type CgroupWrite } from './files';
+import { makeDir, readKeyed, readNumber, readValue, waitFor, writeAll, writeValue, type CgroupWrite } from './files';
 import { CgroupError, type CgroupStats } from './types';
 
 const V1_CONTROLLERS = new Set([
@@ -74,7 +74,7 @@ export class CgroupV1Manager extends BaseCgroupManager {
   async create(): Promise<void> {
     await Promise.all(this.directories.map(makeDir));
     const cpuset = this.hierarchies.get('cpuset');
-    if (cpuset) await this.inheritCpuset(cpuset);
+    if (cpuset) this.inheritCpuset(cpuset);
   }
 
   /**
@@ -82,15 +82,15 @@ export class CgroupV1Manager extends BaseCgroupManager {
    * nearest parent that has them, level by level, and set `cgroup.clone_children` on the levels above the leaf,
    * so that the kernel copies them into every later container's cpuset at its mkdir (two writes fewer per start).
    */
-  private async inheritCpuset(hierarchy: string): Promise<void> {
+  private inheritCpuset(hierarchy: string): void {
     const leaf = path.join(hierarchy, this.path);
     if (CPUSET_FILES.every((name) => readValue(path.join(leaf, name)) !== '')) return;
     let parent = hierarchy;
     for (const part of this.path.split('/')) {
       const dir = path.join(parent, part);
       const empty = CPUSET_FILES.filter((name) => readValue(path.join(dir, name)) === '');
-      await writeInOrder(empty.map((name) => [[path.join(dir, name), readValue(path.join(parent, name)) ?? '']]));
-      if (dir !== leaf) await writeInOrder([[[path.join(dir, 'cgroup.clone_children'), 1]]]);
+      writeAll(empty.map((name): CgroupWrite => [path.join(dir, name), readValue(path.join(parent, name)) ?? '']));
+      if (dir !== leaf) writeValue(path.join(dir, 'cgroup.clone_children'), 1);
       parent = dir;
     }
   }
@@ -119,7 +119,7 @@ export class CgroupV1Manager extends BaseCgroupManager {
     for (const h of r.hugepageLimits ?? []) other.push([this.file('hugetlb', `hugetlb.${h.pageSize}.limit_in_bytes`), h.limit]);
     // Device rules in order: the deny-all comes before the allows.
     const devices = (r.devices ?? []).map((d): CgroupWrite => [this.file('devices', d.allow ? 'devices.allow' : 'devices.deny'), deviceRule(d)]);
-    await writeInOrder([r.memory ? this.memoryWrites(r.memory) : [], cpu, devices, other]);
+    writeAll([...(r.memory ? this.memoryWrites(r.memory) : []), ...cpu, ...devices, ...other]);
   }
 
   private memoryWrites(m: LinuxMemory): CgroupWrite[] {

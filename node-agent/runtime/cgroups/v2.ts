@@ -12,7 +12,7 @@ import type { LinuxMemory, LinuxResources } from '../spec/oci';
 import { BaseCgroupManager } from './base';
 import { attachDeviceFilter } from './bpf';
 import { compileDeviceFilter } from './device-filter';
-import { makeDir, readKeyed, readNumber, readValue, waitFor, writeInOrder, writeValue, type CgroupWrite } from './files';
+import { makeDir, readKeyed, readNumber, readValue, waitFor, writeAll, writeValue, type CgroupWrite } from './files';
 import { CgroupError, type CgroupStats } from './types';
 
 /** The controllers Berth delegates to its subtree when the root offers them. */
@@ -83,8 +83,7 @@ export class CgroupV2Manager extends BaseCgroupManager {
       if (key.includes('/') || key.startsWith('.')) throw new CgroupError(`linux.resources.unified: invalid key ${JSON.stringify(key)}`);
       writes.push([this.file(key), value]);
     }
-    // One file per setting: no write depends on another, so they all go side by side.
-    await writeInOrder(writes.map((w) => [w]));
+    writeAll(writes);
     if (r.devices?.length) attachDeviceFilter(this.dir, compileDeviceFilter(r.devices));
   }
 
