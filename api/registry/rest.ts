@@ -235,7 +235,8 @@ export class ResourceRest {
       const admitted = this.admit(info, candidate, opts.fieldValidation, warnings);
       const meta = metaOf(admitted);
       if (!isApply) {
-        const removed = FieldSet.of([...FieldSet.fromObject(current)].filter((p) => !FieldSet.fromObject(admitted).has(p)));
+        const kept = FieldSet.fromObject(admitted);
+        const removed = FieldSet.of([...FieldSet.fromObject(current)].filter((p) => !kept.has(p)));
         meta.managedFields = recordUpdate(metaOf(current).managedFields, changedFields(current, admitted), removed, opts.fieldManager, info.apiVersion, subresource);
       }
       meta.resourceVersion = current.metadata.resourceVersion;
