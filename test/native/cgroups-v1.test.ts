@@ -95,7 +95,7 @@ describe('cgroup v1 manager', () => {
     expect(read('freezer', cg, 'freezer.state')).toBe('FROZEN');
     await cg.thaw();
     expect(read('freezer', cg, 'freezer.state')).toBe('THAWED');
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close');
     await cg.killAll('SIGKILL');
     expect((await exited)[1]).toBe('SIGKILL');
   });
@@ -128,7 +128,7 @@ describe('cgroup v1 manager', () => {
     const child = gatedShell('exec dd if=/dev/zero of=/dev/null bs=64M count=2');
     children.push(child);
     cg.apply(child.pid!);
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close');
     child.stdin!.write('go\n');
     const [, signal] = await exited;
     expect(signal).toBe('SIGKILL');
@@ -144,7 +144,7 @@ describe('cgroup v1 manager', () => {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     cg.apply(child.pid!);
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close'); // 'close': its pipes are closed too (the descriptor count below)
     child.stdin!.write('go\n');
     // dash gives up at the first failed fork and exits: at most 5 tasks ever existed, the rest were refused.
     expect((await exited)[0]).not.toBe(0);
