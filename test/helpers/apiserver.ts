@@ -76,7 +76,8 @@ export const spawnApiServer = async (
 ): Promise<ApiServerProcess> => {
   const main = path.resolve(__dirname, '../../cli/main.js');
   const script = fs.existsSync(main) ? main : path.resolve(__dirname, '../../dist/cli/main.js');
-  const args = [script, 'apiserver', '--port', String(opts.port ?? 0), '--store', opts.store ?? 'sqlite'];
+  // With the V8 flags bin/berth gives the real command.
+  const args = ['--max-semi-space-size=64', script, 'apiserver', '--port', String(opts.port ?? 0), '--store', opts.store ?? 'sqlite'];
   if (opts.etcdEndpoint) args.push('--etcd-endpoints', opts.etcdEndpoint);
   if (opts.workers) args.push('--workers', String(opts.workers));
   const child = spawn(process.execPath, args, { env: { ...process.env, BERTH_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
