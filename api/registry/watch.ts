@@ -143,8 +143,14 @@ export const serveWatch = async (storage: Storage, req: Request, res: Response, 
         const visible = filterEvent(event, w.predicate);
         if (!visible) return;
         if (!sendObject(visible.type, visible.object)) return new Promise<void>((resolve) => {
-          res.once('drain', resolve);
-          res.once('close', resolve);
+          // Whichever comes first removes the other: a kept 'close' listener per slow-down piles up on a long watch.
+          const done = (): void => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
         });
         return undefined;
       },

@@ -65,6 +65,8 @@ export interface ApiServerProcess {
   readonly kubeconfigPath: string;
   readonly pid: number;
   readonly exited: Promise<number | null>;
+  /** Everything it printed so far (stdout and stderr): node's own warnings land there too. */
+  output(): string;
   /** SIGKILL (crash) or SIGTERM (clean stop); resolves once the process is gone. */
   kill(signal?: 'SIGKILL' | 'SIGTERM'): Promise<void>;
 }
@@ -105,6 +107,7 @@ export const spawnApiServer = async (
     kubeconfigPath: path.join(home, 'admin.kubeconfig'),
     pid: child.pid ?? 0,
     exited,
+    output: () => output,
     kill: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
