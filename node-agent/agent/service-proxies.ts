@@ -13,6 +13,8 @@ import { ServiceProxy, type Endpoint, type GroupStats } from '../proxy';
 import type { AgentPart } from './agent';
 
 export const REASON_PORT_IN_USE = 'PortInUse';
+/** How soon a published port that could not be listened on is tried again (it may be freed without any object changing). */
+const LISTEN_RETRY_MS = 2000;
 
 export interface ServiceProxiesOptions {
   readonly client: ApiClient;
@@ -58,6 +60,7 @@ export class ServiceProxies implements AgentPart {
   /** UIDs of Containers being drained: out of rotation at once, whether or not this part's cache saw their deletion yet. */
   private readonly draining = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(private readonly opts: ServiceProxiesOptions) {
     this.services = new Informer(listWatcherFor<Service>(opts.client, RESOURCES.services));
@@ -104,6 +107,7 @@ export class ServiceProxies implements AgentPart {
 
   /** Stops watching and closes every published port. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.services.stop();
     this.containers.stop();
@@ -139,7 +143,11 @@ export class ServiceProxies implements AgentPart {
     const proxy = new ServiceProxy({ host: this.opts.host ?? '127.0.0.1', port, httpAware: true });
     proxy.listen().catch((err: Error) => {
       const key = keyOf(svc);
-      if (this.listeners.get(key)?.get(port)?.proxy === proxy) this.listeners.get(key)!.delete(port); // the next sync tries again
+      if (this.listeners.get(key)?.get(port)?.proxy !== proxy) return; // closed or replaced meanwhile
+      this.listeners.get(key)!.delete(port);
+      setTimeout(() => {
+        if (!this.stopped) this.sync(key);
+      }, LISTEN_RETRY_MS).unref();
       void this.events.record(svc, 'Warning', REASON_PORT_IN_USE, `${w.preview ? 'strategy.blueGreen.previewPort' : 'ports[].publishedPort'} ${port}: ${err.message}`).catch(() => undefined);
     });
     return { proxy, ...w };
