@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
   testTimeout: 120000,
   maxWorkers: 2,
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
 };

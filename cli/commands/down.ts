@@ -10,6 +10,7 @@ import { ApiClient, loadKubeconfig, RESOURCES } from '../../client';
 import { ImageStore } from '../../node-agent/images/store';
 import { deleteContainerNetns } from '../../node-agent/network';
 import { BerthRuntime } from '../../node-agent/runtime';
+import { CGROUP_ROOT, removeEmptyBerthParents } from '../../node-agent/runtime/cgroups';
 import { SecretVolumes } from '../../node-agent/secrets';
 import { berthHome } from './node';
 
@@ -90,6 +91,8 @@ async function removeLeftovers(home: string): Promise<void> {
   for (const id of images.containerImages().keys()) await images.releaseRootfs(id);
   const secrets = new SecretVolumes(path.join(home, 'node', 'secrets'), { get: async () => undefined });
   for (const id of secrets.held()) await secrets.release(id);
+  // Parents that another $BERTH_HOME's containers still use stay.
+  removeEmptyBerthParents(CGROUP_ROOT);
 }
 
 export const registerDownCommand = (program: Command): void => {

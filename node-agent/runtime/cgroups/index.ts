@@ -10,6 +10,7 @@ import type { CgroupManager } from './types';
 
 export { CgroupError, type CgroupManager, type CgroupStats } from './types';
 export { BERTH_CGROUP_PARENT, cgroupRelativePath } from './path';
+export { removeEmptyBerthParents } from './parents';
 export { CgroupV1Manager, v1Hierarchies } from './v1';
 export { CgroupV2Manager, sharesToWeight } from './v2';
 export { compileDeviceFilter } from './device-filter';
