@@ -9,6 +9,7 @@ import { AutoCompaction, scheduleCompaction } from './compaction';
 import {
   checkPreconditions,
   decodeContinue,
+  decodeEvent,
   decodeObject,
   encodeContinue,
   encodeObject,
@@ -276,30 +277,16 @@ export class EtcdStorage implements Storage {
   }
 
   private putEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
-    const key = this.storageKey(kv);
-    const revision = kv.modRevision;
-    const text = kv.value;
-    const object = decodeObject(key, text, revision);
-    if (kv.createRevision === kv.modRevision) return { type: 'ADDED', key, object, revision, stored: { object: text } };
-    if (!prev) return { type: 'MODIFIED', key, object, revision, stored: { object: text } };
-    const prevText = prev.value;
-    const prevObject = decodeObject(key, prevText, prev.modRevision);
-    return { type: 'MODIFIED', key, object, prevObject, revision, stored: { object: text, prev: { text: prevText, revision: prev.modRevision } } };
+    const type = kv.createRevision === kv.modRevision ? 'ADDED' : 'MODIFIED';
+    const stored = type === 'ADDED' || !prev ? { object: kv.value } : { object: kv.value, prev: { text: prev.value, revision: prev.modRevision } };
+    return decodeEvent(type, this.storageKey(kv), kv.modRevision, stored);
   }
 
   private deleteEvent(kv: KeyValue, prev: KeyValue | undefined): WatchEvent {
     const key = this.storageKey(kv);
     const revision = kv.modRevision;
     if (!prev) throw new StorageError('Invalid', key, `etcd sent a deletion of ${key} at ${revision} without its last state`, revision);
-    const text = prev.value;
-    return {
-      type: 'DELETED',
-      key,
-      object: decodeObject(key, text, revision),
-      prevObject: decodeObject(key, text, prev.modRevision),
-      revision,
-      stored: { object: text, prev: { text, revision: prev.modRevision } },
-    };
+    return decodeEvent('DELETED', key, revision, { object: prev.value, prev: { text: prev.value, revision: prev.modRevision } });
   }
 
   private toStorageError(key: string, err: unknown): StorageError {
