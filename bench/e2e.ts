@@ -19,6 +19,7 @@ import { importBusybox } from '../node-agent/images/busybox';
 import { saveImages } from '../node-agent/images/load';
 import { ImageStore } from '../node-agent/images/store';
 import { BerthRuntime } from '../node-agent/runtime';
+import { delay } from '../node-agent/runtime/cgroups/files';
 import { AGENT_FINALIZER } from '../node-agent/agent';
 import { describePhases, describeRequests, formatPhases, parseRequests, scrapeSocket } from './start-phases';
 import { childrenCpuMs, cpuMs, machineBusyMs, median, percentile, round, rssBytes } from './stats';
@@ -141,14 +142,12 @@ const describeCpu = (c: { agent: number; apiAndControllers: number; kubectl: num
 const describe = (r: ApplyResult): string =>
   `total ${r.totalMs} ms, apply→Running p50 ${median(r.latencies)} ms, p99 ${percentile(r.latencies, 99)} ms; median steps: scheduled ${r.stepsMs.scheduled} ms, admitted by the agent +${r.stepsMs.admitted} ms, Running +${r.stepsMs.started} ms`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The median of 7 resident-memory samples 500 ms apart (one sample lands anywhere between two collections of the heap). */
 async function medianRss(pid: number): Promise<number> {
   const samples: number[] = [];
   for (let i = 0; i < 7; i++) {
     samples.push(rssBytes(pid));
-    await sleep(500);
+    await delay(500);
   }
   return median(samples);
 }
@@ -159,9 +158,9 @@ async function medianRss(pid: number): Promise<number> {
  * some 20 s after allocation slows down), the figure the target is about.
  */
 async function agentRss(pid: number): Promise<{ afterStarts: number; atRest: number }> {
-  await sleep(2000);
+  await delay(2000);
   const afterStarts = await medianRss(pid);
-  await sleep(30_000);
+  await delay(30_000);
   return { afterStarts, atRest: await medianRss(pid) };
 }
 
@@ -171,7 +170,7 @@ async function agentRss(pid: number): Promise<{ afterStarts: number; atRest: num
  * scenario measured 0.3–0.5 s in `ip netns add` and `link add`), and the agent writes the deferred Events.
  */
 const SETTLE_MS = 5000;
-const settle = () => sleep(SETTLE_MS);
+const settle = () => delay(SETTLE_MS);
 
 async function deleteAll(client: ApiClient): Promise<void> {
   const all = (await client.list(RESOURCES.containers, { namespace: NS })).items;
