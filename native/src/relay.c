@@ -116,21 +116,7 @@ listen_on (struct proxy *p, const char *host, unsigned long port)
   struct sockaddr_in *in4 = (struct sockaddr_in *) &addr;
   struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &addr;
   socklen_t len;
-  if (port > 65535)
-    return -EINVAL;
-  if (inet_pton (AF_INET, host, &in4->sin_addr) == 1)
-    {
-      in4->sin_family = AF_INET;
-      in4->sin_port = htons ((uint16_t) port);
-      len = sizeof *in4;
-    }
-  else if (inet_pton (AF_INET6, host, &in6->sin6_addr) == 1)
-    {
-      in6->sin6_family = AF_INET6;
-      in6->sin6_port = htons ((uint16_t) port);
-      len = sizeof *in6;
-    }
-  else
+  if (port > 65535 || relay_sockaddr (host, (uint16_t) port, &addr, &len) < 0)
     return -EINVAL;
   int fd = socket (addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)

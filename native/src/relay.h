@@ -146,7 +146,9 @@ void relay_report (struct proxy *p);
 /* Sends a report within `ms` (sooner if one is already due). */
 void relay_report_within (struct proxy *p, unsigned ms);
 
-/* relay_endpoints.c: the rotation (smooth weighted round-robin) and per-endpoint counts. */
+/* relay_endpoints.c: addresses, the rotation (smooth weighted round-robin) and per-endpoint counts. */
+/* Fills addr/len from an IPv4 or IPv6 address and a port; -1 if host is neither. */
+int relay_sockaddr (const char *host, uint16_t port, struct sockaddr_storage *addr, socklen_t *len);
 /* Replaces the rotation with `n` endpoints given as 5 tokens each: id group weight address port. */
 int relay_endpoints_set (struct proxy *p, char **tokens, size_t n, char *err, size_t errlen);
 /* The next endpoint for link `l` (skipping those it tried), or NULL. */

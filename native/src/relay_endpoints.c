@@ -95,6 +95,29 @@ find (struct proxy *p, const char *id)
   return NULL;
 }
 
+int
+relay_sockaddr (const char *host, uint16_t port, struct sockaddr_storage *addr, socklen_t *len)
+{
+  struct sockaddr_in *in4 = (struct sockaddr_in *) addr;
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) addr;
+  memset (addr, 0, sizeof *addr);
+  if (inet_pton (AF_INET, host, &in4->sin_addr) == 1)
+    {
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons (port);
+      *len = sizeof *in4;
+      return 0;
+    }
+  if (inet_pton (AF_INET6, host, &in6->sin6_addr) == 1)
+    {
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons (port);
+      *len = sizeof *in6;
+      return 0;
+    }
+  return -1;
+}
+
 static int
 parse_address (const char *host, const char *port, struct sockaddr_storage *addr, socklen_t *len)
 {
@@ -103,24 +126,7 @@ parse_address (const char *host, const char *port, struct sockaddr_storage *addr
   unsigned long n = strtoul (port, &end, 10);
   if (errno != 0 || *end != '\0' || n == 0 || n > 65535)
     return -1;
-  struct sockaddr_in *in4 = (struct sockaddr_in *) addr;
-  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) addr;
-  memset (addr, 0, sizeof *addr);
-  if (inet_pton (AF_INET, host, &in4->sin_addr) == 1)
-    {
-      in4->sin_family = AF_INET;
-      in4->sin_port = htons ((uint16_t) n);
-      *len = sizeof *in4;
-      return 0;
-    }
-  if (inet_pton (AF_INET6, host, &in6->sin6_addr) == 1)
-    {
-      in6->sin6_family = AF_INET6;
-      in6->sin6_port = htons ((uint16_t) n);
-      *len = sizeof *in6;
-      return 0;
-    }
-  return -1;
+  return relay_sockaddr (host, (uint16_t) n, addr, len);
 }
 
 int
