@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import {
   checkPreconditions,
   decodeContinue,
+  decodeEvent,
   decodeObject,
   encodeContinue,
   encodeObject,
@@ -175,8 +176,7 @@ export class SqliteStorage implements Storage {
       throw new StorageError('AlreadyExists', key, `${key} already exists`, prev.rev);
     }
     const rev = this.append(key, 1, 0, prev?.rev ?? 0, text);
-    const created = decodeObject(key, text, rev);
-    this.publish(key, { type: 'ADDED', key, object: created, revision: rev, stored: { object: text } });
+    this.publish(key, decodeEvent('ADDED', key, rev, { object: text }));
     return writtenObject(obj, rev);
   }
 
@@ -229,14 +229,7 @@ export class SqliteStorage implements Storage {
       if (!now || now.rev !== row.rev) continue;
       if (isSameEncoding(row.value, text)) return decodeObject(key, row.value, row.rev);
       const rev = this.append(key, 0, 0, row.rev, text);
-      this.publish(key, {
-        type: 'MODIFIED',
-        key,
-        object: decodeObject(key, text, rev),
-        prevObject: decodeObject(key, row.value, row.rev),
-        revision: rev,
-        stored: { object: text, prev: { text: row.value, revision: row.rev } },
-      });
+      this.publish(key, decodeEvent('MODIFIED', key, rev, { object: text, prev: { text: row.value, revision: row.rev } }));
       return writtenObject(next, rev);
     }
   }
@@ -247,14 +240,7 @@ export class SqliteStorage implements Storage {
     if (!row || row.deleted) throw new StorageError('NotFound', key, `${key} not found`, this.revision);
     checkPreconditions(key, decodeObject(key, row.value, row.rev), preconditions);
     const rev = this.append(key, 0, 1, row.rev, row.value);
-    this.publish(key, {
-      type: 'DELETED',
-      key,
-      object: decodeObject(key, row.value, rev),
-      prevObject: decodeObject(key, row.value, row.rev),
-      revision: rev,
-      stored: { object: row.value, prev: { text: row.value, revision: row.rev } },
-    });
+    this.publish(key, decodeEvent('DELETED', key, rev, { object: row.value, prev: { text: row.value, revision: row.rev } }));
     return decodeObject(key, row.value, rev);
   }
 
