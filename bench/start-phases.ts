@@ -76,9 +76,7 @@ export function parseRequests(text: string): Map<string, number> {
 /** Requests per container between two counts, most first: `{ "patch containers": 2, "create events": 2, ... }`. */
 export function describeRequests(before: Map<string, number>, after: Map<string, number>, containers: number): Record<string, number> {
   const perContainer: Record<string, number> = {};
-  for (const [key, n] of [...after].sort((a, b) => b[1] - (before.get(b[0]) ?? 0) - (a[1] - (before.get(a[0]) ?? 0)))) {
-    const d = (n - (before.get(key) ?? 0)) / containers;
-    if (d >= 0.05) perContainer[key] = round(d, 2);
-  }
+  const deltas = [...after].map(([key, n]): [string, number] => [key, (n - (before.get(key) ?? 0)) / containers]);
+  for (const [key, d] of deltas.sort((a, b) => b[1] - a[1])) if (d >= 0.05) perContainer[key] = round(d, 2);
   return perContainer;
 }
