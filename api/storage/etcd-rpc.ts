@@ -2,7 +2,7 @@
  * The etcd v3 KV calls EtcdStorage makes (Range, Txn, Compact), encoded by hand from etcd's rpc.proto/kv.proto
  * (field numbers below) and sent over grpc.ts. Only the fields Berth uses are written or read.
  */
-import { GrpcConnection } from './grpc';
+import { GRPC_HEADROOM, GrpcConnection } from './grpc';
 import { ProtoField, encodeMessage, readFields } from './protobuf';
 
 /** Key and value as text (UTF-8): Berth stores JSON under string keys, and decoding once saves a Buffer per field. */
@@ -43,9 +43,6 @@ export interface TxnResponse {
   /** One per op of the branch that ran; `range` set for range ops. */
   readonly responses: { range?: RangeResponse }[];
 }
-
-/** gRPC leaves room for its 5-byte prefix in front of every message. */
-export const GRPC_HEADROOM = 5;
 
 export const rangeFields = (r: RangeRequest): ProtoField[] => {
   const fields: ProtoField[] = [[1, r.key]];

@@ -4,8 +4,8 @@
  * growing delay, from the revision the owner says it has (`resumeRevision`); etcd cancelling the watch ends it.
  */
 import * as http2 from 'node:http2';
-import { GRPC_HEADROOM, KeyValue, decodeKeyValue } from './etcd-rpc';
-import { GrpcConnection, GrpcError, MessageReader, frame, statusOf } from './grpc';
+import { KeyValue, decodeKeyValue } from './etcd-rpc';
+import { GRPC_HEADROOM, GrpcConnection, GrpcError, MessageReader, frame, statusOf } from './grpc';
 import { ProtoField, encodeMessage, readFields } from './protobuf';
 
 export interface EtcdEvent {

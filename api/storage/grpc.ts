@@ -62,10 +62,13 @@ export class MessageReader {
   }
 }
 
-/** gRPC's 5-byte prefix written into the headroom `encodeMessage(fields, 5)` left. */
+/** gRPC leaves room for its 5-byte prefix in front of every message. */
+export const GRPC_HEADROOM = 5;
+
+/** gRPC's 5-byte prefix written into the headroom `encodeMessage(fields, GRPC_HEADROOM)` left. */
 export function frame(message: Buffer): Buffer {
   message[0] = 0;
-  message.writeUInt32BE(message.length - 5, 1);
+  message.writeUInt32BE(message.length - GRPC_HEADROOM, 1);
   return message;
 }
 
