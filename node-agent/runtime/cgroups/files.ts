@@ -4,14 +4,12 @@ import { CgroupError } from './types';
 
 export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const writeError = (file: string, value: string | number, err: unknown) =>
-  new CgroupError(`write ${JSON.stringify(String(value))} to ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, { cause: err });
-
 export function writeValue(file: string, value: string | number): void {
   try {
     fs.writeFileSync(file, String(value));
   } catch (err) {
-    throw writeError(file, value, err);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CgroupError(`write ${JSON.stringify(String(value))} to ${file}: ${code ?? err}`, { cause: err });
   }
 }
 
